@@ -1,0 +1,47 @@
+# One entry point for every task. `make run` and `make test` work on a fresh
+# machine with only Python and pip: both create .venv and install first.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+PROTO_OUT := durabletask/internal/proto
+GRPCIO_TOOLS_VERSION := 1.85.1
+
+.PHONY: install run test test-fast lint typecheck check proto bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(PY) -m examples.demo
+
+lint: $(STAMP)
+	$(PY) -m flake8 durabletask tests examples bench
+
+typecheck: $(STAMP)
+	$(PY) -m mypy
+
+test: lint
+	$(PY) -m pytest -q tests
+
+check: lint typecheck test
+
+bench: $(STAMP)
+	$(PY) -m bench.run_all
+
+# Regenerates the stubs from protos/ with the pinned grpcio-tools; never downloads.
+proto: $(STAMP)
+	$(PY) -m pip install --quiet grpcio-tools==$(GRPCIO_TOOLS_VERSION)
+	$(PY) -m grpc_tools.protoc -I protos \
+		--python_out=$(PROTO_OUT) --pyi_out=$(PROTO_OUT) --grpc_python_out=$(PROTO_OUT) \
+		protos/orchestrator_service.proto
+	sed -i 's/^import orchestrator_service_pb2 as/from . import orchestrator_service_pb2 as/' \
+		$(PROTO_OUT)/orchestrator_service_pb2_grpc.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache build *.egg-info

@@ -1,0 +1,1 @@
+"""Private implementation of the SDK: nothing here is public API."""
