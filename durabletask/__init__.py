@@ -7,9 +7,13 @@ Names listed in ``__all__`` are resolved lazily on first use (PEP 562), so
 from __future__ import annotations
 
 import importlib
+import logging
 from typing import Any
 
 PACKAGE_NAME = "durabletask"
+
+# Library etiquette: records go nowhere unless the application configures logging.
+logging.getLogger(PACKAGE_NAME).addHandler(logging.NullHandler())
 
 _LAZY_EXPORTS: dict[str, str] = {
     "ActivityWorkItemFilter": "durabletask.worker",

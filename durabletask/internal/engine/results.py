@@ -1,0 +1,28 @@
+"""The outcome of one orchestration episode, handed back to the worker."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from durabletask.internal.proto import orchestrator_service_pb2 as pb
+
+__all__ = ["ExecutionResults"]
+
+
+@dataclass
+class ExecutionResults:
+    """What an orchestration episode produced.
+
+    Attributes:
+        actions: The actions to send in ``OrchestratorResponse.actions``.
+        encoded_custom_status: The serialised custom status, or None if never set.
+        orchestration_trace_context: Tracing state to echo to the backend, if any.
+        abandon: True when the worker must abandon the work item instead of completing
+            it (versioning ``REJECT``); ``actions`` is then empty.
+    """
+
+    actions: list[pb.OrchestratorAction]
+    encoded_custom_status: str | None
+    orchestration_trace_context: Any = None
+    abandon: bool = False

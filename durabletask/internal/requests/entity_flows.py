@@ -1,0 +1,128 @@
+"""Entity operations of the client as sans-I/O flows (see ``calls.Flow``)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from google.protobuf import wrappers_pb2
+
+from durabletask.internal.proto import orchestrator_service_pb2 as pb
+from durabletask.internal.requests import inputs
+from durabletask.internal.requests.calls import Call, ClientSettings, Flow
+from durabletask.internal.requests.models import (
+    CleanEntityStorageResult,
+    EntityQuery,
+    optional_string,
+)
+
+if TYPE_CHECKING:
+    from durabletask.entities import EntityInstanceId, EntityMetadata
+
+__all__ = ["clean_entity_storage", "get_all_entities", "get_entity", "signal_entity"]
+
+# A sidecar that keeps returning the same token would otherwise make us loop forever.
+_MAX_PAGES = 100_000
+
+
+def _entity_key(entity_instance_id: EntityInstanceId) -> str:
+    from durabletask.entities import EntityInstanceId
+
+    if not isinstance(entity_instance_id, EntityInstanceId):
+        raise TypeError(
+            "entity_instance_id must be an EntityInstanceId, got "
+            f"{type(entity_instance_id).__name__}"
+        )
+    return str(entity_instance_id)
+
+
+def signal_entity(
+    settings: ClientSettings,
+    entity_instance_id: EntityInstanceId,
+    operation_name: str,
+    input: Any = None,
+    signal_time: datetime | None = None,
+) -> Flow[None]:
+    """Send a one-way operation to an entity, now or at ``signal_time``."""
+    key = _entity_key(entity_instance_id)
+    request = pb.SignalEntityRequest(
+        instanceId=key,
+        name=inputs.validate_name(operation_name, argument="operation_name"),
+        input=inputs.string_value(
+            inputs.serialize_argument(settings.data_converter, input, argument="input")
+        ),
+        requestId=uuid.uuid4().hex,
+        scheduledTime=inputs.to_timestamp(signal_time, argument="signal_time"),
+    )
+    yield Call("SignalEntity", request, key)
+
+
+def get_entity(
+    settings: ClientSettings, entity_instance_id: EntityInstanceId, include_state: bool = True
+) -> Flow[EntityMetadata | None]:
+    """Fetch one entity's metadata (and state); None when it does not exist."""
+    from durabletask.entities import EntityMetadata
+
+    key = _entity_key(entity_instance_id)
+    request = pb.GetEntityRequest(instanceId=key, includeState=include_state)
+    response = yield Call("GetEntity", request, key)
+    if not response.exists:
+        return None
+    return EntityMetadata.from_entity_response(response, include_state, settings.data_converter)
+
+
+def get_all_entities(
+    settings: ClientSettings, entity_query: EntityQuery | None = None
+) -> Flow[list[EntityMetadata]]:
+    """Query entities, following continuation tokens until the last page."""
+    from durabletask.entities import EntityMetadata
+
+    query = entity_query or EntityQuery()
+    wire = pb.EntityQuery(
+        instanceIdStartsWith=inputs.string_value(query.instance_id_starts_with),
+        lastModifiedFrom=inputs.to_timestamp(query.last_modified_from,
+                                             argument="last_modified_from"),
+        lastModifiedTo=inputs.to_timestamp(query.last_modified_to, argument="last_modified_to"),
+        includeState=query.include_state,
+        includeTransient=query.include_transient,
+    )
+    if query.page_size is not None:
+        wire.pageSize.CopyFrom(wrappers_pb2.Int32Value(value=query.page_size))
+    entities: list[EntityMetadata] = []
+    seen: set[str] = set()
+    for _ in range(_MAX_PAGES):
+        response = yield Call("QueryEntities", pb.QueryEntitiesRequest(query=wire))
+        entities.extend(
+            EntityMetadata.from_entity_metadata(e, query.include_state, settings.data_converter)
+            for e in response.entities
+        )
+        token = optional_string(response, "continuationToken")
+        if not token or token in seen:
+            break
+        seen.add(token)
+        wire.continuationToken.value = token
+    return entities
+
+
+def clean_entity_storage(
+    settings: ClientSettings,
+    remove_empty_entities: bool = True,
+    release_orphaned_locks: bool = True,
+) -> Flow[CleanEntityStorageResult]:
+    """Remove empty entities and release orphaned locks, page by page."""
+    request = pb.CleanEntityStorageRequest(
+        removeEmptyEntities=remove_empty_entities, releaseOrphanedLocks=release_orphaned_locks
+    )
+    removed = released = 0
+    seen: set[str] = set()
+    for _ in range(_MAX_PAGES):
+        response = yield Call("CleanEntityStorage", request)
+        removed += response.emptyEntitiesRemoved
+        released += response.orphanedLocksReleased
+        token = optional_string(response, "continuationToken")
+        if not token or token in seen:
+            break
+        seen.add(token)
+        request.continuationToken.value = token
+    return CleanEntityStorageResult(removed, released)

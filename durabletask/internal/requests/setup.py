@@ -1,0 +1,117 @@
+"""Normalise a client's constructor arguments once, for both the sync and async client."""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from durabletask.grpc_options import GrpcChannelOptions, GrpcClientResiliencyOptions
+from durabletask.internal.requests.calls import ClientSettings, max_send_bytes
+from durabletask.internal.transport.channel import ChannelSpec
+from durabletask.payload import PayloadStore
+from durabletask.serialization import DEFAULT_DATA_CONVERTER, DataConverter
+
+__all__ = ["ClientConfig", "configure_client"]
+
+_CALLER_CHANNEL = "<caller-provided channel>"
+
+
+@dataclass(frozen=True)
+class ClientConfig:
+    """Everything a client shell needs, decided once at construction.
+
+    Attributes:
+        settings: What the shared request mapping needs (address, converter, limits).
+        metadata: gRPC metadata added to every call (an immutable copy).
+        logger: The client's logger.
+        spec: How to open the SDK-owned channel; None when the caller passed a channel.
+        interceptors: User interceptors, in order (a defensive copy).
+        payload_store: The large-payload store, if any.
+        resiliency: The client resiliency options.
+    """
+
+    settings: ClientSettings
+    metadata: tuple[tuple[str, str], ...]
+    logger: logging.Logger
+    spec: ChannelSpec | None
+    interceptors: tuple[Any, ...]
+    payload_store: PayloadStore | None
+    resiliency: GrpcClientResiliencyOptions
+
+    def settings_for(self, default_version: str | None) -> ClientSettings:
+        """Return the settings with the client's current ``default_version``."""
+        if default_version == self.settings.default_version:
+            return self.settings
+        return replace(self.settings, default_version=default_version)
+
+
+def _metadata(metadata: Sequence[tuple[str, str]] | None) -> tuple[tuple[str, str], ...]:
+    pairs = tuple(tuple(pair) for pair in metadata or ())
+    for pair in pairs:
+        if len(pair) != 2 or not all(isinstance(part, str) for part in pair):
+            raise ValueError(f"metadata must be a list of (str, str) pairs, got {pair!r}")
+    return pairs  # type: ignore[return-value]
+
+
+def _logger(logger: logging.Logger | None, log_handler: Any, log_formatter: Any) -> logging.Logger:
+    if log_handler is not None or log_formatter is not None:
+        warnings.warn(
+            "log_handler and log_formatter are deprecated and ignored: the SDK never "
+            "configures logging. Pass logger=, or configure the 'durabletask' logger.",
+            DeprecationWarning,
+            stacklevel=4,
+        )
+    return logger if logger is not None else logging.getLogger("durabletask.client")
+
+
+def configure_client(
+    *,
+    host_address: str | None,
+    metadata: Sequence[tuple[str, str]] | None,
+    log_handler: Any,
+    log_formatter: Any,
+    logger: logging.Logger | None,
+    has_channel: bool,
+    secure_channel: bool,
+    interceptors: Sequence[Any] | None,
+    channel_options: GrpcChannelOptions | None,
+    resiliency_options: GrpcClientResiliencyOptions | None,
+    default_version: str | None,
+    payload_store: PayloadStore | None,
+    data_converter: DataConverter | None,
+) -> ClientConfig:
+    """Validate and normalise the constructor arguments shared by both clients.
+
+    Returns:
+        The client's configuration.
+
+    Raises:
+        ValueError: Bad metadata or host address.
+    """
+    resiliency = resiliency_options or GrpcClientResiliencyOptions()
+    spec = None
+    address = host_address or _CALLER_CHANNEL
+    if not has_channel:
+        spec = ChannelSpec.from_args(
+            host_address, secure_channel=secure_channel, channel_options=channel_options
+        )
+        address = spec.target
+    settings = ClientSettings(
+        address=address,
+        data_converter=data_converter or DEFAULT_DATA_CONVERTER,
+        default_version=default_version,
+        max_send_bytes=max_send_bytes(channel_options),
+        default_call_timeout=resiliency.default_call_timeout_seconds,
+    )
+    return ClientConfig(
+        settings=settings,
+        metadata=_metadata(metadata),
+        logger=_logger(logger, log_handler, log_formatter),
+        spec=spec,
+        interceptors=tuple(interceptors or ()),
+        payload_store=payload_store,
+        resiliency=resiliency,
+    )

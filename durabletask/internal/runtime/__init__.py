@@ -1,0 +1,1 @@
+"""Worker runtime: the event-loop thread and the execution of work items."""

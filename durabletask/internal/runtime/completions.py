@@ -1,0 +1,73 @@
+"""Builds the completion messages a worker sends, enforcing the gRPC message-size limit."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from durabletask.errors import PayloadTooLargeError
+from durabletask.internal import failures
+from durabletask.internal.proto import orchestrator_service_pb2 as pb
+
+# Room for the envelope and headers that gRPC adds around the serialized message.
+_FRAME_OVERHEAD_BYTES = 1024
+
+
+def _size_error(what: str, size: int, limit: int) -> pb.TaskFailureDetails:
+    error = PayloadTooLargeError(what, size, limit)
+    return failures.failure_details_from_exception(error)
+
+
+def orchestrator_response(
+    request: pb.OrchestratorRequest,
+    token: str,
+    results: Any,
+    max_message_bytes: int,
+) -> pb.OrchestratorResponse:
+    """Build ``CompleteOrchestratorTask``'s request from an engine result.
+
+    When the response would exceed ``max_message_bytes``, the orchestration fails at once
+    with a ``PayloadTooLargeError`` naming the size and the limit instead.
+    """
+    response = pb.OrchestratorResponse(
+        instanceId=request.instanceId, completionToken=token, actions=results.actions
+    )
+    if results.encoded_custom_status is not None:
+        response.customStatus.value = results.encoded_custom_status
+    size = response.ByteSize()
+    limit = max_message_bytes - _FRAME_OVERHEAD_BYTES
+    if size <= limit:
+        return response
+    failed = pb.OrchestratorResponse(instanceId=request.instanceId, completionToken=token)
+    action = failed.actions.add(id=-1)
+    action.completeOrchestration.orchestrationStatus = pb.ORCHESTRATION_STATUS_FAILED
+    action.completeOrchestration.failureDetails.CopyFrom(
+        _size_error(f"The result of orchestration '{request.instanceId}'", size, limit)
+    )
+    return failed
+
+
+def activity_response(
+    request: pb.ActivityRequest,
+    token: str,
+    result: str | None,
+    failure: pb.TaskFailureDetails | None,
+    max_message_bytes: int,
+) -> pb.ActivityResponse:
+    """Build ``CompleteActivityTask``'s request; an oversized result becomes a failure."""
+    response = pb.ActivityResponse(
+        instanceId=request.orchestrationInstance.instanceId,
+        taskId=request.taskId,
+        completionToken=token,
+    )
+    if failure is not None:
+        response.failureDetails.CopyFrom(failure)
+    elif result is not None:
+        response.result.value = result
+    size = response.ByteSize()
+    limit = max_message_bytes - _FRAME_OVERHEAD_BYTES
+    if size > limit:
+        response.ClearField("result")
+        response.failureDetails.CopyFrom(
+            _size_error(f"The result of activity '{request.name}'", size, limit)
+        )
+    return response

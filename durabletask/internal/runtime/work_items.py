@@ -1,0 +1,247 @@
+"""Executes work items on the worker's event loop with bounded concurrency.
+
+Orchestrator episodes run inline on the loop (replay is fast, deterministic CPU work);
+synchronous activities run in a thread pool and ``async def`` activities on the loop.
+A work item that cannot be finished is abandoned, never silently dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import enum
+import logging
+import random
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import grpc
+import grpc.aio
+
+from durabletask.internal.proto import orchestrator_service_pb2 as pb
+from durabletask.internal.runtime import completions
+from durabletask.internal.transport.stream import StreamGeneration
+
+_logger = logging.getLogger("durabletask.worker")
+
+# Statuses after which resending a completion may help; anything else means the sidecar
+# answered and has decided (for example a stale token after redelivery).
+_RETRYABLE_COMPLETION_CODES = frozenset(
+    {
+        grpc.StatusCode.UNAVAILABLE,
+        grpc.StatusCode.UNKNOWN,
+        grpc.StatusCode.DEADLINE_EXCEEDED,
+        grpc.StatusCode.INTERNAL,
+    }
+)
+
+
+@dataclass(frozen=True)
+class RunnerSettings:
+    """Limits and timeouts of the work-item runner."""
+
+    max_concurrent_orchestrations: int
+    max_concurrent_activities: int
+    max_message_bytes: int
+    completion_timeout_seconds: float = 30.0
+    completion_retry_max_attempts: int = 10
+    completion_retry_base_seconds: float = 0.2
+    completion_retry_cap_seconds: float = 15.0
+    abandon_timeout_seconds: float = 5.0
+
+
+class _ItemState(enum.Enum):
+    QUEUED = "queued"
+    RUNNING = "running"
+
+
+@dataclass
+class _Tracked:
+    item: pb.WorkItem
+    stub: Any
+    generation: StreamGeneration
+    state: _ItemState = _ItemState.QUEUED
+
+
+class WorkItemRunner:
+    """Runs orchestrator and activity work items and reports their outcome to the sidecar."""
+
+    def __init__(
+        self,
+        *,
+        orchestration_executor: Any,
+        activity_executor: Any,
+        thread_pool: concurrent.futures.ThreadPoolExecutor,
+        settings: RunnerSettings,
+        metadata: Sequence[tuple[str, str]] | None = None,
+    ) -> None:
+        self._orchestrations = orchestration_executor
+        self._activities = activity_executor
+        self._pool = thread_pool
+        self._settings = settings
+        self._metadata = tuple(metadata) if metadata else None
+        self._orchestration_slots = asyncio.Semaphore(settings.max_concurrent_orchestrations)
+        self._activity_slots = asyncio.Semaphore(settings.max_concurrent_activities)
+        self._tasks: dict[asyncio.Task[None], _Tracked] = {}
+        self._stopping = False
+        self._rng = random.Random()
+
+    def submit(self, item: pb.WorkItem, stub: Any, generation: StreamGeneration) -> None:
+        """Start handling one work item; must be called on the runner's loop."""
+        tracked = _Tracked(item, stub, generation)
+        kind = item.WhichOneof("request")
+        if kind == "orchestratorRequest":
+            coro = self._run_orchestration(tracked)
+        elif kind == "activityRequest":
+            coro = self._run_activity(tracked)
+        else:
+            _logger.warning("Ignoring unsupported work item kind %r", kind)
+            return
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks[task] = tracked
+        task.add_done_callback(self._tasks.pop)
+
+    @property
+    def in_flight(self) -> int:
+        """Number of work items queued or running."""
+        return len(self._tasks)
+
+    async def _run_orchestration(self, tracked: _Tracked) -> None:
+        async with self._orchestration_slots:
+            if not await self._may_start(tracked, self._abandon_orchestration):
+                return
+            request = tracked.item.orchestratorRequest
+            results = self._orchestrations.execute(
+                request.instanceId, request.pastEvents, request.newEvents
+            )
+            if results.abandon:
+                await self._abandon_orchestration(tracked)
+                return
+            response = completions.orchestrator_response(
+                request, tracked.item.completionToken, results, self._settings.max_message_bytes
+            )
+            await self._complete(tracked.stub.CompleteOrchestratorTask, response, tracked)
+
+    async def _run_activity(self, tracked: _Tracked) -> None:
+        async with self._activity_slots:
+            if not await self._may_start(tracked, self._abandon_activity):
+                return
+            request = tracked.item.activityRequest
+            args = (
+                request.name,
+                request.orchestrationInstance.instanceId,
+                request.taskId,
+                request.input.value if request.HasField("input") else None,
+            )
+            try:
+                if self._activities.is_async(request.name):
+                    outcome = await self._activities.execute_async(*args)
+                else:
+                    loop = asyncio.get_running_loop()
+                    outcome = await loop.run_in_executor(
+                        self._pool, self._activities.execute, *args
+                    )
+            except Exception:
+                _logger.exception("Activity work item %s failed internally", request.name)
+                await self._abandon_activity(tracked)
+                return
+            response = completions.activity_response(
+                request,
+                tracked.item.completionToken,
+                outcome.result,
+                outcome.failure,
+                self._settings.max_message_bytes,
+            )
+            await self._complete(tracked.stub.CompleteActivityTask, response, tracked)
+
+    async def _may_start(
+        self, tracked: _Tracked, abandon: Callable[[_Tracked], Awaitable[None]]
+    ) -> bool:
+        # A queued item whose stream broke was already requeued by the sidecar, and one
+        # queued when stop() began will not run here: hand both back instead of starting.
+        if self._stopping or tracked.generation.ended_abnormally:
+            await abandon(tracked)
+            return False
+        tracked.state = _ItemState.RUNNING
+        return True
+
+    async def _complete(self, rpc: Any, request: Any, tracked: _Tracked) -> None:
+        settings = self._settings
+        for attempt in range(1, settings.completion_retry_max_attempts + 1):
+            try:
+                await rpc(
+                    request, timeout=settings.completion_timeout_seconds, metadata=self._metadata
+                )
+                return
+            except grpc.aio.AioRpcError as exc:
+                if exc.code() not in _RETRYABLE_COMPLETION_CODES or self._stopping:
+                    _logger.warning(
+                        "Sidecar refused the completion of a work item (%s: %s); dropping it",
+                        exc.code().name,
+                        exc.details(),
+                    )
+                    return
+                if attempt == settings.completion_retry_max_attempts:
+                    break
+                await asyncio.sleep(self._retry_delay(attempt))
+        _logger.error(
+            "Could not deliver a work item's completion after %d attempts; the sidecar will "
+            "redeliver it",
+            settings.completion_retry_max_attempts,
+        )
+
+    def _retry_delay(self, attempt: int) -> float:
+        settings = self._settings
+        unit = min(
+            settings.completion_retry_cap_seconds,
+            settings.completion_retry_base_seconds * 2 ** (attempt - 1),
+        )
+        return unit + self._rng.random() * 0.2 * unit
+
+    async def _abandon_orchestration(self, tracked: _Tracked) -> None:
+        request = pb.AbandonOrchestrationTaskRequest(completionToken=tracked.item.completionToken)
+        await self._abandon(tracked.stub.AbandonTaskOrchestratorWorkItem, request)
+
+    async def _abandon_activity(self, tracked: _Tracked) -> None:
+        request = pb.AbandonActivityTaskRequest(completionToken=tracked.item.completionToken)
+        await self._abandon(tracked.stub.AbandonTaskActivityWorkItem, request)
+
+    async def _abandon(self, rpc: Any, request: Any) -> None:
+        try:
+            await rpc(
+                request, timeout=self._settings.abandon_timeout_seconds, metadata=self._metadata
+            )
+        except grpc.aio.AioRpcError as exc:
+            _logger.warning(
+                "Could not abandon a work item (%s); the sidecar recovers it when the stream "
+                "or lease ends",
+                exc.code().name,
+            )
+
+    async def shutdown(self, grace_seconds: float) -> list[str]:
+        """Stop starting work, wait up to ``grace_seconds`` for running items, abandon the rest.
+
+        Queued items are abandoned at once. Returns descriptions of items still running
+        when the grace period passed (they were abandoned; their threads cannot be killed).
+        """
+        self._stopping = True
+        pending = list(self._tasks)
+        if pending:
+            await asyncio.wait(pending, timeout=grace_seconds)
+        orphans = []
+        for task, tracked in list(self._tasks.items()):
+            orphans.append(_describe(tracked.item))
+            task.cancel()
+            if tracked.item.HasField("orchestratorRequest"):
+                await self._abandon_orchestration(tracked)
+            else:
+                await self._abandon_activity(tracked)
+        return orphans
+
+
+def _describe(item: pb.WorkItem) -> str:
+    if item.HasField("activityRequest"):
+        request = item.activityRequest
+        return f"activity {request.name} of {request.orchestrationInstance.instanceId}"
+    return f"orchestration {item.orchestratorRequest.instanceId}"

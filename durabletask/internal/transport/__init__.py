@@ -1,0 +1,1 @@
+"""Transport: host addresses, channel creation, error translation, streams and backoff."""

@@ -1,0 +1,67 @@
+"""Lets the asyncio worker use a caller-supplied synchronous ``grpc.Channel``.
+
+Blocking calls run in threads; errors are re-raised as ``grpc.aio.AioRpcError`` so the
+worker has one error type to handle whichever channel kind it was given.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from typing import Any
+
+import grpc
+import grpc.aio
+
+from durabletask.internal.proto import orchestrator_service_pb2_grpc as pb_grpc
+
+_STREAM_END = object()
+
+
+def _as_aio_error(exc: grpc.RpcError) -> grpc.aio.AioRpcError:
+    code = exc.code() if hasattr(exc, "code") else grpc.StatusCode.UNKNOWN
+    details = exc.details() if hasattr(exc, "details") else str(exc)
+    return grpc.aio.AioRpcError(code, grpc.aio.Metadata(), grpc.aio.Metadata(), details)
+
+
+class _SyncStreamAdapter:
+    """An awaitable ``read()`` over a blocking server-streaming call."""
+
+    def __init__(self, call: Any) -> None:
+        self._call = call
+        self._iterator: Iterator[Any] = iter(call)
+
+    async def read(self) -> Any:
+        try:
+            item = await asyncio.to_thread(next, self._iterator, _STREAM_END)
+        except grpc.RpcError as exc:
+            raise _as_aio_error(exc) from exc
+        return grpc.aio.EOF if item is _STREAM_END else item
+
+    def cancel(self) -> bool:
+        return bool(self._call.cancel())
+
+
+class _SyncUnaryAdapter:
+    def __init__(self, method: Any) -> None:
+        self._method = method
+
+    async def __call__(self, request: Any, **kwargs: Any) -> Any:
+        try:
+            return await asyncio.to_thread(self._method, request, **kwargs)
+        except grpc.RpcError as exc:
+            raise _as_aio_error(exc) from exc
+
+
+class SyncChannelStub:
+    """The subset of the aio stub interface the worker uses, over a sync channel."""
+
+    def __init__(self, channel: grpc.Channel) -> None:
+        self._stub = pb_grpc.TaskHubSidecarServiceStub(channel)
+
+    def GetWorkItems(self, request: Any, **kwargs: Any) -> _SyncStreamAdapter:  # noqa: N802
+        """Open the work-item stream."""
+        return _SyncStreamAdapter(self._stub.GetWorkItems(request, **kwargs))
+
+    def __getattr__(self, name: str) -> _SyncUnaryAdapter:
+        return _SyncUnaryAdapter(getattr(self._stub, name))

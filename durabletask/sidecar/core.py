@@ -1,0 +1,490 @@
+"""``SidecarCore``: instance operations and commits, tying store, dispatcher, timers and waiters."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+from durabletask.internal.proto import orchestrator_service_pb2 as pb
+from durabletask.sidecar import transitions
+from durabletask.sidecar.clock import Clock, from_timestamp, system_clock
+from durabletask.sidecar.dispatcher import (
+    DispatchOptions,
+    Dispatcher,
+    Lease,
+    PreparedEpisode,
+    WorkKind,
+)
+from durabletask.sidecar.errors import (
+    InstanceExistsError,
+    InstanceNotFoundError,
+    InstanceStateError,
+)
+from durabletask.sidecar.options import SidecarOptions
+from durabletask.sidecar.store.base import (
+    ActivityTask,
+    EpisodeCommit,
+    InstanceQuery,
+    InstanceRecord,
+    Store,
+)
+from durabletask.sidecar.timers import TimerScheduler
+from durabletask.sidecar.transitions import EpisodeContext, failure, new_event
+from durabletask.sidecar.waiters import Condition, Waiters
+
+logger = logging.getLogger("durabletask.sidecar")
+
+# Room for the WorkItem wrapper (token, tags, lengths) around the request.
+_WORK_ITEM_OVERHEAD_BYTES = 1024
+
+
+class SidecarCore:
+    """The sidecar's behaviour behind the gRPC servicer.
+
+    Every method runs on the sidecar's event loop; none awaits between a
+    store change and the dispatcher/waiter updates that follow it.
+    """
+
+    def __init__(self, store: Store, options: SidecarOptions, clock: Clock = system_clock) -> None:
+        """Wire the parts together; call :meth:`start` on the loop before use.
+
+        Args:
+            store: Where state lives.
+            options: Limits and intervals.
+            clock: Wall-clock source.
+        """
+        self.store = store
+        self.options = options
+        self._clock = clock
+        self.timers = TimerScheduler(clock)
+        self.waiters = Waiters()
+        self.dispatcher = Dispatcher(
+            store,
+            self,
+            self.timers,
+            DispatchOptions(
+                max_recovery_attempts=options.max_recovery_attempts,
+                health_ping_interval_seconds=options.health_ping_interval_seconds,
+                abandon_backoff_base_seconds=options.abandon_backoff_base_seconds,
+                abandon_backoff_cap_seconds=options.abandon_backoff_cap_seconds,
+            ),
+            clock,
+        )
+
+    def start(self) -> None:
+        """Start the timer task and re-arm work found in the store."""
+        self.timers.start()
+        for task in self.store.pending_activity_tasks():
+            self.dispatcher.enqueue_activity(task)
+        for instance_id, visible_at in self.store.pending_inbox():
+            self._wake(instance_id, visible_at)
+
+    async def close(self) -> None:
+        """End worker streams, cancel waits and stop timers; safe to call twice."""
+        self.dispatcher.close()
+        self.waiters.close()
+        await self.timers.close()
+
+    def reset(self) -> None:
+        """Delete all state and queued work; connected streams stay open."""
+        self.dispatcher.reset()
+        self.store.clear()
+
+    # ----- client operations -------------------------------------------------
+
+    def start_instance(self, request: pb.CreateInstanceRequest) -> str:
+        """Create an instance (``StartInstance``).
+
+        Raises:
+            InstanceExistsError: The id is taken and the reuse policy does not allow replacing.
+        """
+        replaceable = frozenset(request.orchestrationIdReusePolicy.replaceableStatus)
+        scheduled = (
+            from_timestamp(request.scheduledStartTimestamp)
+            if request.HasField("scheduledStartTimestamp")
+            else None
+        )
+        self._create(
+            instance_id=request.instanceId,
+            name=request.name,
+            version=request.version.value if request.HasField("version") else None,
+            payload=request.input.value if request.HasField("input") else None,
+            tags=dict(request.tags),
+            scheduled=scheduled,
+            trace=request.parentTraceContext if request.HasField("parentTraceContext") else None,
+            replaceable=replaceable,
+        )
+        return request.instanceId
+
+    def get_instance(self, instance_id: str) -> InstanceRecord | None:
+        """Return the instance record, or None."""
+        return self.store.get_instance(instance_id)
+
+    async def wait_for(
+        self, instance_id: str, condition: Condition, wait_seconds: float
+    ) -> InstanceRecord | None:
+        """Wait until ``condition`` holds for the instance (see ``Waiters.wait``)."""
+        current = self.store.get_instance(instance_id)
+        return await self.waiters.wait(instance_id, current, condition, wait_seconds)
+
+    def raise_event(self, instance_id: str, name: str, data: str | None) -> None:
+        """Deliver an ``eventRaised``; kept for unknown ids, dropped for terminal ones."""
+        event = new_event(self._clock())
+        event.eventRaised.name = name
+        if data is not None:
+            event.eventRaised.input.value = data
+        if self.store.append_inbox(instance_id, event):
+            self._wake(instance_id)
+
+    def terminate(self, instance_id: str, output: str | None, recursive: bool) -> None:
+        """Ask the worker to terminate an instance; no-op when already terminal.
+
+        Raises:
+            InstanceNotFoundError: Unknown instance.
+        """
+        event = new_event(self._clock())
+        event.executionTerminated.recurse = recursive
+        if output is not None:
+            event.executionTerminated.input.value = output
+        self._send_control(instance_id, event)
+
+    def suspend(self, instance_id: str, reason: str | None) -> None:
+        """Deliver ``executionSuspended``. Raises ``InstanceNotFoundError`` if unknown."""
+        event = new_event(self._clock())
+        event.executionSuspended.SetInParent()
+        if reason is not None:
+            event.executionSuspended.input.value = reason
+        self._send_control(instance_id, event)
+
+    def resume(self, instance_id: str, reason: str | None) -> None:
+        """Deliver ``executionResumed``. Raises ``InstanceNotFoundError`` if unknown."""
+        event = new_event(self._clock())
+        event.executionResumed.SetInParent()
+        if reason is not None:
+            event.executionResumed.input.value = reason
+        self._send_control(instance_id, event)
+
+    def query(self, query: InstanceQuery) -> list[InstanceRecord]:
+        """Return the instances matching ``query``."""
+        return self.store.query_instances(query)
+
+    def history(self, instance_id: str) -> Sequence[pb.HistoryEvent]:
+        """Return the committed history. Raises ``InstanceNotFoundError`` if unknown."""
+        history = self.store.get_history(instance_id)
+        if history is None:
+            raise InstanceNotFoundError(f"no orchestration instance with id '{instance_id}'")
+        return history
+
+    def purge(self, instance_id: str, recursive: bool) -> int:
+        """Purge one terminal instance (and its terminal descendants when recursive).
+
+        Returns:
+            The number of instances deleted (0 for an unknown id).
+
+        Raises:
+            InstanceStateError: The instance is not terminal.
+        """
+        record = self.store.get_instance(instance_id)
+        if record is None:
+            return 0
+        if not record.is_terminal:
+            raise InstanceStateError(
+                f"instance '{instance_id}' is {pb.OrchestrationStatus.Name(record.status)}; only "
+                f"completed, failed or terminated instances can be purged (terminate it first)"
+            )
+        return self._purge_tree(instance_id, recursive)
+
+    def purge_many(self, instance_ids: Iterable[str], recursive: bool) -> int:
+        """Purge the terminal instances among ``instance_ids``; others are skipped."""
+        return sum(self._purge_tree(iid, recursive) for iid in instance_ids)
+
+    def restart(self, instance_id: str, new_instance_id: bool) -> str:
+        """Start a terminal instance again from its stored name, input, version and tags.
+
+        Raises:
+            InstanceNotFoundError: Unknown instance.
+            InstanceStateError: The instance is not terminal.
+        """
+        record = self._existing(instance_id)
+        if not record.is_terminal:
+            raise InstanceStateError(
+                f"instance '{instance_id}' is {pb.OrchestrationStatus.Name(record.status)}; only "
+                f"completed, failed or terminated instances can be restarted"
+            )
+        target = uuid.uuid4().hex if new_instance_id else instance_id
+        self._create(
+            instance_id=target,
+            name=record.name,
+            version=record.version,
+            payload=record.input,
+            tags=dict(record.tags),
+            scheduled=None,
+            trace=None,
+            replaceable=frozenset({record.status}),
+        )
+        return target
+
+    def rewind(self, instance_id: str, reason: str | None) -> None:
+        """Set a FAILED instance RUNNING and deliver ``executionRewound``.
+
+        Raises:
+            InstanceNotFoundError: Unknown instance.
+            InstanceStateError: The instance is not FAILED.
+        """
+        record = self._existing(instance_id)
+        event = new_event(self._clock())
+        event.executionRewound.SetInParent()
+        if reason is not None:
+            event.executionRewound.reason.value = reason
+        updated = self.store.rewind_instance(instance_id, event, self._clock())
+        if updated is None:
+            raise InstanceStateError(
+                f"instance '{instance_id}' is {pb.OrchestrationStatus.Name(record.status)}; "
+                f"only failed instances can be rewound"
+            )
+        self.waiters.notify(instance_id, updated)
+        self._wake(instance_id)
+
+    # ----- worker operations -------------------------------------------------
+
+    def complete_orchestration(self, response: pb.OrchestratorResponse) -> None:
+        """Commit a worker's answer to an episode; stale tokens are logged and ignored."""
+        lease = self.dispatcher.take_lease(response.completionToken, WorkKind.ORCHESTRATION)
+        if lease is None or lease.episode is None:
+            logger.info(
+                "ignoring orchestration completion for %r with a stale or unknown token",
+                response.instanceId,
+            )
+            return
+        if response.requiresHistory:
+            # We always send the full history, so just dispatch the episode again.
+            self.dispatcher.mark_ready(lease.instance_id)
+            return
+        ctx = dataclasses.replace(lease.episode.context, now=self._clock())
+        commit = transitions.apply_response(
+            ctx,
+            response.actions,
+            response.customStatus.value,
+            has_custom_status=response.HasField("customStatus"),
+            trace_context=(
+                response.orchestrationTraceContext
+                if response.HasField("orchestrationTraceContext")
+                else None
+            ),
+        )
+        self._commit(commit)
+
+    def complete_activity(self, response: pb.ActivityResponse) -> None:
+        """Deliver an activity result; stale tokens and late results are dropped."""
+        lease = self.dispatcher.take_lease(response.completionToken, WorkKind.ACTIVITY)
+        if lease is None or lease.task is None:
+            logger.info(
+                "ignoring activity completion for %r task %d with a stale or unknown token",
+                response.instanceId, response.taskId,
+            )
+            self.dispatcher.pump()
+            return
+        event = new_event(self._clock())
+        task_id = lease.task.request.taskId
+        if response.HasField("failureDetails"):
+            event.taskFailed.taskScheduledId = task_id
+            event.taskFailed.failureDetails.CopyFrom(response.failureDetails)
+        else:
+            event.taskCompleted.taskScheduledId = task_id
+            if response.HasField("result"):
+                event.taskCompleted.result.CopyFrom(response.result)
+        self._deliver_activity_result(lease.task, event)
+
+    def abandon(self, token: str, kind: WorkKind) -> None:
+        """Hand a work item back for delayed redelivery; stale tokens are ignored."""
+        if not self.dispatcher.abandon(token, kind):
+            logger.info("ignoring abandon of %s work item with stale token", kind.value)
+
+    # ----- WorkSource (called by the dispatcher) -----------------------------
+
+    def prepare_orchestration(self, instance_id: str) -> PreparedEpisode | None:
+        """Build the next episode of an instance, or None if nothing is deliverable."""
+        now = self._clock()
+        episode = self.store.load_episode(instance_id, now)
+        if episode is None or episode.record.is_terminal:
+            return None
+        new_events = transitions.episode_events(now, episode.inbox)
+        if not episode.history and (
+            len(new_events) < 2 or not new_events[1].HasField("executionStarted")
+        ):
+            return None  # scheduled start not due yet; earlier events wait for it
+        ctx = EpisodeContext(
+            record=episode.record,
+            past=episode.history,
+            new_events=new_events,
+            consumed=tuple(r.seq for r in episode.inbox),
+            now=now,
+            max_history_size=self.options.max_history_size,
+        )
+        request = pb.OrchestratorRequest(
+            instanceId=instance_id, pastEvents=episode.history, newEvents=new_events
+        )
+        request.executionId.value = episode.record.execution_id
+        if episode.record.trace_context is not None:
+            request.orchestrationTraceContext.CopyFrom(episode.record.trace_context)
+        too_big = self._oversize_failure(request.ByteSize(), "orchestration", instance_id)
+        if too_big is not None:
+            self._commit(transitions.fail_episode(ctx, too_big))
+            return None
+        return PreparedEpisode(context=ctx, request=request)
+
+    def prepare_activity(self, task: ActivityTask) -> bool:
+        """Check an activity can be sent; drop it for gone instances, fail it if oversized."""
+        record = self.store.get_instance(task.instance_id)
+        if record is None or record.is_terminal or record.execution_id != task.execution_id:
+            self.store.drop_activity_task(task.seq)
+            return False
+        too_big = self._oversize_failure(task.request.ByteSize(), "activity", task.instance_id)
+        if too_big is None:
+            return True
+        event = new_event(self._clock())
+        event.taskFailed.taskScheduledId = task.request.taskId
+        event.taskFailed.failureDetails.CopyFrom(too_big)
+        self._deliver_activity_result(task, event)
+        return False
+
+    def worker_lost(self, lease: Lease, losses: int) -> None:
+        """Fail a work item whose workers were lost more than ``max_recovery_attempts`` times."""
+        what = f"activity '{lease.task.request.name}'" if lease.task else "orchestration episode"
+        details = failure(
+            "WorkerLost",
+            f"{losses} workers were lost while processing the {what} work item of instance "
+            f"'{lease.instance_id}'; the sidecar stopped redelivering it after "
+            f"max_recovery_attempts={self.options.max_recovery_attempts}. Check the worker logs "
+            f"for crashes, or raise max_recovery_attempts",
+        )
+        if lease.task is not None:
+            event = new_event(self._clock())
+            event.taskFailed.taskScheduledId = lease.task.request.taskId
+            event.taskFailed.failureDetails.CopyFrom(details)
+            self._deliver_activity_result(lease.task, event)
+        elif lease.episode is not None:
+            ctx = dataclasses.replace(lease.episode.context, now=self._clock())
+            self._commit(transitions.fail_episode(ctx, details))
+
+    # ----- internals ---------------------------------------------------------
+
+    def _create(
+        self,
+        *,
+        instance_id: str,
+        name: str,
+        version: str | None,
+        payload: str | None,
+        tags: dict[str, str],
+        scheduled: datetime | None,
+        trace: pb.TraceContext | None,
+        replaceable: frozenset[int],
+    ) -> None:
+        now = self._clock()
+        execution_id = uuid.uuid4().hex
+        record = InstanceRecord(
+            instance_id=instance_id, execution_id=execution_id, name=name, version=version,
+            input=payload, tags=tags, created_at=now, last_updated_at=now,
+            scheduled_start_at=scheduled,
+        )
+        event = new_event(now)
+        started = event.executionStarted
+        started.name = name
+        started.orchestrationInstance.instanceId = instance_id
+        started.orchestrationInstance.executionId.value = execution_id
+        started.tags.update(tags)
+        if version is not None:
+            started.version.value = version
+        if payload is not None:
+            started.input.value = payload
+        if scheduled is not None:
+            started.scheduledStartTimestamp.FromDatetime(scheduled)
+        if trace is not None:
+            started.parentTraceContext.CopyFrom(trace)
+        existed = self.store.get_instance(instance_id) is not None
+        if not self.store.create_instance(
+            record, event, visible_at=scheduled, replaceable_statuses=replaceable
+        ):
+            raise InstanceExistsError(
+                f"an orchestration instance with id '{instance_id}' already exists; use another "
+                f"id or pass an orchestrationIdReusePolicy that allows replacing it"
+            )
+        if existed:
+            self.dispatcher.revoke_instance(instance_id)
+        self.waiters.notify(instance_id, record)
+        self._wake(instance_id, scheduled)
+
+    def _existing(self, instance_id: str) -> InstanceRecord:
+        record = self.store.get_instance(instance_id)
+        if record is None:
+            raise InstanceNotFoundError(f"no orchestration instance with id '{instance_id}'")
+        return record
+
+    def _send_control(self, instance_id: str, event: pb.HistoryEvent) -> None:
+        record = self._existing(instance_id)
+        if record.is_terminal:
+            return
+        if self.store.append_inbox(instance_id, event):
+            self._wake(instance_id)
+
+    def _wake(self, instance_id: str, visible_at: datetime | None = None) -> None:
+        if visible_at is not None and visible_at > self._clock():
+            self.timers.schedule(visible_at, lambda: self.dispatcher.mark_ready(instance_id))
+        else:
+            self.dispatcher.mark_ready(instance_id)
+
+    def _commit(self, commit: EpisodeCommit) -> None:
+        iid = commit.instance_id
+        result = self.store.commit_episode(commit)
+        if result is None:
+            logger.info("dropping episode commit for %s: the instance changed meanwhile", iid)
+            self.dispatcher.mark_ready(iid)
+            return
+        for task in result.activity_tasks:
+            self.dispatcher.enqueue_activity(task)
+        for child in commit.children:
+            child_id = child.record.instance_id
+            self.waiters.notify(child_id, self.store.get_instance(child_id))
+            self._wake(child_id)
+        for message in commit.messages:
+            self._wake(message.target_id, message.visible_at)
+        self.waiters.notify(iid, commit.record)
+        self.dispatcher.mark_ready(iid)
+
+    def _deliver_activity_result(self, task: ActivityTask, event: pb.HistoryEvent) -> None:
+        if self.store.commit_activity_result(task.seq, event):
+            self._wake(task.instance_id)
+        else:
+            logger.info(
+                "dropping result of task %d for instance %s: already answered, or the "
+                "instance is gone, finished or continued as new",
+                task.request.taskId, task.instance_id,
+            )
+            self.dispatcher.pump()
+
+    def _oversize_failure(
+        self, size: int, kind: str, instance_id: str
+    ) -> pb.TaskFailureDetails | None:
+        limit = self.options.max_message_bytes - _WORK_ITEM_OVERHEAD_BYTES
+        if size <= limit:
+            return None
+        return failure(
+            "WorkItemTooLarge",
+            f"the {kind} work item for instance '{instance_id}' is {size} bytes, over the "
+            f"sidecar's limit of {limit} bytes (max_message_bytes="
+            f"{self.options.max_message_bytes}); pass smaller inputs and results, or start the "
+            f"sidecar with a larger max_message_bytes",
+        )
+
+    def _purge_tree(self, instance_id: str, recursive: bool) -> int:
+        history = self.store.get_history(instance_id) or ()
+        children = transitions.children_of(history) if recursive else []
+        if not self.store.purge_instance(instance_id):
+            return 0
+        self.dispatcher.revoke_instance(instance_id)
+        self.waiters.notify(instance_id, None)
+        return 1 + sum(self._purge_tree(child, True) for child in children)

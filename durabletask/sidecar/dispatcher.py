@@ -1,0 +1,444 @@
+"""Dispatcher: ready queues, worker streams, leases, tokens, redelivery and health pings."""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import logging
+import uuid
+from collections import deque
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Protocol
+
+from durabletask.internal.proto import orchestrator_service_pb2 as pb
+from durabletask.sidecar.clock import Clock, system_clock
+from durabletask.sidecar.store.base import ActivityTask, Store
+from durabletask.sidecar.timers import TimerScheduler
+from durabletask.sidecar.transitions import EpisodeContext
+
+logger = logging.getLogger("durabletask.sidecar")
+
+
+class WorkKind(enum.Enum):
+    """The kinds of leased work items."""
+
+    ORCHESTRATION = "orchestration"
+    ACTIVITY = "activity"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PreparedEpisode:
+    """An orchestration work item ready to send, with what its commit needs."""
+
+    context: EpisodeContext
+    """The episode as dispatched (record, past history, new events, consumed rows)."""
+    request: pb.OrchestratorRequest
+    """The request for the worker."""
+
+
+@dataclass(eq=False, slots=True, kw_only=True)
+class Lease:
+    """One work item handed to a worker stream and not yet completed or abandoned."""
+
+    token: str
+    """Opaque completion token sent with the work item."""
+    kind: WorkKind
+    """Orchestration episode or activity."""
+    instance_id: str
+    """The orchestration instance the item belongs to."""
+    stream: WorkerStream
+    """The stream holding the item."""
+    episode: PreparedEpisode | None = None
+    """Set for orchestration leases."""
+    task: ActivityTask | None = None
+    """Set for activity leases."""
+    delivered: bool = False
+    """True once the item was written to the stream."""
+
+
+class WorkSource(Protocol):
+    """What the dispatcher needs from the sidecar core."""
+
+    def prepare_orchestration(self, instance_id: str) -> PreparedEpisode | None:
+        """Build the next episode for an instance, or None if there is nothing to run."""
+        ...
+
+    def prepare_activity(self, task: ActivityTask) -> bool:
+        """Check an activity task can still be sent; False drops it."""
+        ...
+
+    def worker_lost(self, lease: Lease, losses: int) -> None:
+        """Give up on a work item whose workers were lost too many times."""
+        ...
+
+
+class WorkFilter:
+    """Which orchestrations and activities a stream accepts (``workItemFilters``)."""
+
+    def __init__(self, filters: pb.WorkItemFilters) -> None:
+        """Parse the filters; an empty version list means any version.
+
+        Args:
+            filters: The request's filters.
+        """
+        self._allowed: dict[WorkKind, dict[str, frozenset[str]]] = {
+            WorkKind.ORCHESTRATION: {f.name: frozenset(f.versions) for f in filters.orchestrations},
+            WorkKind.ACTIVITY: {f.name: frozenset(f.versions) for f in filters.activities},
+        }
+
+    @classmethod
+    def from_request(cls, request: pb.GetWorkItemsRequest) -> WorkFilter | None:
+        """Return the stream's filter, or None to accept everything.
+
+        A filter message with every list empty is treated as absent, since
+        a worker that accepts nothing at all cannot be what was meant.
+        """
+        if not request.HasField("workItemFilters"):
+            return None
+        f = request.workItemFilters
+        if not (f.orchestrations or f.activities or f.entities):
+            return None
+        return cls(f)
+
+    def accepts(self, kind: WorkKind, name: str, version: str | None) -> bool:
+        """True if a work item of this kind, name and version passes the filter."""
+        versions = self._allowed[kind].get(name)
+        if versions is None:
+            return False
+        return not versions or (version or "") in versions
+
+
+@dataclass(eq=False, slots=True)
+class WorkerStream:
+    """One connected ``GetWorkItems`` stream and the work it holds."""
+
+    stream_id: int
+    limits: dict[WorkKind, int]
+    work_filter: WorkFilter | None
+    outbox: deque[tuple[pb.WorkItem, Lease]] = field(default_factory=deque)
+    wakeup: asyncio.Event = field(default_factory=asyncio.Event)
+    leases: dict[str, Lease] = field(default_factory=dict)
+    outstanding: dict[WorkKind, int] = field(
+        default_factory=lambda: {WorkKind.ORCHESTRATION: 0, WorkKind.ACTIVITY: 0}
+    )
+    closed: bool = False
+
+    def has_capacity(self, kind: WorkKind) -> bool:
+        """True if the stream may take another item of ``kind`` (0 means unlimited)."""
+        limit = self.limits[kind]
+        return limit <= 0 or self.outstanding[kind] < limit
+
+    def accepts(self, kind: WorkKind, name: str, version: str | None) -> bool:
+        """True if the stream has room for, and its filter passes, the item."""
+        if not self.has_capacity(kind):
+            return False
+        return self.work_filter is None or self.work_filter.accepts(kind, name, version)
+
+    def hold(self, lease: Lease, item: pb.WorkItem) -> None:
+        """Queue an item for sending and account for it."""
+        self.leases[lease.token] = lease
+        self.outstanding[lease.kind] += 1
+        self.outbox.append((item, lease))
+        self.wakeup.set()
+
+    def release(self, lease: Lease) -> None:
+        """Forget a lease (completed, abandoned, revoked or lost)."""
+        if self.leases.pop(lease.token, None) is not None:
+            self.outstanding[lease.kind] -= 1
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DispatchOptions:
+    """Tuning of the dispatcher."""
+
+    max_recovery_attempts: int = 5
+    """Redeliveries after lost workers before the work item is failed."""
+    health_ping_interval_seconds: float = 15.0
+    """A ``healthPing`` goes to each stream idle this long."""
+    abandon_backoff_base_seconds: float = 0.1
+    """Redelivery delay after the first abandon; doubles per abandon."""
+    abandon_backoff_cap_seconds: float = 5.0
+    """Maximum redelivery delay after abandons."""
+
+
+class Dispatcher:
+    """Hands ready work to connected worker streams under leases.
+
+    All methods run on the sidecar's event loop; ``stream`` is the body of
+    one ``GetWorkItems`` call.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        source: WorkSource,
+        timers: TimerScheduler,
+        options: DispatchOptions,
+        clock: Clock = system_clock,
+    ) -> None:
+        """Create a dispatcher with empty queues.
+
+        Args:
+            store: Where lost-worker counts are kept.
+            source: Builds work items and fails items after too many losses.
+            timers: Scheduler used for abandon backoff.
+            options: Tuning.
+            clock: Wall-clock source.
+        """
+        self._store = store
+        self._source = source
+        self._timers = timers
+        self._options = options
+        self._clock = clock
+        self._streams: list[WorkerStream] = []
+        self._next_stream = 0
+        self._ready: deque[str] = deque()
+        self._ready_set: set[str] = set()
+        self._activities: deque[ActivityTask] = deque()
+        self._in_flight: dict[str, Lease] = {}
+        self._leases: dict[str, Lease] = {}
+        self._abandons: dict[tuple[WorkKind, str | int], int] = {}
+        self._pumping = False
+        self._pump_again = False
+
+    @property
+    def stream_count(self) -> int:
+        """Number of connected worker streams."""
+        return len(self._streams)
+
+    def mark_ready(self, instance_id: str) -> None:
+        """Note that an instance may have work; it is dispatched when a stream is free."""
+        if instance_id not in self._in_flight and instance_id not in self._ready_set:
+            self._ready.append(instance_id)
+            self._ready_set.add(instance_id)
+        self.pump()
+
+    def enqueue_activity(self, task: ActivityTask) -> None:
+        """Queue an activity task for dispatch."""
+        self._activities.append(task)
+        self.pump()
+
+    def take_lease(self, token: str, kind: WorkKind) -> Lease | None:
+        """Claim the lease for a completion; None if the token is stale or unknown.
+
+        The caller commits the result and then calls :meth:`mark_ready` for
+        the instance, without awaiting in between.
+        """
+        lease = self._leases.get(token)
+        if lease is None or lease.kind is not kind:
+            return None
+        self._end_lease(lease)
+        self._abandons.pop(_abandon_key(lease), None)
+        return lease
+
+    def abandon(self, token: str, kind: WorkKind) -> bool:
+        """Hand a work item back; it is redelivered after a growing delay.
+
+        Returns:
+            False if the token is stale or unknown (nothing changes).
+        """
+        lease = self._leases.get(token)
+        if lease is None or lease.kind is not kind:
+            return False
+        self._end_lease(lease)
+        key = _abandon_key(lease)
+        count = self._abandons.get(key, 0) + 1
+        self._abandons[key] = count
+        opts = self._options
+        delay = min(opts.abandon_backoff_base_seconds * 2 ** (count - 1),
+                    opts.abandon_backoff_cap_seconds)
+        due = self._clock() + timedelta(seconds=delay)
+        self._timers.schedule(due, self._requeue_callback(lease))
+        self.pump()
+        return True
+
+    def revoke_instance(self, instance_id: str) -> None:
+        """Invalidate the in-flight episode of an instance that was replaced or deleted."""
+        lease = self._in_flight.get(instance_id)
+        if lease is not None:
+            self._end_lease(lease)
+            self.pump()
+
+    def reset(self) -> None:
+        """Forget all queued work and leases; connected streams stay open."""
+        for lease in list(self._leases.values()):
+            self._end_lease(lease)
+        for ws in self._streams:
+            ws.outbox.clear()
+        self._ready.clear()
+        self._ready_set.clear()
+        self._activities.clear()
+        self._abandons.clear()
+
+    def close(self) -> None:
+        """End every stream gracefully (the worker sees the stream complete)."""
+        for ws in self._streams:
+            ws.closed = True
+            ws.wakeup.set()
+
+    async def stream(self, request: pb.GetWorkItemsRequest) -> AsyncIterator[pb.WorkItem]:
+        """Serve one ``GetWorkItems`` stream until it is closed or cancelled.
+
+        Args:
+            request: The worker's request (limits and filters).
+
+        Yields:
+            Work items, and a health ping whenever the stream was idle for
+            the configured interval.
+        """
+        ws = WorkerStream(
+            stream_id=id(request),
+            limits={
+                WorkKind.ORCHESTRATION: request.maxConcurrentOrchestrationWorkItems,
+                WorkKind.ACTIVITY: request.maxConcurrentActivityWorkItems,
+            },
+            work_filter=WorkFilter.from_request(request),
+        )
+        self._streams.append(ws)
+        logger.debug("worker stream %d connected (%d open)", ws.stream_id, len(self._streams))
+        self.pump()
+        try:
+            while not ws.closed:
+                if not ws.outbox:
+                    if not await self._idle(ws):
+                        yield pb.WorkItem(healthPing=pb.HealthPing())
+                    continue
+                item, lease = ws.outbox.popleft()
+                if lease.token in ws.leases:
+                    lease.delivered = True
+                    yield item
+        finally:
+            self._drop_stream(ws)
+
+    def pump(self) -> None:
+        """Assign ready work to streams with room; re-entrant calls are folded."""
+        if self._pumping:
+            self._pump_again = True
+            return
+        self._pumping = True
+        try:
+            self._pump_again = True
+            while self._pump_again:
+                self._pump_again = False
+                self._pump_orchestrations()
+                self._pump_activities()
+        finally:
+            self._pumping = False
+
+    async def _idle(self, ws: WorkerStream) -> bool:
+        """Wait for work; False when the ping interval passed with nothing to send."""
+        ws.wakeup.clear()
+        try:
+            await asyncio.wait_for(ws.wakeup.wait(), self._options.health_ping_interval_seconds)
+        except asyncio.TimeoutError:
+            return ws.closed or bool(ws.outbox)
+        return True
+
+    def _pick(self, kind: WorkKind, name: str, version: str | None) -> WorkerStream | None:
+        count = len(self._streams)
+        for offset in range(count):
+            ws = self._streams[(self._next_stream + offset) % count]
+            if not ws.closed and ws.accepts(kind, name, version):
+                self._next_stream = (self._next_stream + offset + 1) % count
+                return ws
+        return None
+
+    def _any_capacity(self, kind: WorkKind) -> bool:
+        return any(not ws.closed and ws.has_capacity(kind) for ws in self._streams)
+
+    def _pump_orchestrations(self) -> None:
+        skipped: list[str] = []
+        while self._ready and self._any_capacity(WorkKind.ORCHESTRATION):
+            iid = self._ready.popleft()
+            self._ready_set.discard(iid)
+            record = self._store.get_instance(iid)
+            if record is None or iid in self._in_flight:
+                continue
+            ws = self._pick(WorkKind.ORCHESTRATION, record.name, record.version)
+            if ws is None:
+                skipped.append(iid)
+                continue
+            episode = self._source.prepare_orchestration(iid)
+            if episode is None:
+                continue
+            lease = Lease(token=_new_token("o"), kind=WorkKind.ORCHESTRATION, instance_id=iid,
+                          stream=ws, episode=episode)
+            self._leases[lease.token] = lease
+            self._in_flight[iid] = lease
+            ws.hold(lease, pb.WorkItem(orchestratorRequest=episode.request,
+                                       completionToken=lease.token))
+        self._ready.extendleft(reversed(skipped))
+        self._ready_set.update(skipped)
+
+    def _pump_activities(self) -> None:
+        skipped: list[ActivityTask] = []
+        while self._activities and self._any_capacity(WorkKind.ACTIVITY):
+            task = self._activities.popleft()
+            req = task.request
+            ws = self._pick(
+                WorkKind.ACTIVITY, req.name, req.version.value if req.HasField("version") else None
+            )
+            if ws is None:
+                skipped.append(task)
+                continue
+            if not self._source.prepare_activity(task):
+                continue
+            lease = Lease(token=_new_token("a"), kind=WorkKind.ACTIVITY,
+                          instance_id=task.instance_id, stream=ws, task=task)
+            self._leases[lease.token] = lease
+            ws.hold(lease, pb.WorkItem(activityRequest=req, completionToken=lease.token))
+        self._activities.extendleft(reversed(skipped))
+
+    def _end_lease(self, lease: Lease) -> None:
+        self._leases.pop(lease.token, None)
+        lease.stream.release(lease)
+        if lease.kind is WorkKind.ORCHESTRATION and self._in_flight.get(lease.instance_id) is lease:
+            del self._in_flight[lease.instance_id]
+
+    def _requeue_callback(self, lease: Lease) -> Callable[[], None]:
+        if lease.task is not None:
+            task = lease.task
+            return lambda: self.enqueue_activity(task)
+        return lambda: self.mark_ready(lease.instance_id)
+
+    def _drop_stream(self, ws: WorkerStream) -> None:
+        ws.closed = True
+        if ws in self._streams:
+            self._streams.remove(ws)
+        logger.debug("worker stream %d closed (%d open)", ws.stream_id, len(self._streams))
+        for lease in list(ws.leases.values()):
+            self._end_lease(lease)
+            if lease.delivered and self._lost_too_often(lease):
+                continue
+            if lease.task is not None:
+                self._activities.appendleft(lease.task)
+            elif lease.instance_id not in self._ready_set:
+                self._ready.appendleft(lease.instance_id)
+                self._ready_set.add(lease.instance_id)
+        self.pump()
+
+    def _lost_too_often(self, lease: Lease) -> bool:
+        if lease.task is not None:
+            losses = self._store.record_activity_loss(lease.task.seq)
+        else:
+            losses = self._store.record_orchestration_loss(lease.instance_id)
+        logger.warning(
+            "worker lost with %s work item for instance %s (%d time(s))",
+            lease.kind.value, lease.instance_id, losses,
+        )
+        if losses <= self._options.max_recovery_attempts:
+            return False
+        self._source.worker_lost(lease, losses)
+        return True
+
+
+def _new_token(prefix: str) -> str:
+    return f"{prefix}:{uuid.uuid4().hex}"
+
+
+def _abandon_key(lease: Lease) -> tuple[WorkKind, str | int]:
+    if lease.task is not None:
+        return (lease.kind, lease.task.seq)
+    return (lease.kind, lease.instance_id)

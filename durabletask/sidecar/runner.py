@@ -1,0 +1,316 @@
+"""Running the sidecar: ``SidecarHost`` in a loop, ``EmbeddedSidecar`` on its own thread."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+import threading
+from collections.abc import Callable
+from types import TracebackType
+from typing import Any
+
+import grpc
+
+from durabletask.internal.proto import orchestrator_service_pb2_grpc as pb_grpc
+from durabletask.sidecar.clock import Clock, system_clock
+from durabletask.sidecar.core import SidecarCore
+from durabletask.sidecar.options import SidecarOptions
+from durabletask.sidecar.server import SidecarServicer
+from durabletask.sidecar.store.base import Store
+from durabletask.sidecar.store.memory import MemoryStore
+
+logger = logging.getLogger("durabletask.sidecar")
+
+# Bound on how long stop() waits for the loop thread beyond the grace period.
+_STOP_MARGIN_SECONDS = 5.0
+
+
+class SidecarHost:
+    """The sidecar's gRPC server and core, living in the current event loop."""
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        store: Store | None = None,
+        options: SidecarOptions | None = None,
+        clock: Clock = system_clock,
+    ) -> None:
+        """Configure (but do not start) a sidecar.
+
+        Args:
+            host: Interface to bind; loopback unless told otherwise.
+            port: TCP port; 0 picks a free one.
+            store: State store; a fresh ``MemoryStore`` when None.
+            options: Limits and intervals; defaults when None.
+            clock: Wall-clock source.
+        """
+        self._host = host
+        self._requested_port = port
+        self.options = options or SidecarOptions()
+        self.store: Store = store if store is not None else MemoryStore()
+        self.core = SidecarCore(self.store, self.options, clock)
+        self._server: Any = None
+        self.port = 0
+
+    @property
+    def address(self) -> str:
+        """``host:port`` clients connect to (valid after :meth:`start`)."""
+        return f"{self._host}:{self.port}"
+
+    async def start(self) -> str:
+        """Bind and start serving.
+
+        Returns:
+            The address, e.g. ``"127.0.0.1:50123"``.
+
+        Raises:
+            RuntimeError: The port could not be bound.
+        """
+        limit = self.options.max_message_bytes
+        server = grpc.aio.server(
+            options=[
+                ("grpc.max_receive_message_length", limit),
+                ("grpc.max_send_message_length", limit),
+                ("grpc.so_reuseport", 0),
+                ("grpc.keepalive_permit_without_calls", 1),
+                ("grpc.http2.min_ping_interval_without_data_ms", 5000),
+            ]
+        )
+        pb_grpc.add_TaskHubSidecarServiceServicer_to_server(  # type: ignore[no-untyped-call]
+            SidecarServicer(self.core), server
+        )
+        target = f"{self._host}:{self._requested_port}"
+        try:
+            self.port = server.add_insecure_port(target)
+        except RuntimeError as exc:
+            raise RuntimeError(
+                f"the sidecar could not bind {target} ({exc}); choose another port or pass "
+                f"port=0 for a free one"
+            ) from exc
+        if not self.port:
+            raise RuntimeError(
+                f"the sidecar could not bind {target}; choose another port or pass port=0"
+            )
+        self.core.start()
+        await server.start()
+        self._server = server
+        logger.info("durabletask sidecar listening on %s", self.address)
+        return self.address
+
+    async def stop(self, grace: float | None = None) -> None:
+        """Stop serving: end worker streams, then stop the server; safe to call twice.
+
+        Args:
+            grace: Seconds in-flight calls may take to finish; None cancels them now.
+        """
+        server, self._server = self._server, None
+        await self.core.close()
+        if server is not None:
+            await server.stop(grace)
+        self.store.close()
+
+    def reset(self) -> None:
+        """Delete all state; call on the host's loop."""
+        self.core.reset()
+
+
+async def serve(
+    host: str = "127.0.0.1",
+    port: int = 4001,
+    *,
+    store: Store | None = None,
+    options: SidecarOptions | None = None,
+    on_ready: Callable[[str], None] | None = None,
+) -> None:
+    """Run a sidecar in the current loop until cancelled (for the CLI).
+
+    Args:
+        host: Interface to bind.
+        port: TCP port (0 picks a free one).
+        store: State store; a ``MemoryStore`` when None.
+        options: Limits and intervals.
+        on_ready: Called with the address once serving.
+    """
+    sidecar = SidecarHost(host, port, store=store, options=options)
+    address = await sidecar.start()
+    if on_ready is not None:
+        on_ready(address)
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await asyncio.shield(sidecar.stop(1.0))
+
+
+class EmbeddedSidecar:
+    """A sidecar served from a dedicated thread with its own event loop.
+
+    Example:
+        >>> with EmbeddedSidecar() as sidecar:
+        ...     address = sidecar.address
+    """
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        store: Store | None = None,
+        max_history_size: int = 10000,
+        health_ping_interval_seconds: float = 15.0,
+        max_recovery_attempts: int = 5,
+        max_message_bytes: int = 4 * 1024 * 1024,
+        abandon_backoff_base_seconds: float = 0.1,
+        abandon_backoff_cap_seconds: float = 5.0,
+        clock: Clock = system_clock,
+    ) -> None:
+        """Configure a sidecar; nothing runs until :meth:`start`.
+
+        Args:
+            host: Interface to bind (loopback by default).
+            port: TCP port; 0 picks a free one.
+            store: State store; a fresh ``MemoryStore`` when None.
+            max_history_size: Histories longer than this fail their instance.
+            health_ping_interval_seconds: Idle streams get a health ping this often.
+            max_recovery_attempts: Redeliveries after lost workers before failing the item.
+            max_message_bytes: Largest gRPC message; larger work items fail their instance.
+            abandon_backoff_base_seconds: First redelivery delay after an abandon.
+            abandon_backoff_cap_seconds: Largest redelivery delay after abandons.
+            clock: Wall-clock source.
+        """
+        self._options = SidecarOptions(
+            max_history_size=max_history_size,
+            health_ping_interval_seconds=health_ping_interval_seconds,
+            max_recovery_attempts=max_recovery_attempts,
+            max_message_bytes=max_message_bytes,
+            abandon_backoff_base_seconds=abandon_backoff_base_seconds,
+            abandon_backoff_cap_seconds=abandon_backoff_cap_seconds,
+        )
+        self._host_args = (host, port, store, clock)
+        self._host: SidecarHost | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def port(self) -> int:
+        """The bound TCP port; 0 until started."""
+        return self._host.port if self._host is not None else 0
+
+    @property
+    def address(self) -> str:
+        """``host:port`` to connect to (valid after :meth:`start`)."""
+        return f"{self._host_args[0]}:{self.port}"
+
+    def start(self) -> str:
+        """Bind and serve on a new thread; returns once listening.
+
+        Returns:
+            The address, e.g. ``"127.0.0.1:50123"``. Calling again returns it again.
+
+        Raises:
+            RuntimeError: The server failed to start (for example, the port is taken).
+        """
+        with self._lock:
+            if self._thread is not None:
+                return self.address
+            host, port, store, clock = self._host_args
+            sidecar = SidecarHost(host, port, store=store, options=self._options, clock=clock)
+            loop = asyncio.new_event_loop()
+            started: concurrent.futures.Future[str] = concurrent.futures.Future()
+            thread = threading.Thread(
+                target=_run_loop, args=(loop, sidecar, started), name="durabletask-sidecar",
+                daemon=True,
+            )
+            thread.start()
+            try:
+                started.result()
+            except Exception:
+                thread.join(_STOP_MARGIN_SECONDS)
+                raise
+            self._host, self._loop, self._thread = sidecar, loop, thread
+            return sidecar.address
+
+    def stop(self, grace: float | None = None) -> None:
+        """Stop serving and join the thread; idempotent, safe before :meth:`start`.
+
+        Args:
+            grace: Seconds in-flight calls may take to finish; None cancels them now.
+        """
+        with self._lock:
+            sidecar, loop, thread = self._host, self._loop, self._thread
+            self._loop = self._thread = None
+            if sidecar is None or loop is None or thread is None:
+                return
+            timeout = (grace or 0.0) + _STOP_MARGIN_SECONDS
+            future = asyncio.run_coroutine_threadsafe(sidecar.stop(grace), loop)
+            try:
+                future.result(timeout)
+            except Exception:
+                logger.warning("sidecar did not stop cleanly within %.1fs", timeout, exc_info=True)
+            finally:
+                loop.call_soon_threadsafe(loop.stop)
+                thread.join(timeout)
+
+    def reset(self) -> None:
+        """Delete all instances, histories and queued work; workers stay connected."""
+        with self._lock:
+            sidecar, loop = self._host, self._loop
+        if sidecar is None or loop is None:
+            return
+
+        done: concurrent.futures.Future[None] = concurrent.futures.Future()
+
+        def _reset() -> None:
+            try:
+                sidecar.reset()
+                done.set_result(None)
+            except Exception as exc:
+                done.set_exception(exc)
+
+        loop.call_soon_threadsafe(_reset)
+        done.result(_STOP_MARGIN_SECONDS)
+
+    def __enter__(self) -> EmbeddedSidecar:
+        """Start the sidecar."""
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Stop the sidecar."""
+        self.stop()
+
+
+def _run_loop(
+    loop: asyncio.AbstractEventLoop,
+    sidecar: SidecarHost,
+    started: concurrent.futures.Future[str],
+) -> None:
+    asyncio.set_event_loop(loop)
+    try:
+        started.set_result(loop.run_until_complete(sidecar.start()))
+    except Exception as exc:
+        started.set_exception(exc)
+        loop.close()
+        return
+    try:
+        loop.run_forever()
+    finally:
+        _cancel_remaining(loop)
+        loop.close()
+
+
+def _cancel_remaining(loop: asyncio.AbstractEventLoop) -> None:
+    tasks = asyncio.all_tasks(loop)
+    for task in tasks:
+        task.cancel()
+    if tasks:
+        loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
+    loop.run_until_complete(loop.shutdown_asyncgens())

@@ -1,0 +1,33 @@
+"""Stores for the embedded sidecar: the ``Store`` protocol and its implementations."""
+
+from __future__ import annotations
+
+from durabletask.sidecar.store.base import (
+    TERMINAL_STATUSES,
+    ActivityTask,
+    CommitResult,
+    Episode,
+    EpisodeCommit,
+    InboxRow,
+    InstanceQuery,
+    InstanceRecord,
+    NewChild,
+    OutboxMessage,
+    Store,
+)
+from durabletask.sidecar.store.memory import MemoryStore
+
+__all__ = [
+    "TERMINAL_STATUSES",
+    "ActivityTask",
+    "CommitResult",
+    "Episode",
+    "EpisodeCommit",
+    "InboxRow",
+    "InstanceQuery",
+    "InstanceRecord",
+    "MemoryStore",
+    "NewChild",
+    "OutboxMessage",
+    "Store",
+]

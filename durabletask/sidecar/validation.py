@@ -1,0 +1,114 @@
+"""Request validation: malformed requests become ``InvalidRequestError`` with a clear message."""
+
+from __future__ import annotations
+
+from durabletask.internal.proto import orchestrator_service_pb2 as pb
+from durabletask.sidecar.errors import InvalidRequestError
+
+MAX_INSTANCE_ID_LENGTH = 256
+# Kinds of actions whose required fields are checked here; others are judged
+# (and possibly rejected as unsupported) by the transitions.
+_NAMED_ACTIONS = ("scheduleTask", "createSubOrchestration", "sendEvent")
+
+
+def instance_id(value: str, field: str = "instanceId") -> str:
+    """Check an instance id: non-empty, at most 256 characters, no control characters.
+
+    Args:
+        value: The id.
+        field: The request field name, for the message.
+
+    Returns:
+        The id unchanged.
+
+    Raises:
+        InvalidRequestError: The id is malformed.
+    """
+    if not value:
+        raise InvalidRequestError(f"{field} is required: pass a non-empty instance id")
+    if len(value) > MAX_INSTANCE_ID_LENGTH:
+        raise InvalidRequestError(
+            f"{field} is {len(value)} characters long; instance ids are limited to "
+            f"{MAX_INSTANCE_ID_LENGTH} characters"
+        )
+    if any(ord(c) < 32 or 0x7F <= ord(c) < 0xA0 for c in value):
+        raise InvalidRequestError(
+            f"{field} {value!r} contains control characters; use printable characters only"
+        )
+    return value
+
+
+def name(value: str, field: str = "name") -> str:
+    """Check a required orchestrator, activity or event name.
+
+    Raises:
+        InvalidRequestError: The name is empty or has control characters.
+    """
+    if not value or not value.strip():
+        raise InvalidRequestError(f"{field} is required: pass a non-empty name")
+    if any(ord(c) < 32 for c in value):
+        raise InvalidRequestError(f"{field} {value!r} contains control characters")
+    return value
+
+
+def completion_token(value: str, rpc: str) -> str:
+    """Check that a completion token is present.
+
+    Raises:
+        InvalidRequestError: The token is empty.
+    """
+    if not value:
+        raise InvalidRequestError(
+            f"{rpc}: completionToken is required; echo the token of the work item being answered"
+        )
+    return value
+
+
+def create_request(request: pb.CreateInstanceRequest) -> None:
+    """Validate a ``StartInstance`` request.
+
+    Raises:
+        InvalidRequestError: The id or name is malformed, or a replaceable status is unknown.
+    """
+    instance_id(request.instanceId)
+    name(request.name)
+    for status in request.orchestrationIdReusePolicy.replaceableStatus:
+        if status not in pb.OrchestrationStatus.values():
+            raise InvalidRequestError(
+                f"orchestrationIdReusePolicy.replaceableStatus has unknown status {status}"
+            )
+
+
+def orchestrator_response(response: pb.OrchestratorResponse) -> None:
+    """Validate the actions of a ``CompleteOrchestratorTask`` request.
+
+    Raises:
+        InvalidRequestError: An action has no kind or misses a required field.
+    """
+    completion_token(response.completionToken, "CompleteOrchestratorTask")
+    for action in response.actions:
+        kind = action.WhichOneof("orchestratorActionType")
+        where = f"action {action.id}"
+        if kind is None:
+            raise InvalidRequestError(f"{where} has no action type set; set exactly one action")
+        if kind in _NAMED_ACTIONS:
+            name(getattr(action, kind).name, f"{where} ({kind}).name")
+        if kind == "sendEvent":
+            instance_id(action.sendEvent.instance.instanceId, f"{where} (sendEvent).instance")
+        elif kind == "createSubOrchestration" and action.createSubOrchestration.instanceId:
+            instance_id(action.createSubOrchestration.instanceId, f"{where} instanceId")
+        elif kind == "createTimer" and not action.createTimer.HasField("fireAt"):
+            raise InvalidRequestError(f"{where} (createTimer) needs fireAt")
+        elif kind == "terminateOrchestration":
+            instance_id(action.terminateOrchestration.instanceId, f"{where} instanceId")
+
+
+def page_size(value: int, field: str) -> int:
+    """Check a page size (0 means no limit).
+
+    Raises:
+        InvalidRequestError: The value is negative.
+    """
+    if value < 0:
+        raise InvalidRequestError(f"{field} must be >= 0 (0 means no limit), got {value}")
+    return value

@@ -1,0 +1,42 @@
+"""In-process test backend: the embedded sidecar with an in-memory store, on loopback."""
+
+from __future__ import annotations
+
+from durabletask.sidecar.runner import EmbeddedSidecar
+from durabletask.sidecar.store.memory import MemoryStore
+
+__all__ = ["InMemoryOrchestrationBackend", "create_test_backend"]
+
+
+class InMemoryOrchestrationBackend(EmbeddedSidecar):
+    """An embedded sidecar that keeps everything in memory, for tests.
+
+    It always binds 127.0.0.1; ``port=0`` picks a free port (read it back
+    from :attr:`port` or :attr:`address` after :meth:`start`).
+    """
+
+    def __init__(self, max_history_size: int = 10000, port: int = 50051) -> None:
+        """Configure the backend; call :meth:`start` to serve.
+
+        Args:
+            max_history_size: Histories longer than this fail their instance.
+            port: TCP port on 127.0.0.1; 0 picks a free one.
+        """
+        super().__init__("127.0.0.1", port, store=MemoryStore(), max_history_size=max_history_size)
+
+
+def create_test_backend(
+    port: int = 50051, max_history_size: int = 10000
+) -> InMemoryOrchestrationBackend:
+    """Create and start an in-memory backend.
+
+    Args:
+        port: TCP port on 127.0.0.1; 0 picks a free one.
+        max_history_size: Histories longer than this fail their instance.
+
+    Returns:
+        The started backend; call ``stop()`` when done.
+    """
+    backend = InMemoryOrchestrationBackend(max_history_size=max_history_size, port=port)
+    backend.start()
+    return backend

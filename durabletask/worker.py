@@ -1,0 +1,323 @@
+"""The worker: runs registered orchestrators and activities for work items from a sidecar.
+
+This module is wiring only: execution lives in ``durabletask.internal.engine`` (replay),
+``durabletask.internal.runtime`` (concurrency, completions) and
+``durabletask.internal.transport`` (connection and stream supervision).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import grpc
+import grpc.aio
+
+from durabletask.exception_properties import ExceptionPropertiesProvider
+from durabletask.grpc_options import GrpcChannelOptions, GrpcWorkerResiliencyOptions
+from durabletask.internal.engine import (
+    DATETIME_STRING_FORMAT,
+    DEFAULT_MAXIMUM_TIMER_INTERVAL,
+    ActivityExecutor,
+    ActivityNotRegisteredError,
+    EntityNotRegisteredError,
+    ExecutionResults,
+    OrchestrationExecutor,
+    OrchestratorNotRegisteredError,
+    Registry,
+    VersionFailureStrategy,
+    VersioningOptions,
+    VersionMatchStrategy,
+)
+from durabletask.internal.proto import orchestrator_service_pb2 as pb
+from durabletask.internal.runtime.filters import (
+    ActivityWorkItemFilter,
+    EntityWorkItemFilter,
+    OrchestrationWorkItemFilter,
+    WorkItemFilters,
+)
+from durabletask.internal.runtime.worker_host import WorkerHost, WorkerHostConfig
+from durabletask.serialization import DEFAULT_DATA_CONVERTER, DataConverter
+
+__all__ = ["ConcurrencyOptions", "TaskHubGrpcWorker"]
+
+# Re-exported for code written against the official module layout.
+_REEXPORTED = (
+    ActivityNotRegisteredError,
+    ActivityWorkItemFilter,
+    DATETIME_STRING_FORMAT,
+    DEFAULT_MAXIMUM_TIMER_INTERVAL,
+    EntityNotRegisteredError,
+    EntityWorkItemFilter,
+    ExecutionResults,
+    OrchestrationWorkItemFilter,
+    OrchestratorNotRegisteredError,
+    VersionFailureStrategy,
+    VersioningOptions,
+    VersionMatchStrategy,
+    WorkItemFilters,
+)
+
+_AUTO_FILTERS: Any = object()
+
+
+@dataclass
+class ConcurrencyOptions:
+    """Limits on how much work a worker runs at once.
+
+    Attributes:
+        maximum_concurrent_activity_work_items: Activities running at once
+            (default ``100 * os.cpu_count()``).
+        maximum_concurrent_orchestration_work_items: Orchestration episodes at once
+            (default ``100 * os.cpu_count()``).
+        maximum_concurrent_entity_work_items: Entity batches at once
+            (default ``100 * os.cpu_count()``).
+        maximum_thread_pool_workers: Threads running synchronous activities
+            (default ``os.cpu_count() + 4``).
+    """
+
+    maximum_concurrent_activity_work_items: int | None = None
+    maximum_concurrent_orchestration_work_items: int | None = None
+    maximum_concurrent_entity_work_items: int | None = None
+    maximum_thread_pool_workers: int | None = None
+
+    def __post_init__(self) -> None:
+        cpus = os.cpu_count() or 1
+        for name in (
+            "maximum_concurrent_activity_work_items",
+            "maximum_concurrent_orchestration_work_items",
+            "maximum_concurrent_entity_work_items",
+        ):
+            value = getattr(self, name)
+            if value is None:
+                setattr(self, name, 100 * cpus)
+            elif value < 1:
+                raise ValueError(f"ConcurrencyOptions.{name} must be >= 1, got {value}")
+        if self.maximum_thread_pool_workers is None:
+            self.maximum_thread_pool_workers = cpus + 4
+        elif self.maximum_thread_pool_workers < 1:
+            raise ValueError("ConcurrencyOptions.maximum_thread_pool_workers must be >= 1")
+
+
+class TaskHubGrpcWorker:
+    """Runs orchestrators and activities for the work items a Durable Task sidecar streams.
+
+    Register functions with :meth:`add_orchestrator` and :meth:`add_activity`, then call
+    :meth:`start` (non-blocking) and, at the end, :meth:`stop` (or use ``with``).
+    """
+
+    def __init__(
+        self,
+        *,
+        host_address: str | None = None,
+        metadata: list[tuple[str, str]] | None = None,
+        log_handler: logging.Handler | None = None,
+        log_formatter: logging.Formatter | None = None,
+        logger: logging.Logger | None = None,
+        channel: grpc.Channel | None = None,
+        secure_channel: bool = False,
+        interceptors: Sequence[Any] | None = None,
+        channel_options: GrpcChannelOptions | None = None,
+        resiliency_options: GrpcWorkerResiliencyOptions | None = None,
+        concurrency_options: ConcurrencyOptions | None = None,
+        maximum_timer_interval: timedelta | None = DEFAULT_MAXIMUM_TIMER_INTERVAL,
+        payload_store: Any | None = None,
+        data_converter: DataConverter | None = None,
+        exception_properties_provider: ExceptionPropertiesProvider | None = None,
+        emit_trace_spans: bool = True,
+    ) -> None:
+        self._registry = Registry()
+        self._logger = _make_logger(logger, log_handler, log_formatter)
+        self._concurrency_options = concurrency_options or ConcurrencyOptions()
+        self._maximum_timer_interval = maximum_timer_interval
+        self._emit_trace_spans = emit_trace_spans
+        self._data_converter = data_converter or DEFAULT_DATA_CONVERTER
+        self._exception_properties_provider = exception_properties_provider
+        self._payload_store = payload_store
+        self._versioning: VersioningOptions | None = None
+        self._capabilities: list[int] = []
+        self._filters: WorkItemFilters | None = None
+        self._auto_filters = False
+        self._host_config = WorkerHostConfig(
+            host_address=host_address,
+            metadata=tuple(metadata or ()),
+            channel=channel,
+            secure_channel=secure_channel,
+            interceptors=tuple(interceptors or ()),
+            channel_options=channel_options or GrpcChannelOptions(),
+            resiliency_options=resiliency_options or GrpcWorkerResiliencyOptions(),
+        )
+        self._lifecycle_lock = threading.Lock()
+        self._host: WorkerHost | None = None
+
+    @property
+    def concurrency_options(self) -> ConcurrencyOptions:
+        """The concurrency limits in force."""
+        return self._concurrency_options
+
+    @property
+    def maximum_timer_interval(self) -> timedelta | None:
+        """Timers longer than this are split into several durable timers (None: never)."""
+        return self._maximum_timer_interval
+
+    @property
+    def emit_trace_spans(self) -> bool:
+        """Whether trace spans are emitted (trace context is always propagated)."""
+        return self._emit_trace_spans
+
+    @property
+    def is_running(self) -> bool:
+        """True between :meth:`start` and :meth:`stop`."""
+        return self._host is not None
+
+    def _check_not_running(self, what: str) -> None:
+        if self._host is not None:
+            raise RuntimeError(f"cannot {what} while the worker is running; call stop() first")
+
+    def add_orchestrator(self, fn: Any) -> str:
+        """Register an orchestrator function; returns its name (``fn.__name__``).
+
+        Raises:
+            ValueError: A function of that name is already registered, or ``fn`` is a lambda.
+            RuntimeError: The worker is running.
+        """
+        self._check_not_running("add an orchestrator")
+        return self._registry.add_orchestrator(fn)
+
+    def add_activity(self, fn: Any) -> str:
+        """Register an activity function (sync or ``async def``); returns its name.
+
+        Raises:
+            ValueError: A function of that name is already registered, or ``fn`` is a lambda.
+            RuntimeError: The worker is running.
+        """
+        self._check_not_running("add an activity")
+        return self._registry.add_activity(fn)
+
+    def add_entity(self, fn: Any, name: str | None = None) -> str:
+        """Register an entity (function or ``DurableEntity`` subclass); returns its name."""
+        self._check_not_running("add an entity")
+        return self._registry.add_entity(fn, name)
+
+    def add_capability(self, capability: int) -> None:
+        """Advertise a ``pb.WORKER_CAPABILITY_*`` value to the sidecar."""
+        if capability not in self._capabilities:
+            self._capabilities.append(capability)
+
+    def configure_scheduled_tasks(self) -> None:
+        """Recurring schedules are not supported by this SDK yet."""
+        raise NotImplementedError("scheduled tasks are not supported by this SDK yet")
+
+    def use_versioning(self, version: VersioningOptions) -> None:
+        """Apply ``version`` to every orchestration this worker runs."""
+        self._check_not_running("change versioning")
+        self._versioning = version
+
+    def use_work_item_filters(self, filters: WorkItemFilters | None = _AUTO_FILTERS) -> None:
+        """Ask the sidecar only for matching work.
+
+        With no argument the filters are generated from the registry at :meth:`start`;
+        ``None`` clears them; a ``WorkItemFilters`` value is sent as it is.
+        """
+        self._check_not_running("change work item filters")
+        self._auto_filters = filters is _AUTO_FILTERS
+        self._filters = None if self._auto_filters else filters
+
+    def _effective_filters(self) -> WorkItemFilters | None:
+        if not self._auto_filters:
+            return self._filters
+        registry = self._registry
+        return WorkItemFilters(
+            orchestrations=[OrchestrationWorkItemFilter(n) for n in registry.orchestrator_names],
+            activities=[ActivityWorkItemFilter(n) for n in registry.activity_names],
+            entities=[EntityWorkItemFilter(n) for n in registry.entity_names],
+        )
+
+    def _work_items_request(self) -> pb.GetWorkItemsRequest:
+        options = self._concurrency_options
+        request = pb.GetWorkItemsRequest(
+            maxConcurrentOrchestrationWorkItems=options.maximum_concurrent_orchestration_work_items,
+            maxConcurrentActivityWorkItems=options.maximum_concurrent_activity_work_items,
+        )
+        capabilities = list(self._capabilities)
+        if self._payload_store is not None:
+            capabilities.append(pb.WORKER_CAPABILITY_LARGE_PAYLOADS)
+        request.capabilities.extend(sorted(set(capabilities)))
+        filters = self._effective_filters()
+        if filters is not None:
+            request.workItemFilters.CopyFrom(filters.to_proto())
+        return request
+
+    def start(self) -> None:
+        """Connect to the sidecar and start processing work in the background.
+
+        Returns at once; connection failures are retried with backoff in the background.
+        Calling it while running does nothing.
+        """
+        with self._lifecycle_lock:
+            if self._host is not None:
+                return
+            orchestrations = OrchestrationExecutor(
+                self._registry,
+                data_converter=self._data_converter,
+                maximum_timer_interval=self._maximum_timer_interval,
+                versioning=self._versioning,
+                exception_properties_provider=self._exception_properties_provider,
+                logger=self._logger,
+            )
+            activities = ActivityExecutor(
+                self._registry,
+                data_converter=self._data_converter,
+                exception_properties_provider=self._exception_properties_provider,
+                logger=self._logger,
+            )
+            host = WorkerHost(
+                self._host_config,
+                orchestration_executor=orchestrations,
+                activity_executor=activities,
+                concurrency=self._concurrency_options,
+                request=self._work_items_request(),
+                logger=self._logger,
+            )
+            host.start()
+            self._host = host
+
+    def stop(self) -> None:
+        """Stop processing: abandon queued work, let running work finish, disconnect.
+
+        Bounded in time (``stop_timeout_seconds`` for running work plus a few seconds),
+        safe to call several times, from any thread, and before :meth:`start`.
+        """
+        with self._lifecycle_lock:
+            host, self._host = self._host, None
+            if host is not None:
+                host.stop()
+
+    def __enter__(self) -> TaskHubGrpcWorker:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+
+def _make_logger(
+    logger: logging.Logger | None,
+    log_handler: logging.Handler | None,
+    log_formatter: logging.Formatter | None,
+) -> logging.Logger:
+    if logger is not None:
+        return logger
+    result = logging.getLogger("durabletask.worker")
+    # The legacy parameters are honoured only when given: the library never configures
+    # logging on its own.
+    if log_handler is not None:
+        if log_formatter is not None:
+            log_handler.setFormatter(log_formatter)
+        if log_handler not in result.handlers:
+            result.addHandler(log_handler)
+    return result

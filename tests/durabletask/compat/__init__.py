@@ -1,0 +1,1 @@
+"""Compatibility tests: wire contract, public API surface and import direction."""

@@ -1,0 +1,1 @@
+"""Tests of the durable entities value layer (no sidecar needed)."""

@@ -1,0 +1,32 @@
+"""The sidecar is a separate program: it imports only the protos and its own modules."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import durabletask.sidecar
+
+ALLOWED_PREFIXES = ("durabletask.internal.proto", "durabletask.sidecar")
+
+
+def _imported_modules(path: Path) -> list[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.append(node.module)
+    return names
+
+
+def test_sidecar_imports_only_protos_and_itself():
+    root = Path(durabletask.sidecar.__file__).parent
+    offenders = [
+        f"{path.relative_to(root)}: {name}"
+        for path in sorted(root.rglob("*.py"))
+        for name in _imported_modules(path)
+        if name.startswith("durabletask") and not name.startswith(ALLOWED_PREFIXES)
+    ]
+    assert offenders == []
