@@ -12,7 +12,7 @@ from contextlib import contextmanager
 _SIDECAR_SCRIPT = """
 import json, sys
 from durabletask.sidecar.runner import EmbeddedSidecar
-sidecar = EmbeddedSidecar(port=0)
+sidecar = EmbeddedSidecar(port=0, max_history_size=1_000_000)
 address = sidecar.start()
 print(json.dumps({"address": address}), flush=True)
 sys.stdin.read()
