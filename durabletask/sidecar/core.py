@@ -92,6 +92,7 @@ class SidecarCore:
         """Delete all state and queued work; connected streams stay open."""
         self.dispatcher.reset()
         self.store.clear()
+        self.waiters.release_all()
 
     # ----- client operations -------------------------------------------------
 

@@ -24,6 +24,7 @@ logger = logging.getLogger("durabletask.sidecar")
 
 # Bound on how long stop() waits for the loop thread beyond the grace period.
 _STOP_MARGIN_SECONDS = 5.0
+_MAX_PENDING_REQUESTS = 1 << 16
 
 
 class SidecarHost:
@@ -77,11 +78,14 @@ class SidecarHost:
                 ("grpc.so_reuseport", 0),
                 ("grpc.keepalive_permit_without_calls", 1),
                 ("grpc.http2.min_ping_interval_without_data_ms", 5000),
+                # gRPC core cancels calls queued beyond these (default ~1000) before the
+                # aio server picks them up; bursts of completions from busy workers hit that.
+                ("grpc.server.max_pending_requests", _MAX_PENDING_REQUESTS),
+                ("grpc.server.max_pending_requests_hard_limit", _MAX_PENDING_REQUESTS),
             ]
         )
-        pb_grpc.add_TaskHubSidecarServiceServicer_to_server(  # type: ignore[no-untyped-call]
-            SidecarServicer(self.core), server
-        )
+        register: Callable[[Any, Any], None] = pb_grpc.add_TaskHubSidecarServiceServicer_to_server
+        register(SidecarServicer(self.core), server)
         target = f"{self._host}:{self._requested_port}"
         try:
             self.port = server.add_insecure_port(target)

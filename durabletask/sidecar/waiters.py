@@ -87,6 +87,13 @@ class Waiters:
             if not future.done() and condition(record):
                 future.set_result(record)
 
+    def release_all(self) -> None:
+        """Resolve every pending wait as if its instance was deleted (used by reset)."""
+        for entries in self._waiting.values():
+            for _, future in entries:
+                if not future.done():
+                    future.set_result(None)
+
     def close(self) -> None:
         """Cancel every pending wait."""
         for entries in self._waiting.values():

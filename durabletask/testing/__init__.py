@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+from durabletask.internal.proto import orchestrator_service_pb2_grpc as pb_grpc
 from durabletask.sidecar.runner import EmbeddedSidecar
 from durabletask.sidecar.store.memory import MemoryStore
 
 __all__ = ["InMemoryOrchestrationBackend", "create_test_backend"]
 
 
-class InMemoryOrchestrationBackend(EmbeddedSidecar):
+class InMemoryOrchestrationBackend(EmbeddedSidecar, pb_grpc.TaskHubSidecarServiceServicer):
     """An embedded sidecar that keeps everything in memory, for tests.
 
     It always binds 127.0.0.1; ``port=0`` picks a free port (read it back
-    from :attr:`port` or :attr:`address` after :meth:`start`).
+    from :attr:`port` or :attr:`address` after :meth:`start`). It is a
+    ``TaskHubSidecarServiceServicer`` like the official backend, but the RPCs
+    are served over gRPC by the embedded sidecar; do not call the servicer
+    methods on this object directly.
     """
 
     def __init__(self, max_history_size: int = 10000, port: int = 50051) -> None:

@@ -189,7 +189,8 @@ def test_work_item_over_max_message_bytes_fails_instance_naming_size_and_limit(m
     assert state.orchestrationStatus == FAILED
     message = state.failureDetails.errorMessage
     assert state.failureDetails.errorType == "WorkItemTooLarge"
-    assert "max_message_bytes=4096" in message and "bytes" in message
+    assert "max_message_bytes=4096" in message
+    assert "bytes" in message
 
 
 @pytest.mark.parametrize("rpc", ["AbandonTaskActivityWorkItem", "AbandonTaskOrchestratorWorkItem"])

@@ -55,9 +55,11 @@ def test_purge_by_filter_deletes_only_terminal_instances_with_matching_status(ha
         harness.start(iid)
         _finish(harness, worker, iid, status)
     harness.start("running")
-    purge_filter = pb.PurgeInstanceFilter(runtimeStatus=[COMPLETED, pb.ORCHESTRATION_STATUS_RUNNING])
+    statuses = [COMPLETED, pb.ORCHESTRATION_STATUS_RUNNING]
+    purge_filter = pb.PurgeInstanceFilter(runtimeStatus=statuses)
     assert _purge(harness, purgeInstanceFilter=purge_filter).deletedInstanceCount == 2
-    assert harness.get("f1").exists and harness.get("running").exists
+    assert harness.get("f1").exists
+    assert harness.get("running").exists
 
 
 def test_purge_by_batch_skips_non_terminal_ids(harness):

@@ -72,9 +72,13 @@ def test_create_test_backend_is_started_and_reset_clears_instances():
         with grpc.insecure_channel(backend.address) as channel:
             stub = pb_grpc.TaskHubSidecarServiceStub(channel)
             stub.StartInstance(pb.CreateInstanceRequest(instanceId="i1", name="o"), timeout=5)
+            waiting = stub.WaitForInstanceCompletion.future(
+                pb.GetInstanceRequest(instanceId="i1"), timeout=5
+            )
             backend.reset()
             response = stub.GetInstance(pb.GetInstanceRequest(instanceId="i1"), timeout=5)
             assert response.exists is False
+            assert waiting.result().exists is False
     finally:
         backend.stop()
 

@@ -76,7 +76,8 @@ def test_create_instance_stores_record_and_queues_start_event(store):
     assert store.get_instance("i1") == rec
     assert list(store.get_history("i1")) == []
     assert inbox_names(store) == ["executionStarted"]
-    assert store.get_instance("nope") is None and store.get_history("nope") is None
+    assert store.get_instance("nope") is None
+    assert store.get_history("nope") is None
 
 
 def test_create_instance_refuses_existing_unless_status_replaceable(store):
@@ -111,7 +112,8 @@ def test_commit_appends_history_and_deletes_only_consumed_rows(store):
     history = [event("orchestratorStarted"), *[r.event for r in episode.inbox]]
     result = store.commit_episode(commit(rec, [r.seq for r in episode.inbox],
                                          history_append=history))
-    assert result is not None and list(result.activity_tasks) == []
+    assert result is not None
+    assert list(result.activity_tasks) == []
     assert [e.WhichOneof("eventType") for e in store.get_history("i1")] == [
         "orchestratorStarted", "executionStarted"]
     assert store.get_instance("i1").status == RUNNING
@@ -215,7 +217,9 @@ def test_rewind_only_failed_instances(store):
                                  completed_at=T0)
     store.commit_episode(commit(rec, record=failed))
     rewound = store.rewind_instance("i1", event("executionRewound"), T0)
-    assert rewound.status == RUNNING and rewound.failure is None and rewound.output is None
+    assert rewound.status == RUNNING
+    assert rewound.failure is None
+    assert rewound.output is None
     assert inbox_names(store) == ["executionRewound"]
 
 
@@ -224,7 +228,8 @@ def test_purge_only_terminal_instances(store):
     assert not store.purge_instance("i1")
     store.commit_episode(commit(rec, record=dataclasses.replace(rec, status=COMPLETED)))
     assert store.purge_instance("i1")
-    assert store.get_instance("i1") is None and store.get_history("i1") is None
+    assert store.get_instance("i1") is None
+    assert store.get_history("i1") is None
     assert not store.purge_instance("i1")
 
 
@@ -246,8 +251,8 @@ def test_query_filters_orders_and_pages(store):
 def test_query_by_completion_lists_only_completed_instances(store):
     rec = start(store)
     start(store, "running")
-    store.commit_episode(commit(rec, record=dataclasses.replace(rec, status=COMPLETED,
-                                                                 completed_at=T0)))
+    done = dataclasses.replace(rec, status=COMPLETED, completed_at=T0)
+    store.commit_episode(commit(rec, record=done))
     rows = store.query_instances(InstanceQuery(order_by="completed"))
     assert [r.instance_id for r in rows] == ["i1"]
 
