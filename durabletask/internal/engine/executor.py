@@ -109,9 +109,23 @@ class OrchestrationExecutor:
             )
         if is_rewind_request(past_events, new_events):
             return ExecutionResults([build_rewind_action(instance_id, past_events)], None)
-        runner = self.new_runner(instance_id)
+        return self.run_episode(self.new_runner(instance_id), past_events, new_events)
+
+    def run_episode(
+        self,
+        runner: OrchestrationRunner,
+        replay_events: Sequence[pb.HistoryEvent],
+        new_events: Sequence[pb.HistoryEvent],
+    ) -> ExecutionResults:
+        """Feed ``replay_events`` (as replay) then ``new_events`` to ``runner``.
+
+        ``runner`` may be fresh or one that already processed earlier history (the
+        orchestration cache); either way the result is that of the whole history. Never
+        raises.
+        """
+        instance_id = runner.context.instance_id
         try:
-            runner.process(past_events, replaying=True)
+            runner.process(replay_events, replaying=True)
             runner.process(new_events, replaying=False)
         except AbandonWorkItem as signal:
             self._logger.info("%s: abandoning the work item: %s", instance_id, signal)

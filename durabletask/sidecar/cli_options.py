@@ -1,0 +1,144 @@
+"""Command-line flags of the sidecar program, shared by ``durabletask sidecar`` and the launcher."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from durabletask.sidecar.options import SidecarOptions
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 4001
+# A relative name: the database lives in the working directory so state survives restarts.
+DEFAULT_DB_PATH = "durabletask.db"
+LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SidecarLaunch:
+    """Everything the sidecar program needs to start, parsed from its command line."""
+
+    host: str = DEFAULT_HOST
+    """Interface to bind."""
+    port: int = DEFAULT_PORT
+    """TCP port; 0 picks a free one (reported on the ready line)."""
+    db_path: str | None = DEFAULT_DB_PATH
+    """SQLite database file; None keeps everything in memory."""
+    options: SidecarOptions = dataclasses.field(default_factory=SidecarOptions)
+    """Limits and intervals of the sidecar."""
+    log_level: str = "INFO"
+    """Level of the ``durabletask`` loggers, written to stderr."""
+    parent_pid: int | None = None
+    """Exit when this process dies (set by ``SidecarProcess``); None disables the watchdog."""
+
+
+def option_flag(field_name: str) -> str:
+    """Return the command-line flag of a ``SidecarOptions`` field.
+
+    Units stay out of flag names (``health_ping_interval_seconds`` is
+    ``--health-ping-interval``); the help text names the unit.
+
+    Args:
+        field_name: The dataclass field name.
+    """
+    return "--" + field_name.removesuffix("_seconds").replace("_", "-")
+
+
+def _option_fields() -> Iterator[dataclasses.Field[object]]:
+    for field in dataclasses.fields(SidecarOptions):
+        if isinstance(field.default, (int, float)) and not isinstance(field.default, bool):
+            yield field
+
+
+def add_sidecar_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the sidecar's flags (address, store, options, logging, watchdog) to ``parser``.
+
+    Args:
+        parser: The parser of ``durabletask sidecar`` or ``python -m durabletask.sidecar``.
+    """
+    parser.add_argument(
+        "--host", default=DEFAULT_HOST,
+        help=f"interface to bind (default {DEFAULT_HOST}: loopback only)",
+    )
+    parser.add_argument(
+        "--port", type=int, default=DEFAULT_PORT,
+        help=f"TCP port (default {DEFAULT_PORT}; 0 picks a free port)",
+    )
+    store = parser.add_mutually_exclusive_group()
+    store.add_argument(
+        "--db", metavar="PATH", default=None,
+        help=f"SQLite database file (default ./{DEFAULT_DB_PATH}); state survives restarts",
+    )
+    store.add_argument(
+        "--memory", action="store_true", help="keep state in memory only (lost on exit)"
+    )
+    for field in _option_fields():
+        unit = " (seconds)" if field.name.endswith("_seconds") else ""
+        parser.add_argument(
+            option_flag(field.name), dest=field.name, type=type(field.default),
+            default=field.default, metavar="N" if isinstance(field.default, int) else "S",
+            help=f"{field.name.removesuffix('_seconds').replace('_', ' ')}{unit} "
+            f"(default {field.default})",
+        )
+    parser.add_argument(
+        "--log-level", default="INFO", type=str.upper, choices=LOG_LEVELS,
+        help="log level of messages written to stderr (default INFO)",
+    )
+    parser.add_argument(
+        "--parent-pid", type=int, default=None, help=argparse.SUPPRESS,
+    )
+
+
+def launch_from_args(args: argparse.Namespace) -> SidecarLaunch:
+    """Build a :class:`SidecarLaunch` from parsed arguments.
+
+    Args:
+        args: The namespace of a parser prepared by :func:`add_sidecar_arguments`.
+
+    Raises:
+        ValueError: An option value is out of range; the message names the flag.
+    """
+    values = {field.name: getattr(args, field.name) for field in _option_fields()}
+    try:
+        options = SidecarOptions(**values)
+    except ValueError as exc:
+        raise ValueError(_name_flag(str(exc))) from exc
+    if not 0 <= args.port <= 65535:
+        raise ValueError(f"--port must be between 0 and 65535, got {args.port}")
+    return SidecarLaunch(
+        host=args.host,
+        port=args.port,
+        db_path=None if args.memory else (args.db or DEFAULT_DB_PATH),
+        options=options,
+        log_level=args.log_level,
+        parent_pid=args.parent_pid,
+    )
+
+
+def _name_flag(message: str) -> str:
+    field_name = message.split(" ", 1)[0]
+    if any(field.name == field_name for field in _option_fields()):
+        return f"{option_flag(field_name)}: {message}"
+    return message
+
+
+def launch_to_args(launch: SidecarLaunch) -> list[str]:
+    """Return the command-line arguments that reproduce ``launch`` (inverse of parsing).
+
+    Options equal to their defaults are left out, so the command line stays short.
+
+    Args:
+        launch: What the child sidecar should do.
+    """
+    args = ["--host", launch.host, "--port", str(launch.port)]
+    args += ["--memory"] if launch.db_path is None else ["--db", launch.db_path]
+    for field in _option_fields():
+        value = getattr(launch.options, field.name)
+        if value != field.default:
+            args += [option_flag(field.name), repr(value)]
+    args += ["--log-level", launch.log_level]
+    if launch.parent_pid is not None:
+        args += ["--parent-pid", str(launch.parent_pid)]
+    return args

@@ -1,0 +1,69 @@
+"""Fixtures for CLI tests: a ``durabletask sidecar`` process with a worker and client attached."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+
+from durabletask import client, task, worker
+from tests.durabletask.conftest import FAST_WORKER_RESILIENCY
+from tests.durabletask.process.procs import cli_sidecar
+
+
+def say_hello(ctx: task.ActivityContext, name: str) -> str:
+    return f"hello {name}"
+
+
+def greeter(ctx: task.OrchestrationContext, name: str):
+    greeting = yield ctx.call_activity(say_hello, input=name)
+    return greeting
+
+
+def approval(ctx: task.OrchestrationContext, _):
+    decision = yield ctx.wait_for_external_event("approval")
+    return decision
+
+
+def broken(ctx: task.OrchestrationContext, _):
+    raise ValueError("kaboom")
+
+
+@dataclass
+class CliTarget:
+    """A running ``durabletask sidecar`` and a client of it."""
+
+    address: str
+    client: client.TaskHubGrpcClient
+
+    def completed(self, orchestrator, instance_id: str, data=None) -> client.OrchestrationState:
+        """Schedule an instance and wait until it finishes."""
+        self.client.schedule_new_orchestration(orchestrator, input=data, instance_id=instance_id)
+        state = self.client.wait_for_orchestration_completion(instance_id, timeout=15)
+        assert state is not None
+        return state
+
+    def running(self, orchestrator, instance_id: str) -> None:
+        """Schedule an instance and wait until it runs."""
+        self.client.schedule_new_orchestration(orchestrator, instance_id=instance_id)
+        self.client.wait_for_orchestration_start(instance_id, timeout=15)
+
+
+@pytest.fixture(scope="module")
+def target() -> Iterator[CliTarget]:
+    """One CLI-started in-memory sidecar per module, with a worker for the test orchestrations."""
+    with cli_sidecar("--memory", "--port", "0", "--log-level", "WARNING") as sidecar:
+        w = worker.TaskHubGrpcWorker(
+            host_address=sidecar.address, resiliency_options=FAST_WORKER_RESILIENCY
+        )
+        for orchestrator in (greeter, approval, broken):
+            w.add_orchestrator(orchestrator)
+        w.add_activity(say_hello)
+        w.start()
+        c = client.TaskHubGrpcClient(host_address=sidecar.address)
+        try:
+            yield CliTarget(sidecar.address, c)
+        finally:
+            c.close()
+            w.stop()
