@@ -9,10 +9,13 @@ GRPCIO_TOOLS_VERSION := 1.85.1
 
 .PHONY: install run test test-fast lint typecheck check proto bench clean
 
-$(STAMP): pyproject.toml
+# The core is installed in compat mode (its directory on sys.path) so that it stays a
+# regular package next to the durabletask.azuremanaged portion; see docs/azuremanaged.md.
+$(STAMP): pyproject.toml durabletask-azuremanaged/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -e '.[dev]' --config-settings editable_mode=compat
+	$(PY) -m pip install --quiet -e ./durabletask-azuremanaged
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -21,7 +24,7 @@ run: $(STAMP)
 	$(PY) -m examples.demo
 
 lint: $(STAMP)
-	$(PY) -m flake8 durabletask tests examples bench
+	$(PY) -m flake8 durabletask durabletask-azuremanaged tests examples bench
 
 typecheck: $(STAMP)
 	$(PY) -m mypy

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 
@@ -23,9 +24,20 @@ class SidecarOptions:
     """Maximum redelivery delay after abandons."""
     default_wait_timeout_seconds: float = 30.0
     """How long WaitForInstance* waits when the caller sets no deadline."""
+    lease_timeout_seconds: float = 300.0
+    """A delivered work item not completed or abandoned within this time is taken back
+    from its (hung) worker, redelivered and counted as a lost worker."""
+
+    taskhubs: tuple[str, ...] = ()
+    """Task hub names, each with its own isolated state; the ``taskhub`` request header picks
+    one. Empty: a single hub that accepts any (or no) ``taskhub`` header."""
+    require_token: bool | str = False
+    """True: refuse calls without ``authorization: Bearer <non-empty token>``
+    (UNAUTHENTICATED); a string: require exactly that token."""
 
     def __post_init__(self) -> None:
         """Validate the values; each error names the field and the constraint."""
+        _check_access(self)
         if self.max_history_size < 1:
             raise ValueError(f"max_history_size must be >= 1, got {self.max_history_size}")
         if self.max_recovery_attempts < 0:
@@ -39,7 +51,36 @@ class SidecarOptions:
             "abandon_backoff_base_seconds",
             "abandon_backoff_cap_seconds",
             "default_wait_timeout_seconds",
+            "lease_timeout_seconds",
         ):
             value = getattr(self, name)
             if not value > 0:
                 raise ValueError(f"{name} must be > 0 seconds, got {value}")
+
+
+def validate_hub_names(names: Iterable[str]) -> tuple[str, ...]:
+    """Return the task hub names as a tuple, in order.
+
+    Raises:
+        ValueError: A name is empty, has whitespace, or appears twice.
+    """
+    result = tuple(names)
+    for name in result:
+        if not isinstance(name, str) or not name or any(c.isspace() for c in name):
+            raise ValueError(
+                f"task hub names must be non-empty strings without spaces, got {name!r}"
+            )
+    repeated = sorted({name for name in result if result.count(name) > 1})
+    if repeated:
+        raise ValueError(f"task hub names must be unique; repeated: {', '.join(repeated)}")
+    return result
+
+
+def _check_access(options: SidecarOptions) -> None:
+    # frozen: normalise a list of names to the tuple the field promises
+    object.__setattr__(options, "taskhubs", validate_hub_names(options.taskhubs))
+    token = options.require_token
+    if not isinstance(token, (bool, str)) or token == "":
+        raise ValueError(
+            f"require_token must be True, False or a non-empty token string, got {token!r}"
+        )

@@ -6,19 +6,16 @@ import asyncio
 import concurrent.futures
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import Any
 
 import grpc
 
-from durabletask.internal.proto import orchestrator_service_pb2_grpc as pb_grpc
 from durabletask.sidecar.clock import Clock, system_clock
-from durabletask.sidecar.core import SidecarCore
+from durabletask.sidecar.hubs import StoreFactory, TaskHubs
 from durabletask.sidecar.options import SidecarOptions
-from durabletask.sidecar.server import SidecarServicer
 from durabletask.sidecar.store.base import Store
-from durabletask.sidecar.store.memory import MemoryStore
 
 logger = logging.getLogger("durabletask.sidecar")
 
@@ -38,6 +35,7 @@ class SidecarHost:
         store: Store | None = None,
         options: SidecarOptions | None = None,
         clock: Clock = system_clock,
+        store_factory: StoreFactory | None = None,
     ) -> None:
         """Configure (but do not start) a sidecar.
 
@@ -45,14 +43,20 @@ class SidecarHost:
             host: Interface to bind; loopback unless told otherwise.
             port: TCP port; 0 picks a free one.
             store: State store; a fresh ``MemoryStore`` when None.
-            options: Limits and intervals; defaults when None.
+            options: Limits and intervals, task hubs and token check; defaults when None.
             clock: Wall-clock source.
+            store_factory: Builds each task hub's store from its name (instead of ``store``).
         """
         self._host = host
         self._requested_port = port
         self.options = options or SidecarOptions()
-        self.store: Store = store if store is not None else MemoryStore()
-        self.core = SidecarCore(self.store, self.options, clock)
+        self.hubs = TaskHubs(
+            self.options.taskhubs, self.options, store=store, store_factory=store_factory,
+            clock=clock,
+        )
+        # The first hub's core and store (the only ones without task hub names).
+        self.core = self.hubs.default
+        self.store: Store = self.core.store
         self._server: Any = None
         self.port = 0
 
@@ -84,8 +88,7 @@ class SidecarHost:
                 ("grpc.server.max_pending_requests_hard_limit", _MAX_PENDING_REQUESTS),
             ]
         )
-        register: Callable[[Any, Any], None] = pb_grpc.add_TaskHubSidecarServiceServicer_to_server
-        register(SidecarServicer(self.core), server)
+        self.hubs.register(server, self.options.require_token)
         target = f"{self._host}:{self._requested_port}"
         try:
             self.port = server.add_insecure_port(target)
@@ -98,7 +101,7 @@ class SidecarHost:
             raise RuntimeError(
                 f"the sidecar could not bind {target}; choose another port or pass port=0"
             )
-        self.core.start()
+        self.hubs.start()
         await server.start()
         self._server = server
         logger.info("durabletask sidecar listening on %s", self.address)
@@ -111,14 +114,14 @@ class SidecarHost:
             grace: Seconds in-flight calls may take to finish; None cancels them now.
         """
         server, self._server = self._server, None
-        await self.core.close()
+        await self.hubs.close()
         if server is not None:
             await server.stop(grace)
-        self.store.close()
+        self.hubs.close_stores()
 
     def reset(self) -> None:
-        """Delete all state; call on the host's loop."""
-        self.core.reset()
+        """Delete all state (of every task hub); call on the host's loop."""
+        self.hubs.reset()
 
 
 async def serve(
@@ -128,6 +131,7 @@ async def serve(
     store: Store | None = None,
     options: SidecarOptions | None = None,
     on_ready: Callable[[str], None] | None = None,
+    store_factory: StoreFactory | None = None,
 ) -> None:
     """Run a sidecar in the current loop until cancelled (for the CLI).
 
@@ -137,8 +141,9 @@ async def serve(
         store: State store; a ``MemoryStore`` when None.
         options: Limits and intervals.
         on_ready: Called with the address once serving.
+        store_factory: Builds each task hub's store from its name (instead of ``store``).
     """
-    sidecar = SidecarHost(host, port, store=store, options=options)
+    sidecar = SidecarHost(host, port, store=store, options=options, store_factory=store_factory)
     address = await sidecar.start()
     if on_ready is not None:
         on_ready(address)
@@ -168,7 +173,11 @@ class EmbeddedSidecar:
         max_message_bytes: int = 4 * 1024 * 1024,
         abandon_backoff_base_seconds: float = 0.1,
         abandon_backoff_cap_seconds: float = 5.0,
+        lease_timeout_seconds: float = 300.0,
         clock: Clock = system_clock,
+        taskhubs: Sequence[str] = (),
+        require_token: bool | str = False,
+        store_factory: StoreFactory | None = None,
     ) -> None:
         """Configure a sidecar; nothing runs until :meth:`start`.
 
@@ -182,7 +191,15 @@ class EmbeddedSidecar:
             max_message_bytes: Largest gRPC message; larger work items fail their instance.
             abandon_backoff_base_seconds: First redelivery delay after an abandon.
             abandon_backoff_cap_seconds: Largest redelivery delay after abandons.
+            lease_timeout_seconds: A delivered work item unanswered this long is
+                redelivered and counted as a lost worker.
             clock: Wall-clock source.
+            taskhubs: Task hub names, each with isolated state, picked per call by the
+                ``taskhub`` header (unknown: NOT_FOUND). Empty: one hub, any header.
+            require_token: True refuses calls without ``authorization: Bearer <token>``
+                (UNAUTHENTICATED); a string requires exactly that token.
+            store_factory: Builds each task hub's store from its name; a ``MemoryStore``
+                per hub when None. ``store`` is for a single hub only.
         """
         self._options = SidecarOptions(
             max_history_size=max_history_size,
@@ -191,8 +208,12 @@ class EmbeddedSidecar:
             max_message_bytes=max_message_bytes,
             abandon_backoff_base_seconds=abandon_backoff_base_seconds,
             abandon_backoff_cap_seconds=abandon_backoff_cap_seconds,
+            lease_timeout_seconds=lease_timeout_seconds,
+            taskhubs=tuple(taskhubs),
+            require_token=require_token,
         )
         self._host_args = (host, port, store, clock)
+        self._store_factory = store_factory
         self._host: SidecarHost | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -221,7 +242,10 @@ class EmbeddedSidecar:
             if self._thread is not None:
                 return self.address
             host, port, store, clock = self._host_args
-            sidecar = SidecarHost(host, port, store=store, options=self._options, clock=clock)
+            sidecar = SidecarHost(
+                host, port, store=store, options=self._options, clock=clock,
+                store_factory=self._store_factory,
+            )
             loop = asyncio.new_event_loop()
             started: concurrent.futures.Future[str] = concurrent.futures.Future()
             thread = threading.Thread(
