@@ -83,6 +83,15 @@ def add_sidecar_arguments(parser: argparse.ArgumentParser) -> None:
             f"(default {field.default})",
         )
     parser.add_argument(
+        "--taskhub", dest="taskhubs", action="append", default=[], metavar="NAME",
+        help="serve a task hub of this name (repeatable); the 'taskhub' request header "
+        "selects it. Without it one default hub serves every request",
+    )
+    parser.add_argument(
+        "--require-token", nargs="?", const=True, default=False, metavar="TOKEN",
+        help="refuse calls without 'authorization: Bearer <token>' (equal to TOKEN if given)",
+    )
+    parser.add_argument(
         "--log-level", default="INFO", type=str.upper, choices=LOG_LEVELS,
         help="log level of messages written to stderr (default INFO)",
     )
@@ -100,7 +109,11 @@ def launch_from_args(args: argparse.Namespace) -> SidecarLaunch:
     Raises:
         ValueError: An option value is out of range; the message names the flag.
     """
-    values = {field.name: getattr(args, field.name) for field in _option_fields()}
+    values: dict[str, object] = {
+        field.name: getattr(args, field.name) for field in _option_fields()
+    }
+    values["taskhubs"] = tuple(args.taskhubs)
+    values["require_token"] = args.require_token
     try:
         options = SidecarOptions(**values)
     except ValueError as exc:
@@ -138,6 +151,12 @@ def launch_to_args(launch: SidecarLaunch) -> list[str]:
         value = getattr(launch.options, field.name)
         if value != field.default:
             args += [option_flag(field.name), repr(value)]
+    for hub in launch.options.taskhubs:
+        args += ["--taskhub", hub]
+    if launch.options.require_token is True:
+        args += ["--require-token"]
+    elif launch.options.require_token:
+        args += ["--require-token", str(launch.options.require_token)]
     args += ["--log-level", launch.log_level]
     if launch.parent_pid is not None:
         args += ["--parent-pid", str(launch.parent_pid)]

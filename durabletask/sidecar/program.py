@@ -15,6 +15,7 @@ from typing import TextIO
 
 from durabletask.sidecar.cli_options import SidecarLaunch
 from durabletask.sidecar.runner import serve
+from durabletask.sidecar.hubs import DEFAULT_HUB, hub_store_path
 from durabletask.sidecar.store.base import Store
 from durabletask.sidecar.store.memory import MemoryStore
 from durabletask.sidecar.watchdog import ParentWatchdog
@@ -106,7 +107,7 @@ def run_sidecar(
     err = err or sys.stderr
     configure_logging(launch.log_level, err)
     try:
-        store, description = open_store(launch.db_path)
+        stores, description = open_hub_stores(launch)
     except StoreUnavailableError as exc:
         err.write(f"durabletask sidecar: {exc}\n")
         return EXIT_CONFIG_ERROR
@@ -121,19 +122,42 @@ def run_sidecar(
             "address can run and control orchestrations", launch.host,
         )
     try:
-        asyncio.run(_serve_until_stopped(launch, store, on_ready))
+        asyncio.run(_serve_until_stopped(launch, stores, on_ready))
     except (RuntimeError, OSError) as exc:
         err.write(f"durabletask sidecar: {exc}\n")
         return EXIT_RUNTIME_ERROR
     except KeyboardInterrupt:  # Ctrl-C before the signal handlers were installed
         return EXIT_INTERRUPTED
     finally:
-        store.close()
+        for store in stores.values():
+            store.close()
     return EXIT_OK
 
 
+def open_hub_stores(launch: SidecarLaunch) -> tuple[dict[str, Store], str]:
+    """Open one store per task hub (one database file each), before serving.
+
+    Without task hub names there is one store for the default hub. Opening every store
+    first means a bad database file stops the program before it listens.
+    """
+    hubs = launch.options.taskhubs or (DEFAULT_HUB,)
+    stores: dict[str, Store] = {}
+    description = ""
+    try:
+        for hub in hubs:
+            path = hub_store_path(launch.db_path, hub) if launch.db_path else None
+            stores[hub], description = open_store(path)
+    except StoreUnavailableError:
+        for store in stores.values():
+            store.close()
+        raise
+    if len(hubs) > 1:
+        description = f"{description} (+{len(hubs) - 1} more task hubs)"
+    return stores, description
+
+
 async def _serve_until_stopped(
-    launch: SidecarLaunch, store: Store, on_ready: Callable[[str], None]
+    launch: SidecarLaunch, stores: dict[str, Store], on_ready: Callable[[str], None]
 ) -> None:
     loop = asyncio.get_running_loop()
     stop_requested = asyncio.Event()
@@ -154,7 +178,8 @@ async def _serve_until_stopped(
         watchdog = ParentWatchdog(launch.parent_pid, on_parent_death)
         watchdog.start()
     server = asyncio.create_task(serve(
-        launch.host, launch.port, store=store, options=launch.options, on_ready=on_ready
+        launch.host, launch.port, options=launch.options, on_ready=on_ready,
+        store_factory=stores.__getitem__,
     ))
     stopper = asyncio.create_task(stop_requested.wait())
     # The signal handlers stay until the loop closes, so a second Ctrl-C during the

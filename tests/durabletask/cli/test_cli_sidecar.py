@@ -102,3 +102,24 @@ def test_cli_sidecar_refuses_a_corrupt_database_in_one_line_naming_the_file(tmp_
     result = run_cli("sidecar", "--port", "0", "--db", str(db))
 
     assert "corrupt.db" in _assert_one_line_error(result, 2)
+
+
+def test_cli_sidecar_serves_isolated_task_hubs_behind_a_token(tmp_path):
+    args = ("--db", str(tmp_path / "state.db"), "--port", "0", "--log-level", "WARNING")
+    with cli_sidecar(*args, "--taskhub", "a", "--taskhub", "b", "--require-token", "t0k") as sc:
+        request = pb.CreateInstanceRequest(instanceId="in-a", name="anything")
+        with grpc.insecure_channel(sc.address) as channel:
+            stub = pb_grpc.TaskHubSidecarServiceStub(channel)
+            with pytest.raises(grpc.RpcError) as refused:
+                stub.StartInstance(request, metadata=[("taskhub", "a")], timeout=5)
+            hub_a = [("taskhub", "a"), ("authorization", "Bearer t0k")]
+            hub_b = [("taskhub", "b"), ("authorization", "Bearer t0k")]
+            stub.StartInstance(request, metadata=hub_a, timeout=5)
+            seen_from_b = stub.GetInstance(
+                pb.GetInstanceRequest(instanceId="in-a"), metadata=hub_b, timeout=5
+            )
+
+    assert refused.value.code() == grpc.StatusCode.UNAUTHENTICATED
+    assert not seen_from_b.exists
+    assert (tmp_path / "state.a.db").exists()
+    assert (tmp_path / "state.b.db").exists()
