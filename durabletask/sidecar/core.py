@@ -70,6 +70,7 @@ class SidecarCore:
                 health_ping_interval_seconds=options.health_ping_interval_seconds,
                 abandon_backoff_base_seconds=options.abandon_backoff_base_seconds,
                 abandon_backoff_cap_seconds=options.abandon_backoff_cap_seconds,
+                lease_timeout_seconds=options.lease_timeout_seconds,
             ),
             clock,
         )
@@ -77,10 +78,17 @@ class SidecarCore:
     def start(self) -> None:
         """Start the timer task and re-arm work found in the store."""
         self.timers.start()
-        for task in self.store.pending_activity_tasks():
+        tasks = self.store.pending_activity_tasks()
+        for task in tasks:
             self.dispatcher.enqueue_activity(task)
-        for instance_id, visible_at in self.store.pending_inbox():
+        pending = self.store.pending_inbox()
+        for instance_id, visible_at in pending:
             self._wake(instance_id, visible_at)
+        if tasks or pending:
+            logger.info(
+                "recovered %d queued activity task(s) and inbox work for %d instance(s)",
+                len(tasks), len({instance_id for instance_id, _ in pending}),
+            )
 
     async def close(self) -> None:
         """End worker streams, cancel waits and stop timers; safe to call twice."""

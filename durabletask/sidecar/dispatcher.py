@@ -6,10 +6,10 @@ import asyncio
 import enum
 import logging
 import uuid
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from durabletask.internal.proto import orchestrator_service_pb2 as pb
@@ -161,6 +161,8 @@ class DispatchOptions:
     """Redelivery delay after the first abandon; doubles per abandon."""
     abandon_backoff_cap_seconds: float = 5.0
     """Maximum redelivery delay after abandons."""
+    lease_timeout_seconds: float = 300.0
+    """A delivered item unanswered this long is taken back and counted as a lost worker."""
 
 
 class Dispatcher:
@@ -200,6 +202,10 @@ class Dispatcher:
         self._in_flight: dict[str, Lease] = {}
         self._leases: dict[str, Lease] = {}
         self._abandons: dict[tuple[WorkKind, str | int], int] = {}
+        # Delivered leases by token in delivery order; with one timeout for all, that is
+        # also expiry order, so one timer for the oldest lease covers them all.
+        self._expiries: OrderedDict[str, tuple[datetime, Lease]] = OrderedDict()
+        self._sweep_armed = False
         self._pumping = False
         self._pump_again = False
 
@@ -308,6 +314,7 @@ class Dispatcher:
                 item, lease = ws.outbox.popleft()
                 if lease.token in ws.leases:
                     lease.delivered = True
+                    self._arm_expiry(lease)
                     yield item
         finally:
             self._drop_stream(ws)
@@ -393,6 +400,7 @@ class Dispatcher:
 
     def _end_lease(self, lease: Lease) -> None:
         self._leases.pop(lease.token, None)
+        self._expiries.pop(lease.token, None)
         lease.stream.release(lease)
         if lease.kind is WorkKind.ORCHESTRATION and self._in_flight.get(lease.instance_id) is lease:
             del self._in_flight[lease.instance_id]
@@ -409,15 +417,49 @@ class Dispatcher:
             self._streams.remove(ws)
         logger.debug("worker stream %d closed (%d open)", ws.stream_id, len(self._streams))
         for lease in list(ws.leases.values()):
-            self._end_lease(lease)
-            if lease.delivered and self._lost_too_often(lease):
-                continue
-            if lease.task is not None:
-                self._activities.appendleft(lease.task)
-            elif lease.instance_id not in self._ready_set:
-                self._ready.appendleft(lease.instance_id)
-                self._ready_set.add(lease.instance_id)
+            self._take_back(lease)
         self.pump()
+
+    def _take_back(self, lease: Lease) -> None:
+        """End a lease whose worker is gone or hung and queue its item first in line."""
+        self._end_lease(lease)
+        if lease.delivered and self._lost_too_often(lease):
+            return
+        if lease.task is not None:
+            self._activities.appendleft(lease.task)
+        elif lease.instance_id not in self._ready_set:
+            self._ready.appendleft(lease.instance_id)
+            self._ready_set.add(lease.instance_id)
+
+    def _arm_expiry(self, lease: Lease) -> None:
+        deadline = self._clock() + timedelta(seconds=self._options.lease_timeout_seconds)
+        self._expiries[lease.token] = (deadline, lease)
+        if not self._sweep_armed:
+            self._sweep_armed = True
+            self._timers.schedule(deadline, self._expire_leases)
+
+    def _expire_leases(self) -> None:
+        """Take back every delivered item whose lease ran out; re-arm for the next one."""
+        self._sweep_armed = False
+        now = self._clock()
+        expired: list[Lease] = []
+        while self._expiries:
+            token, (deadline, lease) = next(iter(self._expiries.items()))
+            if deadline > now:
+                self._sweep_armed = True
+                self._timers.schedule(deadline, self._expire_leases)
+                break
+            del self._expiries[token]
+            expired.append(lease)
+        for lease in expired:
+            logger.warning(
+                "lease of %s work item for instance %s expired after %.1fs without an answer; "
+                "taking it back from the worker", lease.kind.value, lease.instance_id,
+                self._options.lease_timeout_seconds,
+            )
+            self._take_back(lease)
+        if expired:
+            self.pump()
 
     def _lost_too_often(self, lease: Lease) -> bool:
         if lease.task is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from durabletask.internal.proto import orchestrator_service_pb2 as pb
+from durabletask.sidecar import validation
 from durabletask.sidecar.clock import from_timestamp, to_timestamp
 from durabletask.sidecar.errors import InvalidRequestError
 from durabletask.sidecar.store.base import TERMINAL_STATUSES, InstanceQuery, InstanceRecord
@@ -111,7 +112,7 @@ def purge_query(purge_filter: pb.PurgeInstanceFilter) -> InstanceQuery:
 def _opt_time(message: object, field: str) -> datetime | None:
     if not message.HasField(field):  # type: ignore[attr-defined]
         return None
-    return from_timestamp(getattr(message, field))
+    return from_timestamp(validation.timestamp(getattr(message, field), field))
 
 
 def _opt_key(value: str, field: str) -> tuple[datetime, str] | None:

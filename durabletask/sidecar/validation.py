@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+from google.protobuf import timestamp_pb2
+
 from durabletask.internal.proto import orchestrator_service_pb2 as pb
 from durabletask.sidecar.errors import InvalidRequestError
+
+# The range of protobuf Timestamps (and Python datetimes): years 1 to 9999.
+_MIN_SECONDS = -62135596800
+_MAX_SECONDS = 253402300799
 
 MAX_INSTANCE_ID_LENGTH = 256
 # Kinds of actions whose required fields are checked here; others are judged
@@ -72,6 +78,8 @@ def create_request(request: pb.CreateInstanceRequest) -> None:
     """
     instance_id(request.instanceId)
     name(request.name)
+    if request.HasField("scheduledStartTimestamp"):
+        timestamp(request.scheduledStartTimestamp, "scheduledStartTimestamp")
     for status in request.orchestrationIdReusePolicy.replaceableStatus:
         if status not in pb.OrchestrationStatus.values():
             raise InvalidRequestError(
@@ -97,8 +105,10 @@ def orchestrator_response(response: pb.OrchestratorResponse) -> None:
             instance_id(action.sendEvent.instance.instanceId, f"{where} (sendEvent).instance")
         elif kind == "createSubOrchestration" and action.createSubOrchestration.instanceId:
             instance_id(action.createSubOrchestration.instanceId, f"{where} instanceId")
-        elif kind == "createTimer" and not action.createTimer.HasField("fireAt"):
-            raise InvalidRequestError(f"{where} (createTimer) needs fireAt")
+        elif kind == "createTimer":
+            if not action.createTimer.HasField("fireAt"):
+                raise InvalidRequestError(f"{where} (createTimer) needs fireAt")
+            timestamp(action.createTimer.fireAt, f"{where} (createTimer).fireAt")
         elif kind == "terminateOrchestration":
             instance_id(action.terminateOrchestration.instanceId, f"{where} instanceId")
 
@@ -111,4 +121,18 @@ def page_size(value: int, field: str) -> int:
     """
     if value < 0:
         raise InvalidRequestError(f"{field} must be >= 0 (0 means no limit), got {value}")
+    return value
+
+
+def timestamp(value: timestamp_pb2.Timestamp, field: str) -> timestamp_pb2.Timestamp:
+    """Check a timestamp lies in years 1 to 9999 with valid nanos.
+
+    Raises:
+        InvalidRequestError: The timestamp is out of range.
+    """
+    if not _MIN_SECONDS <= value.seconds <= _MAX_SECONDS or not 0 <= value.nanos < 10**9:
+        raise InvalidRequestError(
+            f"{field} is out of range (seconds={value.seconds}, nanos={value.nanos}); "
+            f"timestamps must lie between years 1 and 9999"
+        )
     return value

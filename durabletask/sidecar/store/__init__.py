@@ -14,8 +14,10 @@ from durabletask.sidecar.store.base import (
     NewChild,
     OutboxMessage,
     Store,
+    StoreOpenError,
 )
 from durabletask.sidecar.store.memory import MemoryStore
+from durabletask.sidecar.store.sqlite import SqliteStore
 
 __all__ = [
     "TERMINAL_STATUSES",
@@ -29,5 +31,7 @@ __all__ = [
     "MemoryStore",
     "NewChild",
     "OutboxMessage",
+    "SqliteStore",
     "Store",
+    "StoreOpenError",
 ]

@@ -18,6 +18,24 @@ TERMINAL_STATUSES: frozenset[int] = frozenset(
 )
 
 
+class StoreOpenError(Exception):
+    """A store could not be opened (corrupt, unwritable or foreign file); names the file."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        """Describe the failure.
+
+        Args:
+            path: The database file.
+            reason: What is wrong with it and what to do.
+        """
+        super().__init__(path, reason)
+        self.path = path
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return f"cannot use the database file {self.path!r}: {self.reason}"
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class InstanceRecord:
     """The stored metadata of one orchestration instance (not its history)."""
@@ -285,10 +303,11 @@ class Store(Protocol):
         ...
 
     def pending_inbox(self) -> list[tuple[str, datetime | None]]:
-        """Return every instance with inbox rows and its earliest ``visible_at``.
+        """Return each distinct (instance id, ``visible_at``) pair of the inbox rows.
 
-        Used at startup to re-arm dispatch and timers. ``None`` means a row is
-        visible immediately.
+        Used at startup to re-arm dispatch and every durable timer (an instance
+        with several pending timers appears once per due time). ``None`` means
+        a row is visible immediately.
         """
         ...
 

@@ -134,10 +134,7 @@ class MemoryStore:
         """See ``Store.pending_inbox``."""
         result: list[tuple[str, datetime | None]] = []
         for iid, rows in self._inbox.items():
-            if not rows:
-                continue
-            times = [r.visible_at for r in rows.values()]
-            result.append((iid, None if None in times else min(t for t in times if t)))
+            result.extend((iid, t) for t in dict.fromkeys(r.visible_at for r in rows.values()))
         return result
 
     def record_orchestration_loss(self, instance_id: str) -> int:

@@ -17,12 +17,14 @@ from durabletask.sidecar.store import (
     MemoryStore,
     NewChild,
     OutboxMessage,
+    SqliteStore,
     Store,
 )
 
 # Add new stores here (factories get a temporary directory).
 STORE_FACTORIES: dict[str, Callable[[Path], Store]] = {
     "memory": lambda _tmp: MemoryStore(),
+    "sqlite": lambda tmp: SqliteStore(tmp / "store.db"),
 }
 
 T0 = datetime(2024, 1, 1, tzinfo=timezone.utc)
