@@ -39,6 +39,9 @@ logger = logging.getLogger("durabletask.sidecar")
 
 # Room for the WorkItem wrapper (token, tags, lengths) around the request.
 _WORK_ITEM_OVERHEAD_BYTES = 1024
+# Request property telling a history-streaming worker how long the omitted history is.
+# The worker's orchestration cache reads the same key (it is part of our wire dialect).
+HISTORY_LENGTH_PROPERTY = "durabletask.historyLength"
 
 
 class SidecarCore:
@@ -314,8 +317,16 @@ class SidecarCore:
 
     # ----- WorkSource (called by the dispatcher) -----------------------------
 
-    def prepare_orchestration(self, instance_id: str) -> PreparedEpisode | None:
-        """Build the next episode of an instance, or None if nothing is deliverable."""
+    def prepare_orchestration(
+        self, instance_id: str, *, stream_history: bool = False
+    ) -> PreparedEpisode | None:
+        """Build the next episode of an instance, or None if nothing is deliverable.
+
+        With ``stream_history`` (the worker advertised ``WORKER_CAPABILITY_HISTORY_STREAMING``)
+        the past events are left out: the worker replays from its orchestration cache or
+        fetches them with ``StreamInstanceHistory``. The request then carries the history's
+        length so the worker can tell whether its cached state is current.
+        """
         now = self._clock()
         episode = self.store.load_episode(instance_id, now)
         if episode is None or episode.record.is_terminal:
@@ -333,9 +344,12 @@ class SidecarCore:
             now=now,
             max_history_size=self.options.max_history_size,
         )
-        request = pb.OrchestratorRequest(
-            instanceId=instance_id, pastEvents=episode.history, newEvents=new_events
-        )
+        request = pb.OrchestratorRequest(instanceId=instance_id, newEvents=new_events)
+        if stream_history:
+            request.requiresHistoryStreaming = True
+            request.properties[HISTORY_LENGTH_PROPERTY].number_value = len(episode.history)
+        else:
+            request.pastEvents.extend(episode.history)
         request.executionId.value = episode.record.execution_id
         if episode.record.trace_context is not None:
             request.orchestrationTraceContext.CopyFrom(episode.record.trace_context)

@@ -61,7 +61,9 @@ class Lease:
 class WorkSource(Protocol):
     """What the dispatcher needs from the sidecar core."""
 
-    def prepare_orchestration(self, instance_id: str) -> PreparedEpisode | None:
+    def prepare_orchestration(
+        self, instance_id: str, *, stream_history: bool = False
+    ) -> PreparedEpisode | None:
         """Build the next episode for an instance, or None if there is nothing to run."""
         ...
 
@@ -124,6 +126,8 @@ class WorkerStream:
         default_factory=lambda: {WorkKind.ORCHESTRATION: 0, WorkKind.ACTIVITY: 0}
     )
     closed: bool = False
+    history_streaming: bool = False
+    """The worker fetches past events itself (``WORKER_CAPABILITY_HISTORY_STREAMING``)."""
 
     def has_capacity(self, kind: WorkKind) -> bool:
         """True if the stream may take another item of ``kind`` (0 means unlimited)."""
@@ -301,6 +305,7 @@ class Dispatcher:
                 WorkKind.ACTIVITY: request.maxConcurrentActivityWorkItems,
             },
             work_filter=WorkFilter.from_request(request),
+            history_streaming=pb.WORKER_CAPABILITY_HISTORY_STREAMING in request.capabilities,
         )
         self._streams.append(ws)
         logger.debug("worker stream %d connected (%d open)", ws.stream_id, len(self._streams))
@@ -367,7 +372,9 @@ class Dispatcher:
             if ws is None:
                 skipped.append(iid)
                 continue
-            episode = self._source.prepare_orchestration(iid)
+            episode = self._source.prepare_orchestration(
+                iid, stream_history=ws.history_streaming
+            )
             if episode is None:
                 continue
             lease = Lease(token=_new_token("o"), kind=WorkKind.ORCHESTRATION, instance_id=iid,
