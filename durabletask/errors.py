@@ -19,14 +19,19 @@ sidecar's status, so code written for the official SDK that catches ``grpc.RpcEr
 inspects ``code()`` keeps working. The long polls' ``DEADLINE_EXCEEDED`` becomes the builtin
 ``TimeoutError`` instead, as in the official SDK.
 
+The two sidecar errors are defined next to the gRPC translation point
+(``internal/transport/errors.py``) and loaded from here on first use (PEP 562), so importing
+this module, and with it ``durabletask.task`` and the replay engine, never imports ``grpc``.
+
 The legacy names of the official SDK keep working; they simply gained a common base.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import grpc
+if TYPE_CHECKING:
+    from durabletask.internal.transport.errors import SidecarError, SidecarUnavailableError
 
 __all__ = [
     "ClientClosedError",
@@ -72,78 +77,18 @@ class ClientClosedError(DurableTaskError, RuntimeError):
     """
 
 
-class SidecarError(DurableTaskError, grpc.RpcError):
-    """A call to the Durable Task sidecar failed with a gRPC status.
-
-    The message names the sidecar address, the RPC method, the instance id (when any) and
-    the status code; the original ``grpc.RpcError`` is chained as ``__cause__``. Being a
-    ``grpc.RpcError`` itself, it can be caught as one; ``code()`` and ``details()`` return
-    the original status and details.
-
-    Attributes:
-        method: The RPC method name, e.g. ``StartInstance``.
-        address: The sidecar address the call went to.
-        instance_id: The orchestration instance the call was about, if any.
-    """
-
-    # Keyword-only status fields read better at the one raise site; __reduce__ keeps
-    # pickling and copying exact.
-    def __init__(  # noqa: B042
-        self,
-        message: str,
-        *,
-        code: grpc.StatusCode,
-        details: str,
-        method: str,
-        address: str,
-        instance_id: str | None = None,
-    ) -> None:
-        super().__init__(message)
-        self._code = code
-        self._details = details
-        self.method = method
-        self.address = address
-        self.instance_id = instance_id
-
-    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
-        return (
-            _rebuild_sidecar_error,
-            (type(self), str(self), self._code, self._details, self.method, self.address,
-             self.instance_id),
-        )
-
-    def code(self) -> grpc.StatusCode:
-        """Return the gRPC status code the sidecar (or the channel) reported."""
-        return self._code
-
-    def details(self) -> str:
-        """Return the status details text reported with the code."""
-        return self._details
-
-    @property
-    def transport_failure(self) -> bool:
-        """True when the call failed to reach the sidecar rather than being rejected by it."""
-        return self._code == grpc.StatusCode.UNAVAILABLE
+# Defined with the gRPC translation point; loaded on first access so that importing this
+# module (and the pure engine, which imports it) does not import grpc.
+_LAZY_GRPC_ERRORS = frozenset({"SidecarError", "SidecarUnavailableError"})
 
 
-class SidecarUnavailableError(SidecarError):
-    """The sidecar could not be reached (status ``UNAVAILABLE``).
+def __getattr__(name: str) -> Any:
+    if name in _LAZY_GRPC_ERRORS:
+        from durabletask.internal.transport import errors as _transport_errors
 
-    The sidecar is not running, not listening at the address, or the connection broke.
-    Unlike most other sidecar errors, retrying later may succeed.
-    """
+        return getattr(_transport_errors, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def _rebuild_sidecar_error(
-    cls: type[SidecarError],
-    message: str,
-    code: grpc.StatusCode,
-    details: str,
-    method: str,
-    address: str,
-    instance_id: str | None,
-) -> SidecarError:
-    return cls(
-        message, code=code, details=details, method=method, address=address,
-        instance_id=instance_id,
-    )
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | _LAZY_GRPC_ERRORS)

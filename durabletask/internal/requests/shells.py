@@ -1,13 +1,17 @@
-"""The clients' I/O shells: own the channel, send each call of a flow, nothing else.
+"""The clients' I/O shells: own the channel manager, send each call of a flow, nothing else.
 
 Every RPC of a client goes through ``_send`` here, the one call path where payloads are
-externalised, the size limit is checked, metadata and deadlines are added and gRPC errors
-are translated. Resiliency interceptors are applied to the channel, so they see it all.
+externalised, the size limit is checked, metadata and deadlines are added, safe calls are
+retried within their deadline (``transport/retry.py``) and gRPC errors are translated. The
+channel comes from a channel manager (``transport/manager.py``), whose resiliency
+interceptor sees every call and replaces a broken SDK-owned channel.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
+from collections.abc import Sequence
 from typing import Any, TypeVar
 
 import grpc
@@ -15,14 +19,52 @@ import grpc.aio
 
 from durabletask import payload
 from durabletask.errors import ClientClosedError
+from durabletask.grpc_options import GrpcClientResiliencyOptions
 from durabletask.internal.proto import orchestrator_service_pb2_grpc as pb_grpc
 from durabletask.internal.requests.calls import Call, Flow
 from durabletask.internal.requests.setup import ClientConfig
-from durabletask.internal.transport.errors import CallInfo, rpc_errors_translated
+from durabletask.internal.transport import observe
+from durabletask.internal.transport.inflight import LeaseClosedError, LeaseState
+from durabletask.internal.transport.errors import (
+    CallInfo,
+    SidecarError,
+    rpc_errors_translated,
+    translate_rpc_error,
+)
+from durabletask.internal.transport.manager import (
+    AsyncChannelManager,
+    ManagerPolicy,
+    SyncChannelManager,
+    Transport,
+)
+from durabletask.internal.transport.retry import RetryPlan
 
 __all__ = ["AsyncTransport", "SyncTransport"]
 
 T = TypeVar("T")
+
+# A call that raced with the close of a just-retired channel never left the process, so it
+# is resent on the current channel; bounded in case recreations keep racing it.
+_MAX_RESENDS = 3
+
+
+def _policy(options: GrpcClientResiliencyOptions) -> ManagerPolicy:
+    return ManagerPolicy(
+        threshold=options.channel_recreate_failure_threshold,
+        cooldown_seconds=options.min_recreate_interval_seconds,
+        linger_seconds=options.retired_channel_linger_seconds,
+        max_linger_seconds=options.retired_channel_max_linger_seconds,
+        default_call_timeout=options.default_call_timeout_seconds,
+    )
+
+
+def _status(exc: grpc.RpcError) -> grpc.StatusCode | None:
+    code = getattr(exc, "code", None)
+    try:
+        value = code() if callable(code) else None
+    except Exception:
+        return None
+    return value if isinstance(value, grpc.StatusCode) else None
 
 
 class _TransportBase:
@@ -32,19 +74,44 @@ class _TransportBase:
         self._owns_channel = channel is None
         self.closed = False
 
+    def _closed_error(self, method: str) -> ClientClosedError:
+        return ClientClosedError(f"{self._owner} is closed: create a new client to call {method}")
+
     def _prepare(self, call: Call) -> tuple[dict[str, Any], CallInfo]:
         if self.closed:
-            raise ClientClosedError(
-                f"{self._owner} is closed: create a new client to call {call.method}"
-            )
+            raise self._closed_error(call.method)
         settings = self._config.settings
         settings.check_size(call)
         kwargs = {"timeout": settings.deadline(call), "metadata": self._config.metadata}
         return kwargs, settings.call_info(call)
 
+    def _retry_delay(self, plan: RetryPlan, exc: grpc.RpcError, generation: int) -> float | None:
+        if isinstance(exc, SidecarError) or self.closed:
+            return None
+        code = _status(exc)
+        delay = plan.retry_delay(code)
+        if delay is not None:
+            observe.emit(
+                "call_retry", self._config.settings.address, self._owner, generation,
+                method=plan.method, code=code.name if code else None, attempt=plan.attempts,
+                delay_s=round(delay, 3),
+            )
+        return delay
+
+    def _fail(self, plan: RetryPlan, exc: grpc.RpcError, info: CallInfo) -> Exception:
+        return translate_rpc_error(
+            exc, info, attempts=plan.attempts, deadline_passed=plan.deadline_passed
+        )
+
+    def _may_resend(self, transport: Transport, current: Transport, resends: int) -> bool:
+        # The channel was closed under a call that had read the transport just before a
+        # recreation: the request never left, so sending it again is always safe.
+        retired = transport is not current or transport.lease.state is not LeaseState.ACTIVE
+        return not self.closed and retired and resends < _MAX_RESENDS
+
 
 class SyncTransport(_TransportBase):
-    """Sends a sync client's calls over its channel (created here unless given)."""
+    """Sends a sync client's calls through its channel manager."""
 
     def __init__(self, config: ClientConfig, owner: str, channel: grpc.Channel | None) -> None:
         """Open the SDK-owned channel, or wrap the caller's with the interceptors.
@@ -55,36 +122,72 @@ class SyncTransport(_TransportBase):
             channel: A caller-owned channel, or None to create one.
         """
         super().__init__(config, owner, channel)
-        interceptors = config.interceptors
-        if channel is None:
-            assert config.spec is not None  # configure_client sets it when no channel
-            channel = config.spec.open_sync(interceptors)
-            self._owned: grpc.Channel | None = channel
-        else:
-            self._owned = None
-            if interceptors:
-                channel = grpc.intercept_channel(channel, *interceptors)
-        self._stub = pb_grpc.TaskHubSidecarServiceStub(channel)
+        user = config.interceptors
+
+        def open_channel(first: Sequence[Any]) -> grpc.Channel:
+            if channel is None:
+                assert config.spec is not None  # configure_client sets it when no channel
+                return config.spec.open_sync([*first, *user])
+            chain = [*first, *user]
+            return grpc.intercept_channel(channel, *chain) if chain else channel
+
+        self._manager = SyncChannelManager(
+            target=config.settings.address, owner="client", policy=_policy(config.resiliency),
+            stub_factory=pb_grpc.TaskHubSidecarServiceStub, open_channel=open_channel,
+            owns_channel=channel is None,
+        )
+
+    @property
+    def manager(self) -> SyncChannelManager:
+        """Return the channel manager: current transport, recreation and stats."""
+        return self._manager
+
+    def resiliency_stats(self) -> dict[str, Any]:
+        """Return the resiliency counters of the client's channel (see docs/resiliency.md)."""
+        return self._manager.stats()
 
     def close(self) -> None:
-        """Close the SDK-owned channel; idempotent, never closes a caller's channel."""
+        """Close the SDK-owned channels; idempotent, never closes a caller's channel."""
         if self.closed:
             return
         self.closed = True
-        if self._owned is not None:
-            self._owned.close()
+        self._manager.close()
+
+    def _invoke(self, call: Call, kwargs: dict[str, Any], plan: RetryPlan) -> tuple[Any, int]:
+        resends = 0
+        while True:
+            transport = self._manager.current
+            rpc = getattr(transport.stub, call.method)
+            attempt_kwargs = {**kwargs, "timeout": plan.attempt_timeout()}
+            try:
+                if call.streaming:
+                    return list(rpc(call.request, **attempt_kwargs)), transport.generation
+                return rpc(call.request, **attempt_kwargs), transport.generation
+            except (LeaseClosedError, ValueError):
+                if self.closed:
+                    raise self._closed_error(call.method) from None
+                if not self._may_resend(transport, self._manager.current, resends):
+                    raise
+                resends += 1
+                plan.resent()
 
     def _send(self, call: Call) -> Any:
         store = self._config.payload_store
         if store is not None and not self.closed:
             payload.externalize_payloads(call.request, store, instance_id=call.instance_id)
         kwargs, info = self._prepare(call)
-        rpc = getattr(self._stub, call.method)
-        with rpc_errors_translated(info):
-            if call.streaming:
-                response: Any = list(rpc(call.request, **kwargs))
-            else:
-                response = rpc(call.request, **kwargs)
+        plan = RetryPlan(call.method, kwargs["timeout"])
+        generation = self._manager.current.generation
+        while True:
+            with rpc_errors_translated(info):
+                try:
+                    response, generation = self._invoke(call, kwargs, plan)
+                    break
+                except grpc.RpcError as exc:
+                    delay = self._retry_delay(plan, exc, generation)
+                    if delay is None:
+                        raise self._fail(plan, exc, info) from exc
+            time.sleep(delay)
         if store is not None:
             for message in response if call.streaming else [response]:
                 payload.deexternalize_payloads(message, store)
@@ -120,33 +223,72 @@ class AsyncTransport(_TransportBase):
         """
         super().__init__(config, owner, channel)
         self._channel = channel
-        self._stub: pb_grpc.TaskHubSidecarServiceStub | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._manager: AsyncChannelManager | None = None
+
+    @property
+    def manager(self) -> AsyncChannelManager | None:
+        """The channel manager, or None before the first call."""
+        return self._manager
+
+    def resiliency_stats(self) -> dict[str, Any]:
+        """Return the resiliency counters of the client's channel; empty before a call."""
+        return self._manager.stats() if self._manager is not None else {}
 
     async def close(self) -> None:
-        """Close the SDK-owned channel if one was opened; idempotent."""
+        """Close the SDK-owned channels if any were opened; idempotent."""
         if self.closed:
             return
         self.closed = True
-        channel, self._channel, self._stub = self._channel, None, None
-        if self._owns_channel and channel is not None:
-            await channel.close()
+        manager, self._manager, self._channel = self._manager, None, None
+        if manager is not None:
+            await manager.close()
 
-    def _get_stub(self) -> pb_grpc.TaskHubSidecarServiceStub:
+    def _get_manager(self) -> AsyncChannelManager:
         loop = asyncio.get_running_loop()
-        if self._stub is not None:
-            if self._loop is not None and self._loop is not loop:
+        manager = self._manager
+        if manager is not None:
+            if manager.loop is not loop:
                 raise RuntimeError(
                     f"{self._owner} is bound to the event loop of its first call (a grpc.aio "
                     "channel cannot move between loops); create one client per event loop"
                 )
-            return self._stub
-        if self._channel is None:
-            assert self._config.spec is not None  # configure_client sets it when no channel
-            self._channel = self._config.spec.open_aio(self._config.interceptors)
-            self._loop = loop
-        self._stub = pb_grpc.TaskHubSidecarServiceStub(self._channel)
-        return self._stub
+            return manager
+        config, channel = self._config, self._channel
+
+        def open_channel(first: Sequence[Any]) -> grpc.aio.Channel:
+            if channel is not None:
+                return channel  # grpc.aio cannot intercept a channel after the fact
+            assert config.spec is not None  # configure_client sets it when no channel
+            return config.spec.open_aio([*first, *config.interceptors])
+
+        self._manager = AsyncChannelManager(
+            target=config.settings.address, owner="async_client",
+            policy=_policy(config.resiliency), stub_factory=pb_grpc.TaskHubSidecarServiceStub,
+            open_channel=open_channel, owns_channel=channel is None,
+        )
+        return self._manager
+
+    async def _invoke(
+        self, call: Call, kwargs: dict[str, Any], plan: RetryPlan
+    ) -> tuple[Any, int]:
+        manager = self._get_manager()
+        resends = 0
+        while True:
+            transport = manager.current
+            rpc = getattr(transport.stub, call.method)
+            attempt_kwargs = {**kwargs, "timeout": plan.attempt_timeout()}
+            try:
+                if call.streaming:
+                    stream = rpc(call.request, **attempt_kwargs)
+                    return [message async for message in stream], transport.generation
+                return await rpc(call.request, **attempt_kwargs), transport.generation
+            except (LeaseClosedError, ValueError, grpc.aio.UsageError):
+                if self.closed:
+                    raise self._closed_error(call.method) from None
+                if not self._may_resend(transport, manager.current, resends):
+                    raise
+                resends += 1
+                plan.resent()
 
     async def _send(self, call: Call) -> Any:
         store = self._config.payload_store
@@ -155,12 +297,18 @@ class AsyncTransport(_TransportBase):
                 call.request, store, instance_id=call.instance_id
             )
         kwargs, info = self._prepare(call)
-        rpc = getattr(self._get_stub(), call.method)
-        with rpc_errors_translated(info):
-            if call.streaming:
-                response: Any = [message async for message in rpc(call.request, **kwargs)]
-            else:
-                response = await rpc(call.request, **kwargs)
+        plan = RetryPlan(call.method, kwargs["timeout"])
+        generation = self._get_manager().current.generation
+        while True:
+            with rpc_errors_translated(info):
+                try:
+                    response, generation = await self._invoke(call, kwargs, plan)
+                    break
+                except grpc.RpcError as exc:
+                    delay = self._retry_delay(plan, exc, generation)
+                    if delay is None:
+                        raise self._fail(plan, exc, info) from exc
+            await asyncio.sleep(delay)
         if store is not None:
             for message in response if call.streaming else [response]:
                 await payload.deexternalize_payloads_async(message, store)

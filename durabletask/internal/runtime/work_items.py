@@ -3,6 +3,12 @@
 Orchestrator episodes run inline on the loop (replay is fast, deterministic CPU work);
 synchronous activities run in a thread pool and ``async def`` activities on the loop.
 A work item that cannot be finished is abandoned, never silently dropped.
+
+Each work item holds a lease token on the channel generation it came in on, and completes
+or is abandoned through that generation's stub even when a newer channel exists; the token
+is released when the item is done, so a retired channel closes once its items drain
+(R-IF1, R-D4). Execution is at least once: a completion the sidecar rejects as stale is
+dropped, not retried (R-IF2).
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ import grpc.aio
 
 from durabletask.internal.proto import orchestrator_service_pb2 as pb
 from durabletask.internal.runtime import completions
+from durabletask.internal.transport.manager import Transport
 from durabletask.internal.transport.stream import StreamGeneration
 
 _logger = logging.getLogger("durabletask.worker")
@@ -59,9 +66,15 @@ class _ItemState(enum.Enum):
 @dataclass
 class _Tracked:
     item: pb.WorkItem
-    stub: Any
-    generation: StreamGeneration
+    transport: Transport
+    stream: StreamGeneration
+    token: int
     state: _ItemState = _ItemState.QUEUED
+
+    @property
+    def stub(self) -> Any:
+        """The stub of the generation the item came in on (R-IF1)."""
+        return self.transport.stub
 
 
 class WorkItemRunner:
@@ -87,20 +100,31 @@ class WorkItemRunner:
         self._stopping = False
         self._rng = random.Random()
 
-    def submit(self, item: pb.WorkItem, stub: Any, generation: StreamGeneration) -> None:
-        """Start handling one work item; must be called on the runner's loop."""
-        tracked = _Tracked(item, stub, generation)
+    def submit(self, item: pb.WorkItem, transport: Transport, stream: StreamGeneration) -> None:
+        """Start handling one work item; must be called on the runner's loop.
+
+        Args:
+            item: The work item.
+            transport: The channel generation it arrived on; it completes through it.
+            stream: The connection it arrived on.
+        """
         kind = item.WhichOneof("request")
-        if kind == "orchestratorRequest":
-            coro = self._run_orchestration(tracked)
-        elif kind == "activityRequest":
-            coro = self._run_activity(tracked)
-        else:
+        if kind not in ("orchestratorRequest", "activityRequest"):
             _logger.warning("Ignoring unsupported work item kind %r", kind)
             return
+        tracked = _Tracked(item, transport, stream, transport.lease.acquire())
+        if kind == "orchestratorRequest":
+            coro = self._run_orchestration(tracked)
+        else:
+            coro = self._run_activity(tracked)
         task = asyncio.get_running_loop().create_task(coro)
         self._tasks[task] = tracked
-        task.add_done_callback(self._tasks.pop)
+        task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        tracked = self._tasks.pop(task, None)
+        if tracked is not None:
+            tracked.transport.lease.release(tracked.token)
 
     @property
     def in_flight(self) -> int:
@@ -160,7 +184,7 @@ class WorkItemRunner:
     ) -> bool:
         # A queued item whose stream broke was already requeued by the sidecar, and one
         # queued when stop() began will not run here: hand both back instead of starting.
-        if self._stopping or tracked.generation.ended_abnormally:
+        if self._stopping or tracked.stream.ended_abnormally:
             await abandon(tracked)
             return False
         tracked.state = _ItemState.RUNNING
@@ -185,6 +209,11 @@ class WorkItemRunner:
                 if attempt == settings.completion_retry_max_attempts:
                     break
                 await asyncio.sleep(self._retry_delay(attempt))
+            except Exception as exc:
+                # E.g. the generation's channel was closed at its max linger (R-D4).
+                _logger.warning("Could not send a work item's completion (%r); dropping it; "
+                                "the sidecar redelivers it", exc)
+                return
         _logger.error(
             "Could not deliver a work item's completion after %d attempts; the sidecar will "
             "redeliver it",
@@ -218,6 +247,8 @@ class WorkItemRunner:
                 "or lease ends",
                 exc.code().name,
             )
+        except Exception as exc:
+            _logger.warning("Could not abandon a work item (%r); the sidecar recovers it", exc)
 
     async def shutdown(self, grace_seconds: float) -> list[str]:
         """Stop starting work, wait up to ``grace_seconds`` for running items, abandon the rest.

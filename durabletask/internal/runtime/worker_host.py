@@ -1,4 +1,10 @@
-"""Hosts a running worker: event-loop thread, channel, stream supervisor and runner."""
+"""Hosts a running worker: event-loop thread, channel manager, stream supervisor and runner.
+
+``stop()`` (R-S1 to R-S4): cancel the stream, ``Hello`` and any backoff at once; abandon
+queued items; wait up to ``stop_timeout_seconds`` for running ones and abandon the rest;
+close every SDK-owned channel (current and retired); stop the loop thread. It is bounded by
+``stop_timeout + abandon_timeout + 2 s`` and returns within about a second when idle.
+"""
 
 from __future__ import annotations
 
@@ -17,14 +23,17 @@ from durabletask.internal.proto import orchestrator_service_pb2 as pb
 from durabletask.internal.proto import orchestrator_service_pb2_grpc as pb_grpc
 from durabletask.internal.runtime.loop_thread import LoopThread
 from durabletask.internal.runtime.work_items import RunnerSettings, WorkItemRunner
-from durabletask.internal.transport import channel as channel_factory
-from durabletask.internal.transport.stream import StreamSupervisor
+from durabletask.internal.transport import observe
+from durabletask.internal.transport.channel import ChannelSpec
+from durabletask.internal.transport.manager import AsyncChannelManager, ManagerPolicy
+from durabletask.internal.transport.stream import StreamSupervisor, SupervisorSettings
 from durabletask.internal.transport.sync_adapter import SyncChannelStub
 
 # gRPC's own default receive limit, which is also what a sidecar accepts unless configured.
 DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024
 # Bound on loop-thread teardown after the drain, so stop() never hangs.
 _TEARDOWN_SECONDS = 2.0
+_CALLER_CHANNEL = "<caller-provided channel>"
 
 
 @dataclass(frozen=True)
@@ -81,8 +90,7 @@ class WorkerHost:
         self._orchestrations = orchestration_executor
         self._activities = activity_executor
         self._loop_thread = LoopThread("durabletask-worker")
-        self._channel: Any = None
-        self._owns_channel = config.channel is None
+        self._manager: AsyncChannelManager | None = None
         self._runner: WorkItemRunner | None = None
         self._supervisor: StreamSupervisor | None = None
         self._run_future: concurrent.futures.Future[None] | None = None
@@ -95,15 +103,7 @@ class WorkerHost:
 
     async def _setup(self) -> None:
         config = self._config
-        if config.channel is not None:
-            self._channel = config.channel
-        else:
-            self._channel = channel_factory.create_aio_channel(
-                config.host_address,
-                secure_channel=config.secure_channel,
-                channel_options=config.channel_options,
-                interceptors=config.interceptors,
-            )
+        self._manager = self._new_manager()
         self._runner = WorkItemRunner(
             orchestration_executor=self._orchestrations,
             activity_executor=self._activities,
@@ -112,23 +112,63 @@ class WorkerHost:
             metadata=config.metadata,
         )
         resiliency = config.resiliency_options
-        stub: Any
-        if isinstance(self._channel, grpc.aio.Channel):
-            stub = pb_grpc.TaskHubSidecarServiceStub(self._channel)
-        else:
-            stub = SyncChannelStub(self._channel)
         self._supervisor = StreamSupervisor(
-            lambda: stub,
+            self._manager,
             self._request,
             metadata=config.metadata,
-            hello_timeout_seconds=_option(resiliency, "hello_timeout_seconds", 30.0),
-            silent_disconnect_timeout_seconds=_option(
-                resiliency, "silent_disconnect_timeout_seconds", 120.0
+            settings=SupervisorSettings(
+                hello_timeout_seconds=_option(resiliency, "hello_timeout_seconds", 30.0),
+                silent_disconnect_timeout_seconds=_option(
+                    resiliency, "silent_disconnect_timeout_seconds", 120.0
+                ),
+                backoff_base_seconds=_option(resiliency, "reconnect_backoff_base_seconds", 1.0),
+                backoff_cap_seconds=_option(resiliency, "reconnect_backoff_cap_seconds", 30.0),
             ),
-            backoff_base_seconds=_option(resiliency, "reconnect_backoff_base_seconds", 1.0),
-            backoff_cap_seconds=_option(resiliency, "reconnect_backoff_cap_seconds", 30.0),
             sink=self._runner.submit,
         )
+
+    def _new_manager(self) -> AsyncChannelManager:
+        config = self._config
+        resiliency = config.resiliency_options
+        max_linger = _option(resiliency, "retired_channel_max_linger_seconds", 300.0)
+        # Work items hold no deadline: a retired worker channel waits for them up to the
+        # max linger (R-D4). Counting is the supervisor's job, so no interceptor (R-W8).
+        policy = ManagerPolicy(
+            threshold=int(_option(resiliency, "channel_recreate_failure_threshold", 5)),
+            cooldown_seconds=0.0, linger_seconds=max_linger, max_linger_seconds=max_linger,
+            intercept=False,
+        )
+        caller_channel = config.channel
+        if caller_channel is not None:
+            stub_factory: Any = (
+                pb_grpc.TaskHubSidecarServiceStub
+                if isinstance(caller_channel, grpc.aio.Channel) else SyncChannelStub
+            )
+            return AsyncChannelManager(
+                target=config.host_address or _CALLER_CHANNEL, owner="worker", policy=policy,
+                stub_factory=stub_factory, open_channel=lambda _first: caller_channel,
+                owns_channel=False,
+            )
+        spec = ChannelSpec.from_args(
+            config.host_address, secure_channel=config.secure_channel,
+            channel_options=config.channel_options,
+        )
+        user = list(config.interceptors)
+        return AsyncChannelManager(
+            target=spec.target, owner="worker", policy=policy,
+            stub_factory=pb_grpc.TaskHubSidecarServiceStub,
+            open_channel=lambda first: spec.open_aio([*first, *user]),
+        )
+
+    def resiliency_stats(self) -> dict[str, Any]:
+        """Return the worker's connection counters and channel stats (docs/resiliency.md)."""
+        stats: dict[str, Any] = {}
+        if self._manager is not None:
+            stats.update(self._manager.stats())
+        if self._supervisor is not None:
+            stats.update(self._supervisor.counters)
+            stats["state"] = self._supervisor.state
+        return stats
 
     async def _supervise(self) -> None:
         assert self._supervisor is not None
@@ -153,12 +193,14 @@ class WorkerHost:
             self._supervisor.stop()
         if self._runner is not None:
             orphans = await self._runner.shutdown(self._stop_timeout)
-            if orphans:
+            if orphans and self._manager is not None:
+                observe.emit("stop_timeout_abandon", self._manager.target, "worker",
+                             self._manager.current.generation, orphans=orphans)
                 self._logger.warning(
                     "Abandoned work items still running at stop(): %s", ", ".join(orphans)
                 )
         if self._run_future is not None:
             with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.wrap_future(self._run_future)
-        if self._owns_channel and self._channel is not None:
-            await self._channel.close()
+        if self._manager is not None:
+            await self._manager.close()

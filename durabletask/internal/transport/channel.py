@@ -20,6 +20,8 @@ __all__ = [
     "create_sync_channel",
 ]
 
+_LOCAL_POOL_ARG = "grpc.use_local_subchannel_pool"
+
 SyncClientInterceptor: TypeAlias = Union[
     grpc.UnaryUnaryClientInterceptor,
     grpc.UnaryStreamClientInterceptor,
@@ -75,8 +77,16 @@ class ChannelSpec:
         return self.address.target
 
     def grpc_options(self) -> list[tuple[str, Any]]:
-        """Return the channel arguments passed to gRPC."""
-        return self.options.to_grpc_options()
+        """Return the channel arguments passed to gRPC.
+
+        SDK-owned channels use a local subchannel pool: by default gRPC shares connections
+        between channels with equal arguments, so a "recreated" channel would reuse the
+        very TCP connection that was found broken.
+        """
+        options = self.options.to_grpc_options()
+        if not any(name == _LOCAL_POOL_ARG for name, _ in options):
+            options.insert(0, (_LOCAL_POOL_ARG, 1))
+        return options
 
     def open_sync(
         self, interceptors: Sequence[SyncClientInterceptor] | None = None

@@ -7,6 +7,7 @@ worker has one error type to handle whichever channel kind it was given.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -43,12 +44,33 @@ class _SyncStreamAdapter:
 
 
 class _SyncUnaryAdapter:
+    """Awaits a blocking unary RPC through its ``.future()``: no thread, and cancellable."""
+
     def __init__(self, method: Any) -> None:
         self._method = method
 
     async def __call__(self, request: Any, **kwargs: Any) -> Any:
+        future = self._method.future(request, **kwargs)
+        loop = asyncio.get_running_loop()
+        finished: asyncio.Future[None] = loop.create_future()
+
+        def resolve() -> None:
+            if not finished.done():
+                finished.set_result(None)
+
+        def on_done(_: Any) -> None:
+            # gRPC calls back on its own thread, possibly after the loop has closed.
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(resolve)
+
+        future.add_done_callback(on_done)
         try:
-            return await asyncio.to_thread(self._method, request, **kwargs)
+            await finished
+        except asyncio.CancelledError:
+            future.cancel()
+            raise
+        try:
+            return future.result()
         except grpc.RpcError as exc:
             raise _as_aio_error(exc) from exc
 
