@@ -31,6 +31,7 @@ typecheck: $(STAMP)
 
 test: lint
 	$(PY) -m pytest -q tests
+	DT_ALWAYS_REPLAY=1 $(PY) -m pytest -q tests/durabletask/e2e
 
 check: lint typecheck test
 

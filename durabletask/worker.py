@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -34,6 +35,7 @@ from durabletask.internal.engine import (
     VersioningOptions,
     VersionMatchStrategy,
 )
+from durabletask.internal.engine.cache import OrchestrationCache, OrchestrationCacheOptions
 from durabletask.internal.proto import orchestrator_service_pb2 as pb
 from durabletask.internal.runtime.filters import (
     ActivityWorkItemFilter,
@@ -41,6 +43,7 @@ from durabletask.internal.runtime.filters import (
     OrchestrationWorkItemFilter,
     WorkItemFilters,
 )
+from durabletask.internal.runtime.episodes import EpisodeRunner
 from durabletask.internal.runtime.worker_host import WorkerHost, WorkerHostConfig
 from durabletask.serialization import DEFAULT_DATA_CONVERTER, DataConverter
 
@@ -49,6 +52,7 @@ __all__ = ["ConcurrencyOptions", "TaskHubGrpcWorker"]
 # Re-exported for code written against the official module layout.
 _REEXPORTED = (
     ActivityNotRegisteredError,
+    OrchestrationCacheOptions,
     ActivityWorkItemFilter,
     DATETIME_STRING_FORMAT,
     DEFAULT_MAXIMUM_TIMER_INTERVAL,
@@ -130,7 +134,15 @@ class TaskHubGrpcWorker:
         data_converter: DataConverter | None = None,
         exception_properties_provider: ExceptionPropertiesProvider | None = None,
         emit_trace_spans: bool = True,
+        orchestration_cache: OrchestrationCacheOptions | None = None,
     ) -> None:
+        """Configure a worker; nothing connects until :meth:`start`.
+
+        The parameters are those of the official SDK, plus ``orchestration_cache``: how
+        many running orchestrations stay live between episodes so that each episode
+        processes only new events (``OrchestrationCacheOptions(always_replay=True)``
+        replays the full history every time).
+        """
         self._registry = Registry()
         self._logger = _make_logger(logger, log_handler, log_formatter)
         self._concurrency_options = concurrency_options or ConcurrencyOptions()
@@ -139,6 +151,7 @@ class TaskHubGrpcWorker:
         self._data_converter = data_converter or DEFAULT_DATA_CONVERTER
         self._exception_properties_provider = exception_properties_provider
         self._payload_store = payload_store
+        self._cache_options = orchestration_cache or OrchestrationCacheOptions()
         self._versioning: VersioningOptions | None = None
         self._capabilities: list[int] = []
         self._filters: WorkItemFilters | None = None
@@ -245,6 +258,8 @@ class TaskHubGrpcWorker:
             maxConcurrentActivityWorkItems=options.maximum_concurrent_activity_work_items,
         )
         capabilities = list(self._capabilities)
+        if self._cache_options.enabled:
+            capabilities.append(pb.WORKER_CAPABILITY_HISTORY_STREAMING)
         if self._payload_store is not None:
             capabilities.append(pb.WORKER_CAPABILITY_LARGE_PAYLOADS)
         request.capabilities.extend(sorted(set(capabilities)))
@@ -276,9 +291,10 @@ class TaskHubGrpcWorker:
                 exception_properties_provider=self._exception_properties_provider,
                 logger=self._logger,
             )
+            cache = OrchestrationCache(orchestrations, self._cache_options, time.monotonic)
             host = WorkerHost(
                 self._host_config,
-                orchestration_executor=orchestrations,
+                episode_runner=EpisodeRunner(cache, self._host_config.metadata),
                 activity_executor=activities,
                 concurrency=self._concurrency_options,
                 request=self._work_items_request(),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -9,6 +10,11 @@ import pytest
 from durabletask import client, worker
 from durabletask.grpc_options import GrpcWorkerResiliencyOptions
 from durabletask.testing import InMemoryOrchestrationBackend, create_test_backend
+from durabletask.worker import OrchestrationCacheOptions
+
+# `make test` runs the end-to-end suite a second time with DT_ALWAYS_REPLAY=1: every
+# episode then replays the full history, which hunts nondeterminism the cache would hide.
+ALWAYS_REPLAY = os.environ.get("DT_ALWAYS_REPLAY") == "1"
 
 # Short reconnect backoff keeps tests that restart things fast; behaviour is unchanged.
 FAST_WORKER_RESILIENCY = GrpcWorkerResiliencyOptions(
@@ -40,6 +46,10 @@ def make_worker(
         orchestrators: list | tuple = (), activities: list | tuple = (), **kwargs
     ) -> worker.TaskHubGrpcWorker:
         kwargs.setdefault("resiliency_options", FAST_WORKER_RESILIENCY)
+        if ALWAYS_REPLAY:
+            kwargs.setdefault(
+                "orchestration_cache", OrchestrationCacheOptions(always_replay=True)
+            )
         w = worker.TaskHubGrpcWorker(host_address=sidecar.address, **kwargs)
         for fn in orchestrators:
             w.add_orchestrator(fn)

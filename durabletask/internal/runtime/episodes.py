@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import grpc.aio
+
 from durabletask.internal.engine.cache import NeedsHistory, OrchestrationCache
 from durabletask.internal.engine.results import ExecutionResults
 from durabletask.internal.proto import orchestrator_service_pb2 as pb
@@ -44,9 +46,11 @@ class EpisodeRunner:
             fetch, timeout=_HISTORY_FETCH_TIMEOUT_SECONDS, metadata=self._metadata
         )
         history: list[pb.HistoryEvent] = []
-        async for chunk in call:
+        while True:
+            chunk = await call.read()
+            if chunk is grpc.aio.EOF:
+                return history
             history.extend(chunk.events)
-        return history
 
     def completed(self, instance_id: str, accepted: bool) -> None:
         """Record whether the sidecar accepted the episode's completion."""

@@ -27,6 +27,7 @@ import grpc.aio
 
 from durabletask.internal.proto import orchestrator_service_pb2 as pb
 from durabletask.internal.runtime import completions
+from durabletask.internal.runtime.episodes import EpisodeRunner
 from durabletask.internal.transport.manager import Transport
 from durabletask.internal.transport.stream import StreamGeneration
 
@@ -83,13 +84,13 @@ class WorkItemRunner:
     def __init__(
         self,
         *,
-        orchestration_executor: Any,
+        episode_runner: EpisodeRunner,
         activity_executor: Any,
         thread_pool: concurrent.futures.ThreadPoolExecutor,
         settings: RunnerSettings,
         metadata: Sequence[tuple[str, str]] | None = None,
     ) -> None:
-        self._orchestrations = orchestration_executor
+        self._episodes = episode_runner
         self._activities = activity_executor
         self._pool = thread_pool
         self._settings = settings
@@ -136,16 +137,22 @@ class WorkItemRunner:
             if not await self._may_start(tracked, self._abandon_orchestration):
                 return
             request = tracked.item.orchestratorRequest
-            results = self._orchestrations.execute(
-                request.instanceId, request.pastEvents, request.newEvents
-            )
-            if results.abandon:
+            try:
+                results = await self._episodes.run(request, tracked.stub)
+            except Exception as exc:  # the history fetch of a cache miss failed
+                _logger.warning("Could not load the history of %s (%r); abandoning the work "
+                                "item", request.instanceId, exc)
+                results = None
+            if results is None or results.abandon:
+                self._episodes.completed(request.instanceId, accepted=False)
                 await self._abandon_orchestration(tracked)
                 return
             response = completions.orchestrator_response(
                 request, tracked.item.completionToken, results, self._settings.max_message_bytes
             )
-            await self._complete(tracked.stub.CompleteOrchestratorTask, response, tracked)
+            rpc = tracked.stub.CompleteOrchestratorTask
+            accepted = await self._complete(rpc, response, tracked)
+            self._episodes.completed(request.instanceId, accepted)
 
     async def _run_activity(self, tracked: _Tracked) -> None:
         async with self._activity_slots:
@@ -190,14 +197,15 @@ class WorkItemRunner:
         tracked.state = _ItemState.RUNNING
         return True
 
-    async def _complete(self, rpc: Any, request: Any, tracked: _Tracked) -> None:
+    async def _complete(self, rpc: Any, request: Any, tracked: _Tracked) -> bool:
+        """Send a completion, retrying transient failures; True if the sidecar accepted it."""
         settings = self._settings
         for attempt in range(1, settings.completion_retry_max_attempts + 1):
             try:
                 await rpc(
                     request, timeout=settings.completion_timeout_seconds, metadata=self._metadata
                 )
-                return
+                return True
             except grpc.aio.AioRpcError as exc:
                 if exc.code() not in _RETRYABLE_COMPLETION_CODES or self._stopping:
                     _logger.warning(
@@ -205,7 +213,7 @@ class WorkItemRunner:
                         exc.code().name,
                         exc.details(),
                     )
-                    return
+                    return False
                 if attempt == settings.completion_retry_max_attempts:
                     break
                 await asyncio.sleep(self._retry_delay(attempt))
@@ -213,12 +221,13 @@ class WorkItemRunner:
                 # E.g. the generation's channel was closed at its max linger (R-D4).
                 _logger.warning("Could not send a work item's completion (%r); dropping it; "
                                 "the sidecar redelivers it", exc)
-                return
+                return False
         _logger.error(
             "Could not deliver a work item's completion after %d attempts; the sidecar will "
             "redeliver it",
             settings.completion_retry_max_attempts,
         )
+        return False
 
     def _retry_delay(self, attempt: int) -> float:
         settings = self._settings

@@ -61,7 +61,7 @@ class WorkerHost:
         self,
         config: WorkerHostConfig,
         *,
-        orchestration_executor: Any,
+        episode_runner: Any,
         activity_executor: Any,
         concurrency: Any,
         request: pb.GetWorkItemsRequest,
@@ -87,7 +87,7 @@ class WorkerHost:
             max_message_bytes=self._max_message_bytes,
             abandon_timeout_seconds=self._abandon_timeout,
         )
-        self._orchestrations = orchestration_executor
+        self._episodes = episode_runner
         self._activities = activity_executor
         self._loop_thread = LoopThread("durabletask-worker")
         self._manager: AsyncChannelManager | None = None
@@ -105,7 +105,7 @@ class WorkerHost:
         config = self._config
         self._manager = self._new_manager()
         self._runner = WorkItemRunner(
-            orchestration_executor=self._orchestrations,
+            episode_runner=self._episodes,
             activity_executor=self._activities,
             thread_pool=self._pool,
             settings=self._runner_settings,

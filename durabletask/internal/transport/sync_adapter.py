@@ -85,5 +85,11 @@ class SyncChannelStub:
         """Open the work-item stream."""
         return _SyncStreamAdapter(self._stub.GetWorkItems(request, **kwargs))
 
+    def StreamInstanceHistory(  # noqa: N802
+        self, request: Any, **kwargs: Any
+    ) -> _SyncStreamAdapter:
+        """Open a history download."""
+        return _SyncStreamAdapter(self._stub.StreamInstanceHistory(request, **kwargs))
+
     def __getattr__(self, name: str) -> _SyncUnaryAdapter:
         return _SyncUnaryAdapter(getattr(self._stub, name))
