@@ -163,6 +163,13 @@ class TaskHubGrpcClient(_ClientBase):
         """Close the channel if the client created it. Idempotent; later calls fail."""
         self._io.close()
 
+    def resiliency_stats(self) -> dict[str, Any]:
+        """Counters of the resiliency layer: failures, recreations, channel generation.
+
+        An addition to the official API, for monitoring (see docs/resiliency.md).
+        """
+        return self._io.resiliency_stats()
+
     def schedule_new_orchestration(
         self,
         orchestrator: Orchestrator | str,
@@ -517,6 +524,13 @@ class AsyncTaskHubGrpcClient(_ClientBase):
     async def close(self) -> None:
         """Close the channel if the client created it. Idempotent; later calls fail."""
         await self._io.close()
+
+    def resiliency_stats(self) -> dict[str, Any]:
+        """Counters of the resiliency layer (empty before the first call).
+
+        An addition to the official API, for monitoring (see docs/resiliency.md).
+        """
+        return self._io.resiliency_stats()
 
     async def schedule_new_orchestration(
         self,

@@ -314,6 +314,14 @@ class TaskHubGrpcWorker:
             if host is not None:
                 host.stop()
 
+    def resiliency_stats(self) -> dict[str, Any]:
+        """Connection counters of a running worker (empty when stopped).
+
+        An addition to the official API, for monitoring (see docs/resiliency.md).
+        """
+        host = self._host
+        return host.resiliency_stats() if host is not None else {}
+
     def __enter__(self) -> TaskHubGrpcWorker:
         return self
 

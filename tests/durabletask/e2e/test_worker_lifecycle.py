@@ -94,3 +94,17 @@ def test_worker_started_before_sidecar_connects_later(sidecar, dt_client):
     finally:
         w.stop()
         backend.stop()
+
+
+def test_resiliency_stats_report_healthy_connections(make_worker, dt_client):
+    w = make_worker([noop])
+    assert w.resiliency_stats() == {}
+    w.start()
+    instance_id = dt_client.schedule_new_orchestration(noop)
+    dt_client.wait_for_orchestration_completion(instance_id, timeout=30)
+    client_stats = dt_client.resiliency_stats()
+    worker_stats = w.resiliency_stats()
+    assert client_stats["current_generation"] == 1
+    assert client_stats["recreations"] == 0
+    assert client_stats["transport_failures"] == 0
+    assert worker_stats["current_generation"] == 1
