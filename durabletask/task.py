@@ -179,7 +179,7 @@ class Task(ABC, Generic[T]):
             )
         if self._exception is not None:
             raise self._exception
-        return self._result  # type: ignore[no-any-return]
+        return self._result
 
     def get_exception(self) -> Exception:
         """Return the exception of a failed task.
@@ -567,7 +567,7 @@ class ActivityContext:
         return self._task_id
 
 
-class ReplaySafeLogger(logging.LoggerAdapter):  # type: ignore[type-arg]
+class ReplaySafeLogger(logging.LoggerAdapter):
     """A logger adapter that is silent while the orchestration replays its history.
 
     Args:

@@ -6,6 +6,7 @@ import argparse
 import dataclasses
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from durabletask.sidecar.options import SidecarOptions
 
@@ -109,7 +110,7 @@ def launch_from_args(args: argparse.Namespace) -> SidecarLaunch:
     Raises:
         ValueError: An option value is out of range; the message names the flag.
     """
-    values: dict[str, object] = {
+    values: dict[str, Any] = {
         field.name: getattr(args, field.name) for field in _option_fields()
     }
     values["taskhubs"] = tuple(args.taskhubs)
