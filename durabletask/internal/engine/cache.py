@@ -118,6 +118,9 @@ class OrchestrationCache:
         if fetched_history is not None:
             past = fetched_history
         streaming = request.requiresHistoryStreaming and fetched_history is None
+        if streaming and _streamed_history_length(request) == 0:
+            # A brand-new instance: the omitted history is empty, nothing to fetch.
+            past, streaming = (), False
         entry = self._entries.pop(instance_id, None) if self._options.enabled else None
         replay = self._match(entry, request, past, streaming)
         if replay is None:
@@ -146,8 +149,7 @@ class OrchestrationCache:
         if entry.execution_id != _execution_id(request):
             return None
         if streaming:
-            length = request.properties.get(HISTORY_LENGTH_PROPERTY)
-            if length is None or int(length.number_value) != entry.expected_history_length:
+            if _streamed_history_length(request) != entry.expected_history_length:
                 return None
             # The sidecar committed the episode's actions; nothing more to replay.
             entry.runner.context.clear_pending_actions()
@@ -214,3 +216,8 @@ def _execution_id(request: pb.OrchestratorRequest) -> str:
     if request.HasField("executionId"):
         return request.executionId.value
     return ""
+
+
+def _streamed_history_length(request: pb.OrchestratorRequest) -> int | None:
+    length = request.properties.get(HISTORY_LENGTH_PROPERTY)
+    return None if length is None else int(length.number_value)

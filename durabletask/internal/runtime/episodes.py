@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -13,6 +15,8 @@ from durabletask.internal.proto import orchestrator_service_pb2 as pb
 
 # Fetching a long history is one streaming call; bound it like any other call.
 _HISTORY_FETCH_TIMEOUT_SECONDS = 60.0
+# Longest wait for the answer to an instance's previous completion before its next episode.
+_ANSWER_WAIT_SECONDS = 5.0
 
 
 class EpisodeRunner:
@@ -25,14 +29,27 @@ class EpisodeRunner:
     ) -> None:
         self._cache = cache
         self._metadata = tuple(metadata) if metadata else None
+        self._unanswered: dict[str, asyncio.Future[bool]] = {}
 
     async def run(self, request: pb.OrchestratorRequest, stub: Any) -> ExecutionResults:
-        """Execute one episode; on a cache miss without history, fetch it first."""
+        """Execute one episode; on a cache miss without history, fetch it first.
+
+        Call :meth:`completed` once the episode's completion was answered.
+        """
+        instance_id = request.instanceId
+        previous = self._unanswered.get(instance_id)
+        if previous is not None:
+            # The sidecar dispatches the next episode only after committing the previous
+            # one, so its answer is already on the way: wait for it rather than miss.
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(asyncio.shield(previous), _ANSWER_WAIT_SECONDS)
         try:
-            return self._cache.execute(request)
+            results = self._cache.execute(request)
         except NeedsHistory:
             history = await self._fetch_history(request, stub)
-            return self._cache.execute(request, fetched_history=history)
+            results = self._cache.execute(request, fetched_history=history)
+        self._unanswered[instance_id] = asyncio.get_running_loop().create_future()
+        return results
 
     async def _fetch_history(
         self, request: pb.OrchestratorRequest, stub: Any
@@ -54,6 +71,9 @@ class EpisodeRunner:
 
     def completed(self, instance_id: str, accepted: bool) -> None:
         """Record whether the sidecar accepted the episode's completion."""
+        answered = self._unanswered.pop(instance_id, None)
+        if answered is not None and not answered.done():
+            answered.set_result(accepted)
         if accepted:
             self._cache.acknowledge(instance_id)
         else:
