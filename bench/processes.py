@@ -1,46 +1,103 @@
-"""Starts the sidecar for a benchmark in its own process and reads process memory."""
+"""Starts the benchmark's processes: our sidecar, the official sidecar and the scenario driver."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
 import sys
 import tempfile
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any
+
+DRIVER = Path(__file__).with_name("driver.py")
+MAX_HISTORY_SIZE = 1_000_000
+"""History bound of both sidecars: the fanout of 5000 needs more than the official 10,000."""
+START_TIMEOUT_SECONDS = 60
+STOP_TIMEOUT_SECONDS = 30
+STDERR_TAIL_CHARS = 600
 
 _SIDECAR_SCRIPT = """
-import json, sys
+import json, logging, sys
 from durabletask.sidecar.runner import EmbeddedSidecar
 from durabletask.sidecar.store import SqliteStore
-db = sys.argv[1] if len(sys.argv) > 1 else None
+logging.getLogger("durabletask").setLevel(logging.WARNING)
+db = sys.argv[2] if len(sys.argv) > 2 else None
 store = SqliteStore(db) if db else None
-sidecar = EmbeddedSidecar(port=0, store=store, max_history_size=1_000_000)
+sidecar = EmbeddedSidecar(port=0, store=store, max_history_size=int(sys.argv[1]))
 address = sidecar.start()
 print(json.dumps({"address": address}), flush=True)
 sys.stdin.read()
 sidecar.stop()
 """
 
-
-def peak_rss_mb(pid: int | None = None) -> float:
-    """Peak resident memory (VmHWM) of a process, in MiB."""
-    path = f"/proc/{pid or os.getpid()}/status"
-    with open(path) as status:
-        for line in status:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
-
-
 STORES = ("memory", "sqlite")
-"""Stores a benchmark sidecar can use."""
+"""Stores our benchmark sidecar can use."""
 
 
-@contextmanager
+class DriverError(RuntimeError):
+    """A benchmark process failed, printed nothing, or ran past its bound."""
+
+
+def clean_env() -> dict[str, str]:
+    """This process's environment without anything that would leak our packages into a child."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
+    env.pop("VIRTUAL_ENV", None)
+    return env
+
+
+def _first_line(proc: subprocess.Popen[str], timeout: float) -> str:
+    assert proc.stdout is not None
+    stdout: IO[str] = proc.stdout
+    box: list[str] = []
+    reader = threading.Thread(target=lambda: box.append(stdout.readline()), daemon=True)
+    reader.start()
+    reader.join(timeout)
+    if reader.is_alive():
+        proc.kill()  # unblocks readline with EOF
+        reader.join(STOP_TIMEOUT_SECONDS)
+        raise DriverError(f"{proc.args!r} printed nothing within {timeout}s")
+    if not box or not box[0]:
+        code = proc.wait(STOP_TIMEOUT_SECONDS)
+        raise DriverError(f"{proc.args!r} exited {code} before it was ready")
+    return box[0]
+
+
+def _stop(proc: subprocess.Popen[str]) -> None:
+    """Closes stdin (the stop signal), then kills the process if it outlives its bound."""
+    with contextlib.suppress(OSError):
+        if proc.stdin is not None:
+            proc.stdin.close()
+    try:
+        proc.wait(timeout=STOP_TIMEOUT_SECONDS)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=STOP_TIMEOUT_SECONDS)
+
+
+@contextlib.contextmanager
+def _serve(cmd: list[str], cwd: Path | None = None) -> Iterator[tuple[dict[str, Any], int]]:
+    with subprocess.Popen(
+        cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=cwd,
+        env=clean_env() if cwd is not None else None,
+    ) as proc:
+        try:
+            line = _first_line(proc, START_TIMEOUT_SECONDS)
+            try:
+                ready = json.loads(line)
+            except ValueError as exc:
+                raise DriverError(f"{cmd!r} printed {line!r}, not its JSON ready line") from exc
+            yield ready, proc.pid
+        finally:
+            _stop(proc)
+
+
+@contextlib.contextmanager
 def sidecar_process(store: str = "memory") -> Iterator[tuple[str, int]]:
-    """Run the embedded sidecar in a child process; yields (address, pid).
+    """Runs our embedded sidecar in a child process; yields (address, pid).
 
     Args:
         store: ``memory``, or ``sqlite`` for a ``SqliteStore`` in a fresh temporary file.
@@ -49,21 +106,68 @@ def sidecar_process(store: str = "memory") -> Iterator[tuple[str, int]]:
         raise ValueError(f"unknown store {store!r}; use one of {STORES}")
     with tempfile.TemporaryDirectory(prefix="dt-bench-") as tmp:
         args = [os.path.join(tmp, "bench.db")] if store == "sqlite" else []
-        child = subprocess.Popen(
-            [sys.executable, "-c", _SIDECAR_SCRIPT, *args],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        try:
-            assert child.stdout is not None
-            address = json.loads(child.stdout.readline())["address"]
-            yield address, child.pid
-        finally:
-            assert child.stdin is not None
-            child.stdin.close()
-            try:
-                child.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                child.kill()
-                child.wait()
+        cmd = [sys.executable, "-c", _SIDECAR_SCRIPT, str(MAX_HISTORY_SIZE), *args]
+        with _serve(cmd) as (ready, pid):
+            yield ready["address"], pid
+
+
+@contextlib.contextmanager
+def official_sidecar_process(python: Path, workdir: Path) -> Iterator[tuple[str, int]]:
+    """Runs the official in-memory sidecar in a child of the official venv; yields (address, pid).
+
+    Args:
+        python: The official venv's python.
+        workdir: An empty working directory, so nothing of ours is importable.
+    """
+    cmd = [str(python), "-I", str(DRIVER), "official-sidecar",
+           "--max-history-size", str(MAX_HISTORY_SIZE)]
+    with _serve(cmd, cwd=workdir) as (ready, pid):
+        yield f"127.0.0.1:{ready['port']}", pid
+
+
+def run_driver(
+    python: Path, workdir: Path, address: str, scenario: str, n: int, sidecar_pid: int,
+    timeout: float,
+) -> dict[str, Any]:
+    """Runs one scenario in a fresh ``python -I bench/driver.py`` process; returns its figures.
+
+    Args:
+        python: The interpreter whose ``durabletask`` is measured.
+        workdir: The process's (empty) working directory.
+        address: The sidecar's ``host:port``.
+        scenario: The scenario name.
+        n: The scenario's size.
+        sidecar_pid: The sidecar's process id, for its memory figures.
+        timeout: Seconds the run may take.
+
+    Raises:
+        DriverError: The process failed or ran past ``timeout``.
+    """
+    cmd = [str(python), "-I", str(DRIVER), "run", "--address", address, "--scenario", scenario,
+           "--n", str(n), "--sidecar-pid", str(sidecar_pid)]
+    try:
+        result = subprocess.run(
+            cmd, capture_output=True, text=True, timeout=timeout, cwd=workdir, env=clean_env(),
+            stdin=subprocess.DEVNULL, check=False)
+    except subprocess.TimeoutExpired as exc:  # run() has already killed and reaped it
+        raise DriverError(f"{scenario} n={n} ran past {timeout}s") from exc
+    lines = result.stdout.strip().splitlines()
+    if result.returncode != 0 or not lines:
+        raise DriverError(
+            f"{scenario} n={n} exited {result.returncode}: "
+            f"{result.stderr[-STDERR_TAIL_CHARS:].strip()}")
+    return dict(json.loads(lines[-1]))
+
+
+def official_python() -> Path:
+    """Python of the official ``durabletask==1.12.0`` venv, provisioned as the interop tests do.
+
+    Raises:
+        RuntimeError: The venv could not be provisioned (the message says why).
+    """
+    from tests.durabletask.interop.conftest import OfficialEnvError, provision_official_venv
+
+    try:
+        return provision_official_venv()
+    except (OfficialEnvError, OSError, subprocess.TimeoutExpired) as exc:
+        raise RuntimeError(f"official durabletask venv unavailable: {exc}") from exc

@@ -1,59 +1,105 @@
 """`make bench`: runs every scenario and prints one JSON line per run.
 
 Set BENCH_QUICK=1 for small sizes (a smoke run). ``--store memory|sqlite|all``
-(default all) picks the sidecar stores each scenario runs on.
+(default all) picks the stores our sidecar runs on. BENCH_OFFICIAL=1 also runs
+every scenario with the official ``durabletask==1.12.0`` (its own venv and
+processes), on its own in-memory sidecar and on ours, and prints one ratio line
+per scenario and size. Each run is a fresh driver process (``bench/driver.py``)
+against a fresh sidecar process, so memory figures never carry over between runs.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import logging
 import os
-from collections.abc import Callable
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import AbstractContextManager
+from pathlib import Path
 from typing import Any
 
-from durabletask import client, worker
-
-from bench import scenarios
-from bench.processes import STORES, peak_rss_mb, sidecar_process
+from bench.processes import (
+    STORES,
+    DriverError,
+    official_python,
+    official_sidecar_process,
+    run_driver,
+    sidecar_process,
+)
+from bench.ratios import ratio_line
 
 QUICK = os.environ.get("BENCH_QUICK") == "1"
+OFFICIAL = os.environ.get("BENCH_OFFICIAL") == "1"
 PLAN = [
-    (scenarios.run_hello, [100] if QUICK else [1000]),
-    (scenarios.run_fanout, [200] if QUICK else [5000]),
-    (scenarios.run_chain, [50] if QUICK else [50, 100, 200, 400, 800]),
-    (scenarios.run_latency, [50] if QUICK else [300]),
+    ("hello", [100] if QUICK else [1000]),
+    ("fanout", [200] if QUICK else [5000]),
+    ("chain", [50] if QUICK else [50, 100, 200, 400, 800]),
+    ("latency", [50] if QUICK else [300]),
+    ("idle", [500] if QUICK else [10_000]),
 ]
+RUN_TIMEOUT_SECONDS = 600
 
 
 def main() -> None:
+    """Runs the plan and prints the JSON lines."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--store", choices=(*STORES, "all"), default="all")
-    stores = STORES if (store := parser.parse_args().store) == "all" else (store,)
-    logging.getLogger("durabletask").setLevel(logging.WARNING)
-    for run, sizes in PLAN:
-        for n in sizes:
-            for store_name in stores:
-                print(json.dumps(_measure(run, n, store_name)), flush=True)
+    parser.add_argument("--scenario", choices=[name for name, _ in PLAN], action="append",
+                        help="run only this scenario (repeatable); all by default")
+    args = parser.parse_args()
+    stores = STORES if args.store == "all" else (args.store,)
+    with tempfile.TemporaryDirectory(prefix="dt-bench-work-") as tmp:
+        workdir = Path(tmp)
+        official = _official() if OFFICIAL else None
+        for scenario, sizes in PLAN:
+            if args.scenario and scenario not in args.scenario:
+                continue
+            for n in sizes:
+                lines = [_emit(line) for line in _runs(scenario, n, stores, official, workdir)]
+                if official is not None:
+                    _emit(ratio_line(scenario, n, lines))
 
 
-def _measure(
-    run: Callable[[client.TaskHubGrpcClient, int], dict[str, Any]], n: int, store: str
+def _emit(line: dict[str, Any]) -> dict[str, Any]:
+    print(json.dumps(line), flush=True)
+    return line
+
+
+def _official() -> Path | None:
+    try:
+        return official_python()
+    except RuntimeError as exc:
+        _emit({"sdk": "official", "skipped": str(exc)})
+        return None
+
+
+def _runs(
+    scenario: str, n: int, stores: tuple[str, ...], official: Path | None, workdir: Path,
+) -> Iterator[dict[str, Any]]:
+    ours = Path(sys.executable)
+    for store in stores:
+        yield _run(ours, "ours", sidecar_process(store), "ours", store, scenario, n, workdir)
+    if official is None:
+        return
+    yield _run(official, "official", official_sidecar_process(official, workdir), "official",
+               "memory", scenario, n, workdir)
+    yield _run(official, "official", sidecar_process("memory"), "ours", "memory", scenario, n,
+               workdir)
+
+
+def _run(
+    python: Path, sdk: str, sidecar: AbstractContextManager[tuple[str, int]], sidecar_name: str,
+    store: str, scenario: str, n: int, workdir: Path,
 ) -> dict[str, Any]:
-    with sidecar_process(store) as (address, sidecar_pid):
-        w = worker.TaskHubGrpcWorker(host_address=address)
-        for orchestrator in scenarios.ORCHESTRATORS:
-            w.add_orchestrator(orchestrator)
-        for activity in scenarios.ACTIVITIES:
-            w.add_activity(activity)
-        with w, client.TaskHubGrpcClient(host_address=address) as c:
-            w.start()
-            result = run(c, n)
-            result["store"] = store
-            result["sdk_peak_rss_mb"] = round(peak_rss_mb(), 1)
-            result["sidecar_peak_rss_mb"] = round(peak_rss_mb(sidecar_pid), 1)
-    return {k: round(v, 3) if isinstance(v, float) else v for k, v in result.items()}
+    tags = {"sdk": sdk, "sidecar": sidecar_name, "store": store}
+    try:
+        with sidecar as (address, pid):
+            figures = run_driver(python, workdir, address, scenario, n, pid, RUN_TIMEOUT_SECONDS)
+    except DriverError as exc:
+        return {"scenario": scenario, "n": n, **tags, "skipped": str(exc)}
+    return {**figures, **tags}
 
 
 if __name__ == "__main__":

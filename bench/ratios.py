@@ -1,0 +1,63 @@
+"""Ratio lines: our figures over the official SDK's, measured in the same run."""
+
+from __future__ import annotations
+
+from typing import Any
+
+# (field, True when smaller is better so the ratio is official / ours)
+_COMPARED: dict[str, tuple[str, bool]] = {
+    "chain": ("seconds", True),
+    "latency": ("p50_ms", True),
+}
+_DEFAULT_COMPARED = ("rate", False)
+_IDLE_MEMORY = ("sdk_peak_rss_waiting_mb", "sidecar_peak_rss_waiting_mb")
+
+
+def _find(lines: list[dict[str, Any]], sdk: str, sidecar: str) -> dict[str, Any] | None:
+    for line in lines:
+        if line["sdk"] == sdk and line["sidecar"] == sidecar and line["store"] == "memory":
+            return line
+    return None
+
+
+def _ratio(ours: dict[str, Any] | None, official: dict[str, Any] | None, field: str,
+           smaller_is_better: bool) -> float | None:
+    if not ours or not official or field not in ours or field not in official:
+        return None
+    top, bottom = (official[field], ours[field]) if smaller_is_better else (
+        ours[field], official[field])
+    return round(top / bottom, 3) if bottom else None
+
+
+def ratio_line(scenario: str, n: int, lines: list[dict[str, Any]]) -> dict[str, Any]:
+    """Compares our memory-store run with the official SDK's runs of one scenario and size.
+
+    Every ratio is > 1 when we are better: ``ratio`` is our full stack against the
+    official full stack (its SDK on its sidecar); ``ratio_same_sidecar`` is our SDK
+    against the official SDK, both on our sidecar. A ratio is None when either run
+    was skipped.
+
+    Args:
+        scenario: The scenario name.
+        n: The scenario's size.
+        lines: The JSON lines of every run of this scenario and size.
+    """
+    field, smaller_is_better = _COMPARED.get(scenario, _DEFAULT_COMPARED)
+    ours = _find(lines, "ours", "ours")
+    official = _find(lines, "official", "official")
+    official_on_ours = _find(lines, "official", "ours")
+    result: dict[str, Any] = {
+        "scenario": scenario,
+        "n": n,
+        "compared": field,
+        "ratio": _ratio(ours, official, field, smaller_is_better),
+        "ratio_same_sidecar": _ratio(ours, official_on_ours, field, smaller_is_better),
+    }
+    if scenario == "idle":
+        for memory in _IDLE_MEMORY:
+            result[f"{memory.removesuffix('_mb')}_ratio"] = _ratio(ours, official, memory, True)
+    skipped = [f"{line['sdk']}/{line['sidecar']}/{line['store']}: {line['skipped']}"
+               for line in lines if "skipped" in line]
+    if skipped:
+        result["skipped"] = skipped
+    return result
