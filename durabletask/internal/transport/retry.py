@@ -4,7 +4,8 @@ Only calls whose repetition cannot change anything are retried, with full-jitter
 and always inside the caller's own deadline:
 
 * **Long polls** (``WaitForInstanceStart``/``WaitForInstanceCompletion``) are reads whose
-  deadline is the caller's wait time. They are retried until that deadline, so a sidecar
+  deadline is the caller's wait time. They are retried (after ``UNAVAILABLE``, and after
+  ``CANCELLED``, which is how a stopping sidecar ends them) until that deadline, so a sidecar
   restart during a wait ends in the right state or in ``TimeoutError`` at the deadline,
   never in an early ``UNAVAILABLE``.
 * **Reads** (``GetInstance``, ``QueryInstances``, ``ListInstanceIds``, ``GetEntity``,
@@ -115,6 +116,14 @@ class RetryPlan:
         """Uncount the last attempt: it never left the process (its channel was closed)."""
         self.attempts = max(self.attempts - 1, 0)
 
+    def _is_retryable(self, code: grpc.StatusCode | None) -> bool:
+        if code == grpc.StatusCode.UNAVAILABLE:
+            return True
+        # A sidecar that shuts down cancels the long polls it holds; the client never
+        # cancels its own (a cancelled caller sees CancelledError, not this status), so
+        # for a read that waits the right answer is to ask the restarted sidecar again.
+        return self._long_poll and code == grpc.StatusCode.CANCELLED
+
     def retry_delay(self, code: grpc.StatusCode | None) -> float | None:
         """Return how long to wait before the next attempt, or None to give up.
 
@@ -124,7 +133,7 @@ class RetryPlan:
         Args:
             code: The status of the attempt that just failed.
         """
-        if code != grpc.StatusCode.UNAVAILABLE or self.attempts >= self._max_attempts:
+        if not self._is_retryable(code) or self.attempts >= self._max_attempts:
             return None
         remaining = self._deadline - self._clock()
         if remaining <= _MIN_ATTEMPT_SECONDS:

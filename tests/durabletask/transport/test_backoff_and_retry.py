@@ -76,3 +76,12 @@ def test_retry_plan_retries_a_long_poll_until_its_deadline_and_ends_there():
     assert waited == pytest.approx(5.0, abs=0.02)
     assert plan.deadline_passed
     assert plan.attempts > 5
+
+
+def test_retry_plan_asks_again_when_a_stopping_sidecar_cancels_a_long_poll():
+    long_poll = RetryPlan("WaitForInstanceCompletion", 5.0, clock=_Clock(), rng=lambda: 0.5)
+    long_poll.attempt_timeout()
+    read = RetryPlan("GetInstance", 5.0, clock=_Clock(), rng=lambda: 0.5)
+    read.attempt_timeout()
+    assert long_poll.retry_delay(grpc.StatusCode.CANCELLED) is not None
+    assert read.retry_delay(grpc.StatusCode.CANCELLED) is None
