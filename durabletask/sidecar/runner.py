@@ -82,6 +82,12 @@ class SidecarHost:
                 ("grpc.so_reuseport", 0),
                 ("grpc.keepalive_permit_without_calls", 1),
                 ("grpc.http2.min_ping_interval_without_data_ms", 5000),
+                # Accept client keepalive pings every 10 s, and ping idle workers ourselves
+                # (30 s, 10 s to answer) so a worker behind a dead connection is noticed
+                # and its work items go back to the queue (resiliency.md R-K3).
+                ("grpc.http2.min_recv_ping_interval_without_data_ms", 10000),
+                ("grpc.keepalive_time_ms", 30000),
+                ("grpc.keepalive_timeout_ms", 10000),
                 # gRPC core cancels calls queued beyond these (default ~1000) before the
                 # aio server picks them up; bursts of completions from busy workers hit that.
                 ("grpc.server.max_pending_requests", _MAX_PENDING_REQUESTS),
