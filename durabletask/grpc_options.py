@@ -197,6 +197,11 @@ class GrpcChannelOptions:
             value = getattr(self, name)
             if value is not None:
                 options.append((arg, value))
+        if self.reconnect_backoff_max_ms is not None:
+            # gRPC's own first reconnect delay must not exceed its cap (resiliency R-B6).
+            options.append(
+                ("grpc.initial_reconnect_backoff_ms", min(1000, self.reconnect_backoff_max_ms))
+            )
         if self.keepalive_permit_without_calls is not None:
             options.append(
                 ("grpc.keepalive_permit_without_calls", int(self.keepalive_permit_without_calls))

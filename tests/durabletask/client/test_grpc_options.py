@@ -94,9 +94,16 @@ def test_channel_options_to_grpc_options_maps_each_field() -> None:
         ("grpc.keepalive_time_ms", 30),
         ("grpc.keepalive_timeout_ms", 40),
         ("grpc.max_reconnect_backoff_ms", 5000),
+        ("grpc.initial_reconnect_backoff_ms", 1000),
         ("grpc.keepalive_permit_without_calls", 1),
         ("grpc.custom", "x"),
     ]
+
+
+def test_channel_options_keep_grpc_first_reconnect_delay_under_its_cap() -> None:
+    options = dict(GrpcChannelOptions(reconnect_backoff_max_ms=300).to_grpc_options())
+    assert options["grpc.initial_reconnect_backoff_ms"] == 300
+    assert options["grpc.max_reconnect_backoff_ms"] == 300
 
 
 def test_channel_options_with_retry_policy_enables_retries_and_service_config() -> None:
