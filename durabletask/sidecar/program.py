@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import importlib
-import importlib.util
 import logging
 import os
 import signal
@@ -18,6 +16,7 @@ from durabletask.sidecar.runner import serve
 from durabletask.sidecar.hubs import DEFAULT_HUB, hub_store_path
 from durabletask.sidecar.store.base import Store
 from durabletask.sidecar.store.memory import MemoryStore
+from durabletask.sidecar.store.sqlite import SqliteStore
 from durabletask.sidecar.watchdog import ParentWatchdog
 
 logger = logging.getLogger("durabletask.sidecar")
@@ -31,7 +30,6 @@ EXIT_CONFIG_ERROR = 2
 EXIT_INTERRUPTED = 130
 
 _LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
-_SQLITE_MODULE = "durabletask.sidecar.store.sqlite"
 # Graceful stop normally takes ~1 s (the server's grace); past this the process is ended
 # hard so that a signal or a dead parent always ends it.
 _STOP_TIMEOUT_SECONDS = 4.0
@@ -52,19 +50,12 @@ def open_store(db_path: str | None) -> tuple[Store, str]:
         The store and a short description for the ready line (``"sqlite PATH"``, ``"memory"``).
 
     Raises:
-        StoreUnavailableError: The SQLite store is missing from this build, or the database
-            is corrupt or cannot be opened or written.
+        StoreUnavailableError: The database is corrupt or cannot be opened or written.
     """
     if db_path is None:
         return MemoryStore(), "memory"
-    if importlib.util.find_spec(_SQLITE_MODULE) is None:
-        raise StoreUnavailableError(
-            f"the SQLite store is not available in this build, so --db {db_path} cannot be "
-            f"used; run with --memory (state is then lost on exit)"
-        )
-    store_class = importlib.import_module(_SQLITE_MODULE).SqliteStore
     try:
-        store: Store = store_class(db_path)
+        store: Store = SqliteStore(db_path)
     except Exception as exc:  # noqa: BLE001 - any failure to open is reported the same way
         raise StoreUnavailableError(f"cannot open the database {db_path}: {exc}") from exc
     return store, f"sqlite {db_path}"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import re
 import signal
 import subprocess
@@ -17,8 +16,6 @@ from tests.durabletask.process.procs import assert_reaped, cli_sidecar, run_cli
 
 pytestmark = pytest.mark.slow
 
-HAS_SQLITE = importlib.util.find_spec("durabletask.sidecar.store.sqlite") is not None
-needs_sqlite = pytest.mark.skipif(not HAS_SQLITE, reason="the SQLite store is not written yet")
 READY = re.compile(r"^durabletask sidecar listening on 127\.0\.0\.1:(\d+) \(store: (.+)\)$")
 
 
@@ -64,14 +61,6 @@ def test_cli_sidecar_reports_a_taken_port_in_one_line():
     assert "could not bind" in _assert_one_line_error(result, 1)
 
 
-@pytest.mark.skipif(HAS_SQLITE, reason="the SQLite store exists")
-def test_cli_sidecar_says_the_database_is_not_available_without_the_sqlite_store(tmp_path):
-    result = run_cli("sidecar", "--port", "0", "--db", str(tmp_path / "state.db"))
-
-    assert "not available" in _assert_one_line_error(result, 2)
-
-
-@needs_sqlite
 def test_cli_sidecar_keeps_its_database_in_the_working_directory_by_default(tmp_path):
     with cli_sidecar("--port", "0", "--log-level", "WARNING", cwd=tmp_path) as sidecar:
         match = READY.match(sidecar.ready_line)
@@ -81,7 +70,6 @@ def test_cli_sidecar_keeps_its_database_in_the_working_directory_by_default(tmp_
     assert (tmp_path / "durabletask.db").exists()
 
 
-@needs_sqlite
 def test_cli_sidecar_state_survives_a_restart(tmp_path):
     db = str(tmp_path / "state.db")
     with cli_sidecar("--port", "0", "--db", db, "--log-level", "WARNING") as sidecar:
@@ -94,7 +82,6 @@ def test_cli_sidecar_state_survives_a_restart(tmp_path):
     assert found.exists
 
 
-@needs_sqlite
 def test_cli_sidecar_refuses_a_corrupt_database_in_one_line_naming_the_file(tmp_path):
     db = tmp_path / "corrupt.db"
     db.write_bytes(b"this is not an SQLite database" * 200)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import _thread
-import importlib.util
 import signal
 import subprocess
 import sys
@@ -26,8 +25,6 @@ from tests.durabletask.process.procs import (
 )
 
 pytestmark = pytest.mark.slow
-
-HAS_SQLITE = importlib.util.find_spec("durabletask.sidecar.store.sqlite") is not None
 
 
 def _hello(address: str) -> bool:
@@ -119,16 +116,6 @@ def test_sidecar_process_start_fails_with_the_child_error_when_the_port_is_taken
         assert second.returncode == 1
 
 
-@pytest.mark.skipif(HAS_SQLITE, reason="the SQLite store exists")
-def test_sidecar_process_start_explains_when_the_sqlite_store_is_missing(tmp_path):
-    sidecar = SidecarProcess(db_path=tmp_path / "state.db")
-
-    with pytest.raises(SidecarProcessError, match="not available.*--memory"):
-        sidecar.start()
-    assert sidecar.returncode == 2
-
-
-@pytest.mark.skipif(not HAS_SQLITE, reason="the SQLite store is not written yet")
 def test_sidecar_process_restart_keeps_state_in_the_database(tmp_path):
     from durabletask.internal.proto import orchestrator_service_pb2 as pb
 
