@@ -74,6 +74,7 @@ class SidecarCore:
                 abandon_backoff_base_seconds=options.abandon_backoff_base_seconds,
                 abandon_backoff_cap_seconds=options.abandon_backoff_cap_seconds,
                 lease_timeout_seconds=options.lease_timeout_seconds,
+                fan_in_batch_window_seconds=options.fan_in_batch_window_seconds,
             ),
             clock,
         )

@@ -167,6 +167,8 @@ class DispatchOptions:
     """Maximum redelivery delay after abandons."""
     lease_timeout_seconds: float = 300.0
     """A delivered item unanswered this long is taken back and counted as a lost worker."""
+    fan_in_batch_window_seconds: float = 0.0
+    """How long a ready instance with activities still out waits for more results."""
 
 
 class Dispatcher:
@@ -212,6 +214,10 @@ class Dispatcher:
         self._sweep_armed = False
         self._pumping = False
         self._pump_again = False
+        # Activity tasks not yet answered, per instance: while some are out, a ready
+        # instance waits a moment for more results (fan-in batching).
+        self._open_tasks: dict[str, set[int]] = {}
+        self._batching: set[str] = set()
 
     @property
     def stream_count(self) -> int:
@@ -219,7 +225,27 @@ class Dispatcher:
         return len(self._streams)
 
     def mark_ready(self, instance_id: str) -> None:
-        """Note that an instance may have work; it is dispatched when a stream is free."""
+        """Note that an instance may have work; it is dispatched when a stream is free.
+
+        While the instance still has activities out, dispatch waits up to
+        ``fan_in_batch_window_seconds`` so that several results share one episode.
+        """
+        window = self._options.fan_in_batch_window_seconds
+        if window > 0 and self._open_tasks.get(instance_id):
+            if instance_id not in self._batching:
+                self._batching.add(instance_id)
+                due = self._clock() + timedelta(seconds=window)
+                self._timers.schedule(due, lambda: self._end_batching(instance_id))
+            return
+        self._make_ready(instance_id)
+
+    def _end_batching(self, instance_id: str) -> None:
+        if instance_id in self._batching:
+            self._batching.discard(instance_id)
+            self._make_ready(instance_id)
+
+    def _make_ready(self, instance_id: str) -> None:
+        self._batching.discard(instance_id)
         if instance_id not in self._in_flight and instance_id not in self._ready_set:
             self._ready.append(instance_id)
             self._ready_set.add(instance_id)
@@ -227,8 +253,16 @@ class Dispatcher:
 
     def enqueue_activity(self, task: ActivityTask) -> None:
         """Queue an activity task for dispatch."""
+        self._open_tasks.setdefault(task.instance_id, set()).add(task.seq)
         self._activities.append(task)
         self.pump()
+
+    def _close_task(self, task: ActivityTask) -> None:
+        open_tasks = self._open_tasks.get(task.instance_id)
+        if open_tasks is not None:
+            open_tasks.discard(task.seq)
+            if not open_tasks:
+                del self._open_tasks[task.instance_id]
 
     def take_lease(self, token: str, kind: WorkKind) -> Lease | None:
         """Claim the lease for a completion; None if the token is stale or unknown.
@@ -241,6 +275,8 @@ class Dispatcher:
             return None
         self._end_lease(lease)
         self._abandons.pop(_abandon_key(lease), None)
+        if lease.task is not None:
+            self._close_task(lease.task)
         return lease
 
     def abandon(self, token: str, kind: WorkKind) -> bool:
@@ -281,6 +317,8 @@ class Dispatcher:
         self._ready_set.clear()
         self._activities.clear()
         self._abandons.clear()
+        self._open_tasks.clear()
+        self._batching.clear()
 
     def close(self) -> None:
         """End every stream gracefully (the worker sees the stream complete)."""
@@ -398,6 +436,7 @@ class Dispatcher:
                 skipped.append(task)
                 continue
             if not self._source.prepare_activity(task):
+                self._close_task(task)
                 continue
             lease = Lease(token=_new_token("a"), kind=WorkKind.ACTIVITY,
                           instance_id=task.instance_id, stream=ws, task=task)
@@ -479,6 +518,8 @@ class Dispatcher:
         )
         if losses <= self._options.max_recovery_attempts:
             return False
+        if lease.task is not None:
+            self._close_task(lease.task)
         self._source.worker_lost(lease, losses)
         return True
 

@@ -27,6 +27,10 @@ class SidecarOptions:
     lease_timeout_seconds: float = 300.0
     """A delivered work item not completed or abandoned within this time is taken back
     from its (hung) worker, redelivered and counted as a lost worker."""
+    fan_in_batch_window_seconds: float = 0.02
+    """While an instance still has activities out, a result waits up to this long for more
+    results to share one episode (a fan-in then takes tens of episodes, not thousands).
+    The last outstanding result is dispatched at once; 0 disables batching."""
 
     taskhubs: tuple[str, ...] = ()
     """Task hub names, each with its own isolated state; the ``taskhub`` request header picks
@@ -43,6 +47,11 @@ class SidecarOptions:
         if self.max_recovery_attempts < 0:
             raise ValueError(
                 f"max_recovery_attempts must be >= 0, got {self.max_recovery_attempts}"
+            )
+        if self.fan_in_batch_window_seconds < 0:
+            raise ValueError(
+                "fan_in_batch_window_seconds must be >= 0, got "
+                f"{self.fan_in_batch_window_seconds}"
             )
         if self.max_message_bytes < 1024:
             raise ValueError(f"max_message_bytes must be >= 1024, got {self.max_message_bytes}")

@@ -180,6 +180,7 @@ class EmbeddedSidecar:
         abandon_backoff_base_seconds: float = 0.1,
         abandon_backoff_cap_seconds: float = 5.0,
         lease_timeout_seconds: float = 300.0,
+        fan_in_batch_window_seconds: float = 0.02,
         clock: Clock = system_clock,
         taskhubs: Sequence[str] = (),
         require_token: bool | str = False,
@@ -199,6 +200,8 @@ class EmbeddedSidecar:
             abandon_backoff_cap_seconds: Largest redelivery delay after abandons.
             lease_timeout_seconds: A delivered work item unanswered this long is
                 redelivered and counted as a lost worker.
+            fan_in_batch_window_seconds: While an instance has activities out, results
+                wait up to this long to share one episode; 0 disables.
             clock: Wall-clock source.
             taskhubs: Task hub names, each with isolated state, picked per call by the
                 ``taskhub`` header (unknown: NOT_FOUND). Empty: one hub, any header.
@@ -215,6 +218,7 @@ class EmbeddedSidecar:
             abandon_backoff_base_seconds=abandon_backoff_base_seconds,
             abandon_backoff_cap_seconds=abandon_backoff_cap_seconds,
             lease_timeout_seconds=lease_timeout_seconds,
+            fan_in_batch_window_seconds=fan_in_batch_window_seconds,
             taskhubs=tuple(taskhubs),
             require_token=require_token,
         )
