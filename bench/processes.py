@@ -8,10 +8,9 @@ import os
 import subprocess
 import sys
 import tempfile
-import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 DRIVER = Path(__file__).with_name("driver.py")
 MAX_HISTORY_SIZE = 1_000_000
@@ -50,20 +49,16 @@ def clean_env() -> dict[str, str]:
 
 
 def _first_line(proc: subprocess.Popen[str], timeout: float) -> str:
-    assert proc.stdout is not None
-    stdout: IO[str] = proc.stdout
-    box: list[str] = []
-    reader = threading.Thread(target=lambda: box.append(stdout.readline()), daemon=True)
-    reader.start()
-    reader.join(timeout)
-    if reader.is_alive():
-        proc.kill()  # unblocks readline with EOF
-        reader.join(STOP_TIMEOUT_SECONDS)
-        raise DriverError(f"{proc.args!r} printed nothing within {timeout}s")
-    if not box or not box[0]:
+    from tests.durabletask.interop.conftest import read_first_line
+
+    try:
+        line = read_first_line(proc, timeout)
+    except AssertionError as exc:  # the shared helper speaks pytest's language
+        raise DriverError(f"{proc.args!r}: {exc}") from exc
+    if not line:
         code = proc.wait(STOP_TIMEOUT_SECONDS)
         raise DriverError(f"{proc.args!r} exited {code} before it was ready")
-    return box[0]
+    return line
 
 
 def _stop(proc: subprocess.Popen[str]) -> None:
@@ -119,7 +114,9 @@ def official_sidecar_process(python: Path, workdir: Path) -> Iterator[tuple[str,
         python: The official venv's python.
         workdir: An empty working directory, so nothing of ours is importable.
     """
-    cmd = [str(python), "-I", str(DRIVER), "official-sidecar",
+    from tests.durabletask.interop.conftest import DRIVER as OFFICIAL_DRIVER
+
+    cmd = [str(python), "-I", str(OFFICIAL_DRIVER), "sidecar",
            "--max-history-size", str(MAX_HISTORY_SIZE)]
     with _serve(cmd, cwd=workdir) as (ready, pid):
         yield f"127.0.0.1:{ready['port']}", pid

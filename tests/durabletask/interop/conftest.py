@@ -211,7 +211,7 @@ def run_official(
     return run
 
 
-def _read_first_line(proc: subprocess.Popen[str], timeout: float) -> str:
+def read_first_line(proc: subprocess.Popen[str], timeout: float) -> str:
     assert proc.stdout is not None
     stdout: IO[str] = proc.stdout
     box: list[str] = []
@@ -255,7 +255,7 @@ def serve_official(python: Path, workdir: Path, *args: str) -> Iterator[dict[str
         stdout=subprocess.PIPE, stderr=stderr, text=True, cwd=workdir, env=_official_env(),
     ) as proc:
         try:
-            line = _read_first_line(proc, SERVE_START_TIMEOUT_SECONDS)
+            line = read_first_line(proc, SERVE_START_TIMEOUT_SECONDS)
             if not line:
                 proc.wait(timeout=SERVE_STOP_TIMEOUT_SECONDS)
                 raise AssertionError(

@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import logging
 import socket
 import sys
 from pathlib import Path
@@ -49,7 +50,7 @@ def _free_loopback_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def _start_official_sidecar() -> tuple[Any, int]:
+def _start_official_sidecar(max_history_size: int) -> tuple[Any, int]:
     from durabletask.testing import create_test_backend
 
     # The official backend cannot bind port 0 and report it, so pick a free port
@@ -58,14 +59,15 @@ def _start_official_sidecar() -> tuple[Any, int]:
     for _ in range(SIDECAR_START_ATTEMPTS):
         port = _free_loopback_port()
         try:
-            return create_test_backend(port=port), port
+            return create_test_backend(port=port, max_history_size=max_history_size), port
         except RuntimeError as exc:
             last_error = exc
     raise RuntimeError(f"official sidecar could not bind a port: {last_error}")
 
 
-def _serve_sidecar() -> int:
-    backend, port = _start_official_sidecar()
+def _serve_sidecar(max_history_size: int) -> int:
+    logging.getLogger("durabletask").setLevel(logging.WARNING)
+    backend, port = _start_official_sidecar(max_history_size)
     try:
         _emit({"port": port})
         sys.stdin.read()  # returns when the test closes our stdin
@@ -103,7 +105,8 @@ def main(argv: list[str]) -> int:
     run.add_argument("--address", required=True)
     run.add_argument("--target", default=None)
     run.add_argument("--no-worker", action="store_true")
-    sub.add_parser("sidecar")
+    sidecar = sub.add_parser("sidecar")
+    sidecar.add_argument("--max-history-size", type=int, default=10000)
     serve = sub.add_parser("worker")
     serve.add_argument("--address", required=True)
     sub.add_parser("identify")
@@ -111,7 +114,7 @@ def main(argv: list[str]) -> int:
     if args.mode == "identify":
         return _identify()
     if args.mode == "sidecar":
-        return _serve_sidecar()
+        return _serve_sidecar(args.max_history_size)
     if args.mode == "worker":
         return _serve_worker(args.address)
     kitchen_sink = _load_kitchen_sink()
