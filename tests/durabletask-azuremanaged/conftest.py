@@ -8,32 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import importlib.util
-import pathlib
-import pkgutil
 import threading
 from collections.abc import Callable, Iterator
 
 import pytest
 
-import durabletask
-from durabletask.grpc_options import GrpcWorkerResiliencyOptions
 from durabletask.sidecar import EmbeddedSidecar
-
-# `make install` installs the provider next to the core (pip install -e). When only the core
-# is installed (a venv made before the provider existed), extend the core package's path the
-# documented pkgutil way so the provider's sources are importable in place.
-if importlib.util.find_spec("durabletask.azuremanaged") is None:  # pragma: no cover
-    _ROOT = pathlib.Path(__file__).resolve().parents[2] / "durabletask-azuremanaged"
-    durabletask.__path__ = pkgutil.extend_path(durabletask.__path__, "durabletask")
-    durabletask.__path__.append(str(_ROOT / "durabletask"))
-
-FAST_WORKER_RESILIENCY = GrpcWorkerResiliencyOptions(
-    hello_timeout_seconds=2.0,
-    silent_disconnect_timeout_seconds=10.0,
-    reconnect_backoff_base_seconds=0.05,
-    reconnect_backoff_cap_seconds=0.5,
-)
+from durabletask.grpc_options import GrpcWorkerResiliencyOptions
+from tests.durabletask.conftest import FAST_WORKER_RESILIENCY
 
 AccessToken = collections.namedtuple("AccessToken", ["token", "expires_on"])
 """Shaped like ``azure.core.credentials.AccessToken``."""
