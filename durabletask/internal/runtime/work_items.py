@@ -52,11 +52,12 @@ class RunnerSettings:
     max_concurrent_orchestrations: int
     max_concurrent_activities: int
     max_message_bytes: int
+    completion_retry_max_attempts: int
+    completion_retry_base_seconds: float
+    completion_retry_cap_seconds: float
+    abandon_timeout_seconds: float
     completion_timeout_seconds: float = 30.0
-    completion_retry_max_attempts: int = 10
-    completion_retry_base_seconds: float = 0.2
-    completion_retry_cap_seconds: float = 15.0
-    abandon_timeout_seconds: float = 5.0
+    """Deadline of each ``Complete*`` call (resiliency.md R-W8)."""
 
 
 class _ItemState(enum.Enum):

@@ -19,6 +19,7 @@ from typing import Any
 import grpc
 import grpc.aio
 
+from durabletask.grpc_options import GrpcChannelOptions, GrpcWorkerResiliencyOptions
 from durabletask.internal.proto import orchestrator_service_pb2 as pb
 from durabletask.internal.proto import orchestrator_service_pb2_grpc as pb_grpc
 from durabletask.internal.runtime.loop_thread import LoopThread
@@ -45,13 +46,8 @@ class WorkerHostConfig:
     channel: Any
     secure_channel: bool
     interceptors: Sequence[Any]
-    channel_options: Any
-    resiliency_options: Any
-
-
-def _option(options: Any, name: str, default: float) -> float:
-    value = getattr(options, name, None)
-    return default if value is None else value
+    channel_options: GrpcChannelOptions
+    resiliency_options: GrpcWorkerResiliencyOptions
 
 
 class WorkerHost:
@@ -71,10 +67,10 @@ class WorkerHost:
         self._logger = logger
         self._request = request
         resiliency = config.resiliency_options
-        self._stop_timeout = _option(resiliency, "stop_timeout_seconds", 20.0)
-        self._abandon_timeout = _option(resiliency, "abandon_timeout_seconds", 5.0)
+        self._stop_timeout = resiliency.stop_timeout_seconds
+        self._abandon_timeout = resiliency.abandon_timeout_seconds
         self._max_message_bytes = (
-            getattr(config.channel_options, "max_send_message_length", None)
+            config.channel_options.max_send_message_length
             or DEFAULT_MAX_MESSAGE_BYTES
         )
         self._pool = concurrent.futures.ThreadPoolExecutor(
@@ -85,6 +81,9 @@ class WorkerHost:
             max_concurrent_orchestrations=concurrency.maximum_concurrent_orchestration_work_items,
             max_concurrent_activities=concurrency.maximum_concurrent_activity_work_items,
             max_message_bytes=self._max_message_bytes,
+            completion_retry_max_attempts=resiliency.completion_retry_max_attempts,
+            completion_retry_base_seconds=resiliency.completion_retry_base_seconds,
+            completion_retry_cap_seconds=resiliency.completion_retry_cap_seconds,
             abandon_timeout_seconds=self._abandon_timeout,
         )
         self._episodes = episode_runner
@@ -117,12 +116,10 @@ class WorkerHost:
             self._request,
             metadata=config.metadata,
             settings=SupervisorSettings(
-                hello_timeout_seconds=_option(resiliency, "hello_timeout_seconds", 30.0),
-                silent_disconnect_timeout_seconds=_option(
-                    resiliency, "silent_disconnect_timeout_seconds", 120.0
-                ),
-                backoff_base_seconds=_option(resiliency, "reconnect_backoff_base_seconds", 1.0),
-                backoff_cap_seconds=_option(resiliency, "reconnect_backoff_cap_seconds", 30.0),
+                hello_timeout_seconds=resiliency.hello_timeout_seconds,
+                silent_disconnect_timeout_seconds=resiliency.silent_disconnect_timeout_seconds,
+                backoff_base_seconds=resiliency.reconnect_backoff_base_seconds,
+                backoff_cap_seconds=resiliency.reconnect_backoff_cap_seconds,
             ),
             sink=self._runner.submit,
         )
@@ -130,11 +127,11 @@ class WorkerHost:
     def _new_manager(self) -> AsyncChannelManager:
         config = self._config
         resiliency = config.resiliency_options
-        max_linger = _option(resiliency, "retired_channel_max_linger_seconds", 300.0)
+        max_linger = resiliency.retired_channel_max_linger_seconds
         # Work items hold no deadline: a retired worker channel waits for them up to the
         # max linger (R-D4). Counting is the supervisor's job, so no interceptor (R-W8).
         policy = ManagerPolicy(
-            threshold=int(_option(resiliency, "channel_recreate_failure_threshold", 5)),
+            threshold=resiliency.channel_recreate_failure_threshold,
             cooldown_seconds=0.0, linger_seconds=max_linger, max_linger_seconds=max_linger,
             intercept=False,
         )
