@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 
 from durabletask.internal.proto import orchestrator_service_pb2 as pb
@@ -23,9 +24,11 @@ from durabletask.sidecar.errors import (
     InstanceNotFoundError,
     InstanceStateError,
 )
+from durabletask.sidecar.group_commit import Effect, GroupCommitter
 from durabletask.sidecar.options import SidecarOptions
 from durabletask.sidecar.store.base import (
     ActivityTask,
+    CommitResult,
     EpisodeCommit,
     InstanceQuery,
     InstanceRecord,
@@ -48,7 +51,9 @@ class SidecarCore:
     """The sidecar's behaviour behind the gRPC servicer.
 
     Every method runs on the sidecar's event loop; none awaits between a
-    store change and the dispatcher/waiter updates that follow it.
+    store change and the dispatcher/waiter updates that follow it. Worker
+    completions on a store that groups commits are the exception: their
+    updates (effects) wait for the group's commit (see ``group_commit``).
     """
 
     def __init__(self, store: Store, options: SidecarOptions, clock: Clock = system_clock) -> None:
@@ -77,6 +82,15 @@ class SidecarCore:
                 fan_in_batch_window_seconds=options.fan_in_batch_window_seconds,
             ),
             clock,
+        )
+        self._deferred_effects: list[Effect] | None = None
+        self.group_committer: GroupCommitter | None = (
+            GroupCommitter(
+                store, self.collect_effects,
+                spacing_seconds=options.group_commit_spacing_seconds,
+            )
+            if store.groups_commits
+            else None
         )
 
     def start(self) -> None:
@@ -263,8 +277,43 @@ class SidecarCore:
 
     # ----- worker operations -------------------------------------------------
 
-    def complete_orchestration(self, response: pb.OrchestratorResponse) -> None:
-        """Commit a worker's answer to an episode; stale tokens are logged and ignored."""
+    async def complete_orchestration(self, response: pb.OrchestratorResponse) -> None:
+        """Commit a worker's answer to an episode; returns once it is durable.
+
+        Stale tokens are logged and ignored.
+        """
+        await self._durably(lambda: self._complete_orchestration(response))
+
+    async def complete_activity(self, response: pb.ActivityResponse) -> None:
+        """Deliver an activity result; returns once it is durable.
+
+        Stale tokens and late results are logged and dropped.
+        """
+        await self._durably(lambda: self._complete_activity(response))
+
+    @contextlib.contextmanager
+    def collect_effects(self) -> Iterator[list[Effect]]:
+        """Within the block, effects of store changes are collected instead of run."""
+        effects: list[Effect] = []
+        previous, self._deferred_effects = self._deferred_effects, effects
+        try:
+            yield effects
+        finally:
+            self._deferred_effects = previous
+
+    async def _durably(self, operation: Callable[[], None]) -> None:
+        if self.group_committer is None:
+            operation()
+        else:
+            await self.group_committer.run(operation)
+
+    def _after_commit(self, effect: Effect) -> None:
+        if self._deferred_effects is None:
+            effect()
+        else:
+            self._deferred_effects.append(effect)
+
+    def _complete_orchestration(self, response: pb.OrchestratorResponse) -> None:
         lease = self.dispatcher.take_lease(response.completionToken, WorkKind.ORCHESTRATION)
         if lease is None or lease.episode is None:
             logger.info(
@@ -274,7 +323,7 @@ class SidecarCore:
             return
         if response.requiresHistory:
             # We always send the full history, so just dispatch the episode again.
-            self.dispatcher.mark_ready(lease.instance_id)
+            self._after_commit(lambda: self.dispatcher.mark_ready(lease.instance_id))
             return
         ctx = dataclasses.replace(lease.episode.context, now=self._clock())
         commit = transitions.apply_response(
@@ -290,15 +339,14 @@ class SidecarCore:
         )
         self._commit(commit)
 
-    def complete_activity(self, response: pb.ActivityResponse) -> None:
-        """Deliver an activity result; stale tokens and late results are dropped."""
+    def _complete_activity(self, response: pb.ActivityResponse) -> None:
         lease = self.dispatcher.take_lease(response.completionToken, WorkKind.ACTIVITY)
         if lease is None or lease.task is None:
             logger.info(
                 "ignoring activity completion for %r task %d with a stale or unknown token",
                 response.instanceId, response.taskId,
             )
-            self.dispatcher.pump()
+            self._after_commit(self.dispatcher.pump)
             return
         event = new_event(self._clock())
         task_id = lease.task.request.taskId
@@ -462,8 +510,11 @@ class SidecarCore:
             self.dispatcher.mark_ready(instance_id)
 
     def _commit(self, commit: EpisodeCommit) -> None:
-        iid = commit.instance_id
         result = self.store.commit_episode(commit)
+        self._after_commit(lambda: self._episode_committed(commit, result))
+
+    def _episode_committed(self, commit: EpisodeCommit, result: CommitResult | None) -> None:
+        iid = commit.instance_id
         if result is None:
             logger.info("dropping episode commit for %s: the instance changed meanwhile", iid)
             self.dispatcher.mark_ready(iid)
@@ -480,7 +531,11 @@ class SidecarCore:
         self.dispatcher.mark_ready(iid)
 
     def _deliver_activity_result(self, task: ActivityTask, event: pb.HistoryEvent) -> None:
-        if self.store.commit_activity_result(task.seq, event):
+        delivered = self.store.commit_activity_result(task.seq, event)
+        self._after_commit(lambda: self._activity_result_committed(task, delivered))
+
+    def _activity_result_committed(self, task: ActivityTask, delivered: bool) -> None:
+        if delivered:
             self._wake(task.instance_id)
         else:
             logger.info(

@@ -31,6 +31,10 @@ class SidecarOptions:
     """While an instance still has activities out, a result waits up to this long for more
     results to share one episode (a fan-in then takes tens of episodes, not thousands).
     The last outstanding result is dispatched at once; 0 disables batching."""
+    group_commit_spacing_seconds: float = 0.001
+    """On a store that flushes each commit to disk (SQLite), worker completions arriving
+    within this long of the last commit are gathered and committed together (group
+    commit); a completion arriving later is committed at once. 0 commits each alone."""
 
     taskhubs: tuple[str, ...] = ()
     """Task hub names, each with its own isolated state; the ``taskhub`` request header picks
@@ -52,6 +56,11 @@ class SidecarOptions:
             raise ValueError(
                 "fan_in_batch_window_seconds must be >= 0, got "
                 f"{self.fan_in_batch_window_seconds}"
+            )
+        if self.group_commit_spacing_seconds < 0:
+            raise ValueError(
+                "group_commit_spacing_seconds must be >= 0, got "
+                f"{self.group_commit_spacing_seconds}"
             )
         if self.max_message_bytes < 1024:
             raise ValueError(f"max_message_bytes must be >= 1024, got {self.max_message_bytes}")

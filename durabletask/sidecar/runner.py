@@ -181,6 +181,7 @@ class EmbeddedSidecar:
         abandon_backoff_cap_seconds: float = 5.0,
         lease_timeout_seconds: float = 300.0,
         fan_in_batch_window_seconds: float = 0.02,
+        group_commit_spacing_seconds: float = 0.001,
         clock: Clock = system_clock,
         taskhubs: Sequence[str] = (),
         require_token: bool | str = False,
@@ -202,6 +203,8 @@ class EmbeddedSidecar:
                 redelivered and counted as a lost worker.
             fan_in_batch_window_seconds: While an instance has activities out, results
                 wait up to this long to share one episode; 0 disables.
+            group_commit_spacing_seconds: On a SQLite store, worker completions arriving
+                within this long of the last commit share the next commit; 0 disables.
             clock: Wall-clock source.
             taskhubs: Task hub names, each with isolated state, picked per call by the
                 ``taskhub`` header (unknown: NOT_FOUND). Empty: one hub, any header.
@@ -219,6 +222,7 @@ class EmbeddedSidecar:
             abandon_backoff_cap_seconds=abandon_backoff_cap_seconds,
             lease_timeout_seconds=lease_timeout_seconds,
             fan_in_batch_window_seconds=fan_in_batch_window_seconds,
+            group_commit_spacing_seconds=group_commit_spacing_seconds,
             taskhubs=tuple(taskhubs),
             require_token=require_token,
         )

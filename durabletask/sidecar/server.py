@@ -230,7 +230,7 @@ class SidecarServicer(pb_grpc.TaskHubSidecarServiceServicer):
     ) -> pb.CompleteTaskResponse:
         """Accept an activity result."""
         validation.completion_token(request.completionToken, "CompleteActivityTask")
-        self._core.complete_activity(request)
+        await self._core.complete_activity(request)
         return pb.CompleteTaskResponse()
 
     @_unary
@@ -239,7 +239,7 @@ class SidecarServicer(pb_grpc.TaskHubSidecarServiceServicer):
     ) -> pb.CompleteTaskResponse:
         """Accept the actions of an orchestration episode."""
         validation.orchestrator_response(request)
-        self._core.complete_orchestration(request)
+        await self._core.complete_orchestration(request)
         return pb.CompleteTaskResponse()
 
     @_unary

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal, Protocol
@@ -210,6 +211,20 @@ class Store(Protocol):
     Events given to the store must not be mutated afterwards by the caller,
     and values returned (histories in particular) must not be mutated.
     """
+
+    groups_commits: bool
+    """True when :meth:`group` saves work (each commit costs a disk flush), so the
+    sidecar should gather completions that arrive together into one group."""
+
+    def group(self) -> AbstractContextManager[None]:
+        """Make the mutating calls inside the block one durable transaction.
+
+        Each call inside the block stays atomic on its own (a call that raises
+        leaves no trace), but none is durable before the block exits without an
+        exception; if the final commit fails, none of them happened and the
+        block raises. Nothing else may use the store while a group is open.
+        """
+        ...
 
     def create_instance(
         self,

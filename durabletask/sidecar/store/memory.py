@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import itertools
 from collections.abc import Sequence
@@ -26,6 +27,9 @@ class MemoryStore:
     Not thread-safe: like every store it is driven from the sidecar's loop.
     """
 
+    groups_commits = False
+    """Nothing to flush, so grouping would only add latency."""
+
     def __init__(self) -> None:
         """Create an empty store."""
         self._seq = itertools.count(1)
@@ -36,6 +40,10 @@ class MemoryStore:
         self._activities: dict[int, ActivityTask] = {}
         self._orchestration_losses: dict[str, int] = {}
         self._activity_losses: dict[int, int] = {}
+
+    def group(self) -> contextlib.AbstractContextManager[None]:
+        """See ``Store.group``: every call is already final, so this is a no-op."""
+        return contextlib.nullcontext()
 
     def create_instance(
         self,

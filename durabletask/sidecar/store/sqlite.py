@@ -57,7 +57,9 @@ class SqliteStore:
 
     Every mutating method is one ``BEGIN IMMEDIATE`` ... ``COMMIT`` transaction,
     so a crash (even ``SIGKILL`` or power loss with ``FULL``) leaves each state
-    transition either fully applied or not at all. One connection serves the
+    transition either fully applied or not at all. Inside :meth:`group` the
+    methods become savepoints of one transaction, so several transitions share
+    one disk flush (group commit). One connection serves the
     sidecar's loop; calls must not overlap (the sidecar makes them from a
     single thread). Instance records and recent histories are cached in
     memory, write-through, so dispatch does not re-read and re-parse them.
@@ -101,9 +103,27 @@ class SqliteStore:
         self._next_seq = int(top) + 1
         self._records: _Lru[InstanceRecord] = _Lru(record_cache_size)
         self._histories: _Lru[list[pb.HistoryEvent]] = _Lru(history_cache_size)
+        self._grouping = False
+        self.commits = 0
+        """Transactions committed since the store was opened (one per group)."""
         logger.info("opened %s (incarnation %d)", self.path, self.incarnation)
 
+    groups_commits = True
+    """Each commit flushes to disk, so grouping transitions saves that cost."""
+
     # ----- Store protocol ----------------------------------------------------
+
+    @contextlib.contextmanager
+    def group(self) -> Iterator[None]:
+        """See ``Store.group``: one ``BEGIN IMMEDIATE`` ... ``COMMIT`` around the block."""
+        if self._grouping:
+            raise RuntimeError("SqliteStore.group() blocks cannot be nested")
+        with self._tx():
+            self._grouping = True
+            try:
+                yield
+            finally:
+                self._grouping = False
 
     def create_instance(
         self,
@@ -319,19 +339,34 @@ class SqliteStore:
 
     @contextlib.contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction; on any failure it rolls back and the caches are dropped."""
+        """One write transaction (a savepoint inside a group); rolls back on any failure."""
         db = self._db
+        if self._grouping:
+            db.execute("SAVEPOINT transition")
+            try:
+                yield db
+                db.execute("RELEASE transition")
+            except BaseException:
+                self._drop_caches()
+                db.execute("ROLLBACK TO transition")
+                db.execute("RELEASE transition")
+                raise
+            return
         db.execute("BEGIN IMMEDIATE")
         try:
             yield db
             db.execute("COMMIT")
+            self.commits += 1
         except BaseException:
-            # The caches may hold writes of the failed transaction; start over from disk.
-            self._records.clear()
-            self._histories.clear()
+            self._drop_caches()
             if db.in_transaction:
                 db.execute("ROLLBACK")
             raise
+
+    def _drop_caches(self) -> None:
+        # The caches may hold writes that were just rolled back; start over from disk.
+        self._records.clear()
+        self._histories.clear()
 
     def _take_seq(self) -> int:
         seq = self._next_seq

@@ -1,0 +1,129 @@
+"""Group commit on SQLite: completions that arrive together share one transaction,
+and none is acknowledged before it is on disk."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from durabletask.internal.proto import orchestrator_service_pb2 as pb
+from durabletask.sidecar import EmbeddedSidecar
+from durabletask.sidecar.store import InstanceQuery, SqliteStore
+from tests.durabletask.sidecar.conftest import Harness
+from tests.durabletask.sidecar.fake_worker import complete, schedule_task
+from tests.durabletask.sidecar.test_store_contract import event, record, start
+
+SidecarOnFile = Callable[..., tuple[Harness, SqliteStore]]
+
+
+@pytest.fixture
+def sidecar_on_file(db_path: Path) -> Iterator[SidecarOnFile]:
+    """Starts a sidecar over a SQLite store on ``db_path``; yields (harness, store)."""
+    created: list[tuple[Harness, EmbeddedSidecar]] = []
+
+    def factory(**options) -> tuple[Harness, SqliteStore]:
+        store = SqliteStore(db_path)
+        sidecar = EmbeddedSidecar(port=0, store=store, health_ping_interval_seconds=30.0,
+                                  **options)
+        sidecar.start()
+        harness = Harness(sidecar)
+        created.append((harness, sidecar))
+        return harness, store
+
+    yield factory
+    for harness, sidecar in created:
+        harness.close()
+        sidecar.stop()
+
+
+def _fan_out(harness: Harness, count: int) -> tuple[object, list[pb.WorkItem]]:
+    harness.start("fan")
+    worker = harness.worker()
+    worker.complete(worker.orchestration("fan"),
+                    *[schedule_task(i, "step") for i in range(1, count + 1)])
+    return worker, [worker.activity("fan") for _ in range(count)]
+
+
+def test_completions_arriving_together_share_one_commit(sidecar_on_file):
+    harness, store = sidecar_on_file(group_commit_spacing_seconds=0.5,
+                                     fan_in_batch_window_seconds=0.0)
+    worker, activities = _fan_out(harness, 8)
+    commits_before = store.commits
+
+    with ThreadPoolExecutor(len(activities)) as pool:
+        answers = [pool.submit(worker.complete_activity, item, result=str(i))
+                   for i, item in enumerate(activities)]
+        for answer in answers:
+            answer.result(timeout=10)
+
+    # 8 completions inside the spacing window: far fewer commits than completions.
+    assert store.commits - commits_before <= 2
+    results = set()
+    while len(results) < len(activities):
+        item = worker.orchestration("fan")
+        results |= {e.taskCompleted.result.value for e in item.orchestratorRequest.newEvents
+                    if e.HasField("taskCompleted")}
+        worker.complete(item)
+    assert results == {str(i) for i in range(len(activities))}
+
+
+def test_a_completion_is_on_disk_when_its_call_returns(sidecar_on_file, db_path):
+    harness, _ = sidecar_on_file(group_commit_spacing_seconds=0.3)
+    harness.start("one")
+    worker = harness.worker()
+    worker.complete(worker.orchestration("one"), schedule_task(1, "step"))
+    # Right after a commit, so this completion waits for the next group.
+    worker.complete_activity(worker.activity("one"), result='"done"')
+
+    with sqlite3.connect(db_path) as reader:
+        queued = reader.execute("SELECT COUNT(*) FROM activities").fetchone()[0]
+        inbox = reader.execute(
+            "SELECT COUNT(*) FROM inbox WHERE instance_id = 'one'").fetchone()[0]
+    assert (queued, inbox) == (0, 1)
+
+    worker.complete(worker.orchestration("one"), complete(2, result='"ok"'))
+    assert harness.wait_done("one").output.value == '"ok"'
+
+
+def test_a_failing_call_inside_a_group_rolls_back_alone(db_path):
+    store = SqliteStore(db_path)
+    try:
+        with store.group():
+            start(store, "a")
+            with pytest.raises(AttributeError):
+                # The record row is written, then the start event is not a message.
+                store.create_instance(record("broken"), "not an event")  # type: ignore[arg-type]
+            start(store, "b")
+        assert store.commits == 1
+        assert store.get_instance("broken") is None
+        assert store.get_instance("a") is not None
+        assert store.get_instance("b") is not None
+    finally:
+        store.close()
+    reopened = SqliteStore(db_path)
+    try:
+        assert [r.instance_id for r in reopened.query_instances(InstanceQuery())] == ["a", "b"]
+    finally:
+        reopened.close()
+
+
+def test_a_group_that_raises_leaves_nothing_behind(db_path):
+    store = SqliteStore(db_path)
+    try:
+        with pytest.raises(RuntimeError, match="abort"):
+            _start_then_abort(store)
+        assert store.get_instance("a") is None
+        assert store.commits == 0
+    finally:
+        store.close()
+
+
+def _start_then_abort(store: SqliteStore) -> None:
+    with store.group():
+        start(store, "a")
+        store.append_inbox("a", event(name="go"))
+        raise RuntimeError("abort")
