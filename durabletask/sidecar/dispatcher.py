@@ -112,6 +112,11 @@ class WorkFilter:
         return not versions or (version or "") in versions
 
 
+def _resolve_false(waiter: asyncio.Future[bool]) -> None:
+    if not waiter.done():
+        waiter.set_result(False)
+
+
 @dataclass(eq=False, slots=True)
 class WorkerStream:
     """One connected ``GetWorkItems`` stream and the work it holds."""
@@ -120,7 +125,8 @@ class WorkerStream:
     limits: dict[WorkKind, int]
     work_filter: WorkFilter | None
     outbox: deque[tuple[pb.WorkItem, Lease]] = field(default_factory=deque)
-    wakeup: asyncio.Event = field(default_factory=asyncio.Event)
+    waiter: asyncio.Future[bool] | None = None
+    """Resolved (True) when the idle stream has something to do; see ``idle``."""
     leases: dict[str, Lease] = field(default_factory=dict)
     outstanding: dict[WorkKind, int] = field(
         default_factory=lambda: {WorkKind.ORCHESTRATION: 0, WorkKind.ACTIVITY: 0}
@@ -145,7 +151,27 @@ class WorkerStream:
         self.leases[lease.token] = lease
         self.outstanding[lease.kind] += 1
         self.outbox.append((item, lease))
-        self.wakeup.set()
+        self.wake()
+
+    def wake(self) -> None:
+        """End the stream's idle wait (new work, or it was closed)."""
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_result(True)
+
+    async def idle(self, ping_after: float) -> bool:
+        """Wait until woken (True) or ``ping_after`` seconds pass (False).
+
+        A plain future and one timer handle: this runs once per work item sent, so
+        it avoids ``asyncio.wait_for``'s extra task and loop turns.
+        """
+        loop = asyncio.get_running_loop()
+        waiter = self.waiter = loop.create_future()
+        timer = loop.call_later(ping_after, _resolve_false, waiter)
+        try:
+            return await waiter
+        finally:
+            timer.cancel()
+            self.waiter = None
 
     def release(self, lease: Lease) -> None:
         """Forget a lease (completed, abandoned, revoked or lost)."""
@@ -324,7 +350,7 @@ class Dispatcher:
         """End every stream gracefully (the worker sees the stream complete)."""
         for ws in self._streams:
             ws.closed = True
-            ws.wakeup.set()
+            ws.wake()
 
     async def stream(self, request: pb.GetWorkItemsRequest) -> AsyncIterator[pb.WorkItem]:
         """Serve one ``GetWorkItems`` stream until it is closed or cancelled.
@@ -379,12 +405,9 @@ class Dispatcher:
 
     async def _idle(self, ws: WorkerStream) -> bool:
         """Wait for work; False when the ping interval passed with nothing to send."""
-        ws.wakeup.clear()
-        try:
-            await asyncio.wait_for(ws.wakeup.wait(), self._options.health_ping_interval_seconds)
-        except asyncio.TimeoutError:
-            return ws.closed or bool(ws.outbox)
-        return True
+        if await ws.idle(self._options.health_ping_interval_seconds):
+            return True
+        return ws.closed or bool(ws.outbox)
 
     def _pick(self, kind: WorkKind, name: str, version: str | None) -> WorkerStream | None:
         count = len(self._streams)
