@@ -34,8 +34,8 @@ def ratio_line(scenario: str, n: int, lines: list[dict[str, Any]]) -> dict[str, 
 
     Every ratio is > 1 when we are better: ``ratio`` is our full stack against the
     official full stack (its SDK on its sidecar); ``ratio_same_sidecar`` is our SDK
-    against the official SDK, both on our sidecar. A ratio is None when either run
-    was skipped.
+    against the official SDK, both on our sidecar; ``ratio_official_sidecar`` the
+    same on the official sidecar. A ratio is None when either run was skipped.
 
     Args:
         scenario: The scenario name.
@@ -46,12 +46,14 @@ def ratio_line(scenario: str, n: int, lines: list[dict[str, Any]]) -> dict[str, 
     ours = _find(lines, "ours", "ours")
     official = _find(lines, "official", "official")
     official_on_ours = _find(lines, "official", "ours")
+    ours_on_official = _find(lines, "ours", "official")
     result: dict[str, Any] = {
         "scenario": scenario,
         "n": n,
         "compared": field,
         "ratio": _ratio(ours, official, field, smaller_is_better),
         "ratio_same_sidecar": _ratio(ours, official_on_ours, field, smaller_is_better),
+        "ratio_official_sidecar": _ratio(ours_on_official, official, field, smaller_is_better),
     }
     if scenario == "idle":
         for memory in _IDLE_MEMORY:

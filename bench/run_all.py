@@ -3,8 +3,8 @@
 Set BENCH_QUICK=1 for small sizes (a smoke run). ``--store memory|sqlite|all``
 (default all) picks the stores our sidecar runs on. BENCH_OFFICIAL=1 also runs
 every scenario with the official ``durabletask==1.12.0`` (its own venv and
-processes), on its own in-memory sidecar and on ours, and prints one ratio line
-per scenario and size. Each run is a fresh driver process (``bench/driver.py``)
+processes), on its own in-memory sidecar and on ours, runs our SDK on the official
+sidecar too, and prints one ratio line per scenario and size. Each run is a fresh driver process (``bench/driver.py``)
 against a fresh sidecar process, so memory figures never carry over between runs.
 """
 
@@ -87,6 +87,8 @@ def _runs(
                "memory", scenario, n, workdir)
     yield _run(official, "official", sidecar_process("memory"), "ours", "memory", scenario, n,
                workdir)
+    yield _run(ours, "ours", official_sidecar_process(official, workdir), "official", "memory",
+               scenario, n, workdir)
 
 
 def _run(

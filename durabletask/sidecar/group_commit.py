@@ -94,7 +94,10 @@ class GroupCommitter:
         self.operations += len(batch)
         for (_, done), (effects, error) in zip(batch, outcomes):
             for effect in effects:
-                effect()
+                try:
+                    effect()
+                except Exception:  # a bug; the other callers of the group must still hear back
+                    logger.exception("an effect of a committed completion failed")
             if done.done():  # the caller went away; the transition stands regardless
                 continue
             if error is None:
