@@ -4,8 +4,10 @@ Set BENCH_QUICK=1 for small sizes (a smoke run). ``--store memory|sqlite|all``
 (default all) picks the stores our sidecar runs on. BENCH_OFFICIAL=1 also runs
 every scenario with the official ``durabletask==1.12.0`` (its own venv and
 processes), on its own in-memory sidecar and on ours, runs our SDK on the official
-sidecar too, and prints one ratio line per scenario and size. Each run is a fresh driver process (``bench/driver.py``)
-against a fresh sidecar process, so memory figures never carry over between runs.
+sidecar too, and prints one ratio line per scenario and size. Each run is a fresh
+driver process (``bench/driver.py``) against a fresh sidecar process, so memory
+figures never carry over between runs. First, ``bench/grpc_floor.py`` prints what
+gRPC alone costs on this machine and the best figures that allows.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -50,6 +53,7 @@ def main() -> None:
                         help="run only this scenario (repeatable); all by default")
     args = parser.parse_args()
     stores = STORES if args.store == "all" else (args.store,)
+    _emit_grpc_floor()
     with tempfile.TemporaryDirectory(prefix="dt-bench-work-") as tmp:
         workdir = Path(tmp)
         official = _official() if OFFICIAL else None
@@ -65,6 +69,17 @@ def main() -> None:
 def _emit(line: dict[str, Any]) -> dict[str, Any]:
     print(json.dumps(line), flush=True)
     return line
+
+
+def _emit_grpc_floor() -> None:
+    """What gRPC alone costs here (``bench/grpc_floor.py``): the floor under every figure."""
+    result = subprocess.run([sys.executable, "-m", "bench.grpc_floor"], capture_output=True,
+                            text=True, timeout=RUN_TIMEOUT_SECONDS, check=False)
+    if result.returncode != 0:
+        _emit({"scenario": "grpc_floor", "skipped": result.stderr[-600:].strip()})
+        return
+    for line in result.stdout.splitlines():
+        _emit(json.loads(line))
 
 
 def _official() -> Path | None:

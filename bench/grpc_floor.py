@@ -1,0 +1,210 @@
+"""What gRPC itself costs on this machine: the floor under every other figure.
+
+A trivial server (``grpc.aio``, as our sidecar; or the synchronous server, as the
+official test sidecar) runs in a child process; this process calls it. Nothing of
+durabletask is involved. Printed, one JSON line each:
+
+* ``unary_sequential``: one unary call after the other (sync client): p50 round trip.
+* ``unary_concurrent``: 8 concurrent ``grpc.aio`` callers: calls/s and CPU per call
+  in the client and in the server process.
+* ``stream``: a server-streaming call pushing messages as fast as they are read:
+  messages/s and CPU per message on both sides.
+* ``bounds``: what those costs allow for the scenarios of ``bench.run_all``, with
+  the client, worker and sidecar sharing the machine's cores and doing nothing but
+  gRPC. One ``hello`` orchestration needs at least 5 unary calls (schedule, wait,
+  two orchestrator completions, one activity completion) and 3 streamed work
+  items, so throughput cannot exceed ``cores / (5 x unary CPU + 3 x stream CPU)``;
+  a fan-out activity needs 1 unary call and 1 streamed item. End to end, one
+  orchestration takes at least 4 sequential round trips plus 3 one-way pushes
+  (each counted as half a round trip), and one chain step 2 round trips plus 2
+  pushes. These are estimates of a floor, not predictions.
+
+``python -m bench.grpc_floor [aio|sync]`` (default ``aio``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from concurrent import futures
+from typing import Any
+
+import grpc
+import grpc.aio
+
+_SERVICE = "floor.Floor"
+_ECHO = f"/{_SERVICE}/Echo"
+_PUSH = f"/{_SERVICE}/Push"
+_PAYLOAD = b"x" * 64
+_SEQUENTIAL_CALLS = 2000
+_CONCURRENT_CALLS = 8000
+_CONCURRENCY = 8
+_STREAM_MESSAGES = 20000
+_WARM_UP_CALLS = 300
+_HELLO_UNARY_CALLS = 5
+_HELLO_STREAM_MESSAGES = 3
+_LATENCY_ROUND_TRIPS = 4
+_CHAIN_STEP_ROUND_TRIPS = 2
+_CHAIN_STEP_STREAM_MESSAGES = 2
+
+
+def _echo(request: bytes, context: Any) -> bytes:
+    return request
+
+
+def _push(request: bytes, context: Any) -> Any:
+    for _ in range(int(request)):
+        yield _PAYLOAD
+
+
+# Coroutines without awaits on purpose: grpc.aio runs them on its loop, as our sidecar's.
+async def _echo_async(request: bytes, context: Any) -> bytes:  # noqa: ASYNC124
+    return request
+
+
+async def _push_async(request: bytes, context: Any) -> Any:  # noqa: ASYNC124
+    for _ in range(int(request)):
+        yield _PAYLOAD
+
+
+def _handlers(asynchronous: bool) -> grpc.GenericRpcHandler:
+    echo, push = (_echo_async, _push_async) if asynchronous else (_echo, _push)
+    return grpc.method_handlers_generic_handler(_SERVICE, {
+        "Echo": grpc.unary_unary_rpc_method_handler(echo),
+        "Push": grpc.unary_stream_rpc_method_handler(push),
+    })
+
+
+def _serve_sync() -> None:
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=10))
+    server.add_generic_rpc_handlers([_handlers(asynchronous=False)])
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    print(port, flush=True)
+    sys.stdin.read()
+    server.stop(None)
+
+
+async def _serve_aio() -> None:
+    server = grpc.aio.server()
+    server.add_generic_rpc_handlers([_handlers(asynchronous=True)])
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    print(port, flush=True)
+    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+    await server.stop(None)
+
+
+def _cpu_seconds(pid: int) -> float:
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _sequential(address: str) -> dict[str, Any]:
+    with grpc.insecure_channel(address) as channel:
+        echo = channel.unary_unary(_ECHO)
+        for _ in range(_WARM_UP_CALLS):
+            echo(_PAYLOAD)
+        rounds = []
+        for _ in range(_SEQUENTIAL_CALLS):
+            started = time.perf_counter()
+            echo(_PAYLOAD)
+            rounds.append(time.perf_counter() - started)
+    return {"case": "unary_sequential", "calls": _SEQUENTIAL_CALLS,
+            "p50_us": round(1e6 * statistics.median(rounds), 1)}
+
+
+async def _concurrent(address: str, server_pid: int) -> dict[str, Any]:
+    async with grpc.aio.insecure_channel(address) as channel:
+        echo = channel.unary_unary(_ECHO)
+        for _ in range(_WARM_UP_CALLS):
+            await echo(_PAYLOAD)
+
+        async def caller(calls: int) -> None:
+            for _ in range(calls):
+                await echo(_PAYLOAD)
+
+        server_cpu, client_cpu = _cpu_seconds(server_pid), time.process_time()
+        started = time.perf_counter()
+        await asyncio.gather(*[caller(_CONCURRENT_CALLS // _CONCURRENCY)
+                               for _ in range(_CONCURRENCY)])
+        seconds = time.perf_counter() - started
+        client_cpu = time.process_time() - client_cpu
+        server_cpu = _cpu_seconds(server_pid) - server_cpu
+    return {"case": "unary_concurrent", "calls": _CONCURRENT_CALLS, "concurrency": _CONCURRENCY,
+            "rate": round(_CONCURRENT_CALLS / seconds),
+            "client_cpu_us": round(1e6 * client_cpu / _CONCURRENT_CALLS, 1),
+            "server_cpu_us": round(1e6 * server_cpu / _CONCURRENT_CALLS, 1)}
+
+
+async def _stream(address: str, server_pid: int) -> dict[str, Any]:
+    async with grpc.aio.insecure_channel(address) as channel:
+        push = channel.unary_stream(_PUSH)
+        async for _ in push(str(_WARM_UP_CALLS).encode()):
+            pass
+        server_cpu, client_cpu = _cpu_seconds(server_pid), time.process_time()
+        started = time.perf_counter()
+        async for _ in push(str(_STREAM_MESSAGES).encode()):
+            pass
+        seconds = time.perf_counter() - started
+        client_cpu = time.process_time() - client_cpu
+        server_cpu = _cpu_seconds(server_pid) - server_cpu
+    return {"case": "stream", "messages": _STREAM_MESSAGES,
+            "rate": round(_STREAM_MESSAGES / seconds),
+            "client_cpu_us": round(1e6 * client_cpu / _STREAM_MESSAGES, 1),
+            "server_cpu_us": round(1e6 * server_cpu / _STREAM_MESSAGES, 1)}
+
+
+def bounds(sequential: dict[str, Any], concurrent: dict[str, Any],
+           stream: dict[str, Any]) -> dict[str, Any]:
+    """The best figures these gRPC costs allow for hello, fanout, chain and latency."""
+    cores = os.cpu_count() or 1
+    unary_cpu = concurrent["client_cpu_us"] + concurrent["server_cpu_us"]
+    stream_cpu = stream["client_cpu_us"] + stream["server_cpu_us"]
+    per_hello_us = _HELLO_UNARY_CALLS * unary_cpu + _HELLO_STREAM_MESSAGES * stream_cpu
+    round_trip_us = sequential["p50_us"]
+    latency_us = (_LATENCY_ROUND_TRIPS + _HELLO_STREAM_MESSAGES / 2) * round_trip_us
+    step_us = (_CHAIN_STEP_ROUND_TRIPS + _CHAIN_STEP_STREAM_MESSAGES / 2) * round_trip_us
+    return {"case": "bounds", "cores": cores,
+            "hello_cpu_us_per_orchestration": round(per_hello_us),
+            "hello_max_rate": round(cores * 1e6 / per_hello_us),
+            "fanout_max_rate": round(cores * 1e6 / (unary_cpu + stream_cpu)),
+            "chain_min_ms_per_step": round(step_us / 1000, 2),
+            "latency_min_p50_ms": round(latency_us / 1000, 2)}
+
+
+def main() -> None:
+    """Start the trivial server in a child process and print the measurements."""
+    if len(sys.argv) > 1 and sys.argv[1] == "--serve-sync":
+        _serve_sync()
+        return
+    if len(sys.argv) > 1 and sys.argv[1] == "--serve-aio":
+        asyncio.run(_serve_aio())
+        return
+    kind = sys.argv[1] if len(sys.argv) > 1 else "aio"
+    if kind not in ("aio", "sync"):
+        raise SystemExit("usage: python -m bench.grpc_floor [aio|sync]")
+    with subprocess.Popen([sys.executable, "-m", "bench.grpc_floor", f"--serve-{kind}"],
+                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True) as server:
+        assert server.stdout is not None
+        assert server.stdin is not None
+        address = f"127.0.0.1:{int(server.stdout.readline())}"
+        try:
+            sequential = _sequential(address)
+            concurrent = asyncio.run(_concurrent(address, server.pid))
+            stream = asyncio.run(_stream(address, server.pid))
+        finally:
+            server.stdin.close()
+            server.wait(timeout=30)
+    for line in (sequential, concurrent, stream, bounds(sequential, concurrent, stream)):
+        print(json.dumps({"scenario": "grpc_floor", "server": kind, **line}), flush=True)
+
+
+if __name__ == "__main__":
+    main()
