@@ -6,7 +6,6 @@ import contextlib
 import json
 import os
 import subprocess
-import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,20 +17,6 @@ MAX_HISTORY_SIZE = 1_000_000
 START_TIMEOUT_SECONDS = 60
 STOP_TIMEOUT_SECONDS = 30
 STDERR_TAIL_CHARS = 600
-
-_SIDECAR_SCRIPT = """
-import json, logging, sys
-from durabletask.sidecar.runner import EmbeddedSidecar
-from durabletask.sidecar.store import SqliteStore
-logging.getLogger("durabletask").setLevel(logging.WARNING)
-db = sys.argv[2] if len(sys.argv) > 2 else None
-store = SqliteStore(db) if db else None
-sidecar = EmbeddedSidecar(port=0, store=store, max_history_size=int(sys.argv[1]))
-address = sidecar.start()
-print(json.dumps({"address": address}), flush=True)
-sys.stdin.read()
-sidecar.stop()
-"""
 
 STORES = ("memory", "sqlite")
 """Stores our benchmark sidecar can use."""
@@ -92,18 +77,33 @@ def _serve(cmd: list[str], cwd: Path | None = None) -> Iterator[tuple[dict[str, 
 
 @contextlib.contextmanager
 def sidecar_process(store: str = "memory") -> Iterator[tuple[str, int]]:
-    """Runs our embedded sidecar in a child process; yields (address, pid).
+    """Runs our sidecar program in a child process (``SidecarProcess``); yields (address, pid).
 
     Args:
         store: ``memory``, or ``sqlite`` for a ``SqliteStore`` in a fresh temporary file.
     """
+    from durabletask.sidecar import SidecarOptions
+    from durabletask.sidecar.process import SidecarProcess, SidecarProcessError
+
     if store not in STORES:
         raise ValueError(f"unknown store {store!r}; use one of {STORES}")
+    options = SidecarOptions(max_history_size=MAX_HISTORY_SIZE)
     with tempfile.TemporaryDirectory(prefix="dt-bench-") as tmp:
-        args = [os.path.join(tmp, "bench.db")] if store == "sqlite" else []
-        cmd = [sys.executable, "-c", _SIDECAR_SCRIPT, str(MAX_HISTORY_SIZE), *args]
-        with _serve(cmd) as (ready, pid):
-            yield ready["address"], pid
+        db_path = os.path.join(tmp, "bench.db") if store == "sqlite" else None
+        sidecar = SidecarProcess(db_path=db_path, options=options,
+                                 startup_timeout=START_TIMEOUT_SECONDS)
+        try:
+            sidecar.start()
+            pid = sidecar.pid
+            if pid is None:
+                raise DriverError("our sidecar process ended as soon as it started")
+        except SidecarProcessError as exc:
+            sidecar.stop()
+            raise DriverError(f"our sidecar did not start: {exc}") from exc
+        try:
+            yield sidecar.address, pid
+        finally:
+            sidecar.stop()
 
 
 @contextlib.contextmanager
