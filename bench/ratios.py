@@ -55,6 +55,9 @@ def ratio_line(scenario: str, n: int, lines: list[dict[str, Any]]) -> dict[str, 
         "ratio_same_sidecar": _ratio(ours, official_on_ours, field, smaller_is_better),
         "ratio_official_sidecar": _ratio(ours_on_official, official, field, smaller_is_better),
     }
+    # CPU per item of the SDK process, both SDKs on our sidecar: how much work each SDK does.
+    result["sdk_cpu_ratio_same_sidecar"] = _ratio(ours, official_on_ours, "sdk_cpu_ms_per_item",
+                                                  True)
     if scenario == "idle":
         for memory in _IDLE_MEMORY:
             result[f"{memory.removesuffix('_mb')}_ratio"] = _ratio(ours, official, memory, True)

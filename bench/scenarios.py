@@ -71,6 +71,15 @@ def rss_mb(pid: int | None = None, field: str = "VmHWM") -> float:
     raise RuntimeError(f"/proc/{pid}/status has no {field} line; the bench needs Linux")
 
 
+def cpu_seconds(pid: int | None = None) -> float:
+    """User + system CPU time a process has used so far (this process when None)."""
+    if pid is None:
+        return time.process_time()
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _wait_all(c: client.TaskHubGrpcClient, ids: list[str], timeout: float) -> None:
     for instance_id in ids:
         state = c.wait_for_orchestration_completion(instance_id, timeout=timeout)
@@ -195,7 +204,8 @@ def measure(address: str, scenario: str, n: int, sidecar_pid: int) -> dict[str, 
         sidecar_pid: The sidecar's process id, for its memory figures.
 
     Returns:
-        The scenario's figures plus ``sdk_peak_rss_mb`` and ``sidecar_peak_rss_mb``.
+        The scenario's figures plus ``sdk_peak_rss_mb``, ``sidecar_peak_rss_mb`` and the
+        CPU time per item of both processes during the timed part.
     """
     logging.getLogger("durabletask").setLevel(logging.WARNING)
     logger = logging.getLogger("durabletask.bench")
@@ -208,7 +218,10 @@ def measure(address: str, scenario: str, n: int, sidecar_pid: int) -> dict[str, 
     with w, client.TaskHubGrpcClient(host_address=address, logger=logger) as c:
         w.start()
         _wait_all(c, [c.schedule_new_orchestration(hello, input="warm-up")], timeout=60)
+        sdk_cpu, sidecar_cpu = cpu_seconds(), cpu_seconds(sidecar_pid)
         result = SCENARIOS[scenario](c, n, sidecar_pid)
+        result["sdk_cpu_ms_per_item"] = 1000 * (cpu_seconds() - sdk_cpu) / n
+        result["sidecar_cpu_ms_per_item"] = 1000 * (cpu_seconds(sidecar_pid) - sidecar_cpu) / n
         result["sdk_peak_rss_mb"] = rss_mb()
         result["sidecar_peak_rss_mb"] = rss_mb(sidecar_pid)
     return {k: round(v, 3) if isinstance(v, float) else v for k, v in result.items()}
