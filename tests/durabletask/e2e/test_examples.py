@@ -13,6 +13,7 @@ EXAMPLES = [
     "async_client",
     "resilient_worker",
     "durable_task_scheduler",
+    "tuning",
 ]
 
 
