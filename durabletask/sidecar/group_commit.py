@@ -29,7 +29,7 @@ EffectCollector = Callable[[], AbstractContextManager[list[Effect]]]
 
 
 class GroupCommitter:
-    """Runs operations queued in the same loop turn in one store group.
+    """Runs the operations that queue up between two groups in one store group.
 
     Every method must be called on the sidecar's event loop.
     """

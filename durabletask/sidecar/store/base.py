@@ -219,10 +219,11 @@ class Store(Protocol):
     def group(self) -> AbstractContextManager[None]:
         """Make the mutating calls inside the block one durable transaction.
 
-        Each call inside the block stays atomic on its own (a call that raises
-        leaves no trace), but none is durable before the block exits without an
-        exception; if the final commit fails, none of them happened and the
-        block raises. Nothing else may use the store while a group is open.
+        Each call inside the block is as atomic as outside it (in ``SqliteStore``
+        a call that raises leaves no trace), but none is durable before the block
+        exits without an exception; if the final commit fails, none of them
+        happened and the block raises. Nothing else may use the store while a
+        group is open.
         """
         ...
 
