@@ -1,0 +1,77 @@
+"""The benchmark tools keep working: ratio lines, floor bounds, and one real run end to end.
+
+Speed is measured by ``make bench``, never asserted here; these tests only check that the
+tools compute what their READMEs say and that a run produces its figures.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench.grpc_floor import bounds
+from bench.processes import run_driver, sidecar_process
+from bench.ratios import ratio_line
+
+
+def _line(sdk: str, sidecar: str, **figures) -> dict:
+    return {"sdk": sdk, "sidecar": sidecar, "store": "memory", **figures}
+
+
+def test_ratios_are_above_one_when_we_are_better():
+    lines = [
+        _line("ours", "ours", rate=400.0, sdk_cpu_ms_per_item=1.0),
+        _line("official", "official", rate=200.0, sdk_cpu_ms_per_item=2.5),
+        _line("official", "ours", rate=100.0, sdk_cpu_ms_per_item=3.0),
+        _line("ours", "official", rate=300.0, sdk_cpu_ms_per_item=1.1),
+    ]
+    result = ratio_line("hello", 10, lines)
+    assert result["compared"] == "rate"
+    assert result["ratio"] == 2.0
+    assert result["ratio_same_sidecar"] == 4.0
+    assert result["ratio_official_sidecar"] == 1.5
+    assert result["sdk_cpu_ratio_same_sidecar"] == 3.0
+
+
+def test_smaller_is_better_fields_invert_the_ratio():
+    lines = [_line("ours", "ours", p50_ms=2.0), _line("official", "official", p50_ms=5.0)]
+    result = ratio_line("latency", 10, lines)
+    assert result["compared"] == "p50_ms"
+    assert result["ratio"] == 2.5
+
+
+def test_a_skipped_run_leaves_its_ratios_empty_and_says_why():
+    lines = [_line("ours", "ours", rate=400.0),
+             _line("official", "official", skipped="venv unavailable")]
+    result = ratio_line("hello", 10, lines)
+    assert result["ratio"] is None
+    assert result["skipped"] == ["official/official/memory: venv unavailable"]
+
+
+def test_floor_bounds_follow_the_protocol_call_counts():
+    result = bounds(
+        {"p50_us": 500.0},
+        {"client_cpu_us": 100.0, "server_cpu_us": 100.0},
+        {"client_cpu_us": 25.0, "server_cpu_us": 25.0},
+    )
+    cores = result["cores"]
+    assert result["hello_cpu_us_per_orchestration"] == 5 * 200 + 3 * 50
+    assert result["hello_max_rate"] == round(cores * 1e6 / 1150)
+    assert result["fanout_max_rate"] == round(cores * 1e6 / 250)
+    assert result["chain_min_ms_per_step"] == 1.5
+    assert result["latency_min_p50_ms"] == 2.75
+
+
+@pytest.mark.slow
+def test_a_hello_run_against_our_sidecar_program_reports_its_figures(tmp_path: Path):
+    with sidecar_process("memory") as (address, pid):
+        figures = run_driver(Path(sys.executable), tmp_path, address, "hello", 5, pid,
+                             timeout=120)
+    assert figures["scenario"] == "hello"
+    assert figures["n"] == 5
+    assert figures["rate"] > 0
+    assert figures["sdk_cpu_ms_per_item"] > 0
+    assert figures["sdk_peak_rss_mb"] > 0
+    assert figures["sidecar_peak_rss_mb"] > 0
