@@ -191,6 +191,45 @@ class _ManagerCore:
         with self._lock:
             self._recreating = False
 
+    def _build(self) -> Transport:
+        """Open the next generation: lease, interceptors, channel and stub."""
+        generation = self._next_generation()
+        cell: list[Any] = []
+        close = (lambda: self._close_channel(cell[0], generation)) if self.owns_channel else None
+        lease = ChannelLease(generation, close, scheduler=self._lease_scheduler,
+                             clock=self._clock)
+        channel = self._open_channel(self._interceptors_for(lease))
+        cell.append(channel)
+        return Transport(generation, channel, self._stub_factory(channel), lease)
+
+    def _swap(self) -> Transport | None:
+        """Build and publish a new generation, retiring the old; None if none was published."""
+        try:
+            new = self._build()
+        except Exception as exc:
+            self._end_failed_recreate()
+            observe.emit("recreate_failed", self.target, self.owner, self.current.generation,
+                         error=repr(exc))
+            return None
+        old = self._publish(new)
+        if old is None:
+            new.lease.close_now()
+            return None
+        self._retire(old)
+        return new
+
+    # What the sync and aio managers supply.
+    _open_channel: Callable[[Sequence[Any]], Any]
+
+    def _lease_scheduler(self, delay: float, callback: Callable[[], None]) -> Any:
+        raise NotImplementedError
+
+    def _interceptors_for(self, lease: ChannelLease) -> list[Any]:
+        raise NotImplementedError
+
+    def _close_channel(self, channel: Any, generation: int) -> None:
+        raise NotImplementedError
+
     def _retire(self, old: Transport) -> None:
         observe.emit("channel_recreated", self.target, self.owner, old.generation + 1,
                      previous_generation=old.generation, in_flight=old.lease.in_flight)
@@ -247,24 +286,19 @@ class SyncChannelManager(_ManagerCore):
         self._current = self._build()
         observe.emit("channel_opened", target, owner, 1, owned=self.owns_channel)
 
-    def _build(self) -> Transport:
-        generation = self._next_generation()
-        cell: list[Any] = []
-        close = (lambda: self._close_channel(cell[0], generation)) if self.owns_channel else None
-        lease = ChannelLease(generation, close, scheduler=self._scheduler, clock=self._clock)
-        interceptors: list[Any] = []
-        if self.policy.intercept:
-            interceptors.append(SyncResiliencyInterceptor(
-                self._new_observer(lease, self.request_recreate)))
-        channel = self._open_channel(interceptors)
-        cell.append(channel)
-        return Transport(generation, channel, self._stub_factory(channel), lease)
+    def _lease_scheduler(self, delay: float, callback: Callable[[], None]) -> Any:
+        return self._scheduler(delay, callback)
+
+    def _interceptors_for(self, lease: ChannelLease) -> list[Any]:
+        if not self.policy.intercept:
+            return []
+        return [SyncResiliencyInterceptor(self._new_observer(lease, self.request_recreate))]
 
     def request_recreate(self) -> bool:
         """Ask for a recreation without blocking; returns True when one was started."""
         if not self.owns_channel or not self._begin_recreate(cooldown=True):
             return False
-        thread = threading.Thread(target=self._recreate, name="durabletask-channel-recreate",
+        thread = threading.Thread(target=self._swap, name="durabletask-channel-recreate",
                                   daemon=True)
         self._thread = thread
         thread.start()
@@ -278,22 +312,7 @@ class SyncChannelManager(_ManagerCore):
         """
         if not self._begin_recreate(cooldown=False):
             return None
-        return self._recreate()
-
-    def _recreate(self) -> Transport | None:
-        try:
-            new = self._build()
-        except Exception as exc:
-            self._end_failed_recreate()
-            observe.emit("recreate_failed", self.target, self.owner, self.current.generation,
-                         error=repr(exc))
-            return None
-        old = self._publish(new)
-        if old is None:
-            new.lease.close_now()
-            return None
-        self._retire(old)
-        return new
+        return self._swap()
 
     def _close_channel(self, channel: Any, generation: int) -> None:
         # Closing from a gRPC done-callback thread could deadlock: close on our own thread.
@@ -370,22 +389,15 @@ class AsyncChannelManager(_ManagerCore):
         """The event loop the channels belong to."""
         return self._loop
 
-    def _schedule(self, delay: float, callback: Callable[[], None]) -> asyncio.TimerHandle:
+    def _lease_scheduler(self, delay: float, callback: Callable[[], None]) -> Any:
         return self._loop.call_later(delay, callback)
 
-    def _build(self) -> Transport:
-        generation = self._next_generation()
-        cell: list[Any] = []
-        close = (lambda: self._close_channel(cell[0], generation)) if self.owns_channel else None
-        lease = ChannelLease(generation, close, scheduler=self._schedule, clock=self._clock)
-        interceptors: list[Any] = []
-        if self.policy.intercept and self.owns_channel:
-            interceptor = AsyncResiliencyInterceptor(
-                self._new_observer(lease, self.request_recreate))
-            interceptors.extend(interceptor.channel_interceptors())
-        channel = self._open_channel(interceptors)
-        cell.append(channel)
-        return Transport(generation, channel, self._stub_factory(channel), lease)
+    def _interceptors_for(self, lease: ChannelLease) -> list[Any]:
+        # A caller-owned aio channel cannot be intercepted after the fact.
+        if not (self.policy.intercept and self.owns_channel):
+            return []
+        interceptor = AsyncResiliencyInterceptor(self._new_observer(lease, self.request_recreate))
+        return interceptor.channel_interceptors()
 
     def _spawn(self, coro: Any) -> None:
         task = self._loop.create_task(coro)
@@ -396,7 +408,7 @@ class AsyncChannelManager(_ManagerCore):
         """Ask for a recreation without blocking; call on the loop. True when started."""
         if not self.owns_channel or not self._begin_recreate(cooldown=True):
             return False
-        self._spawn(self._recreate_async())
+        self._spawn(self._swap_on_loop())
         return True
 
     async def recreate_now(self) -> Transport | None:
@@ -409,22 +421,11 @@ class AsyncChannelManager(_ManagerCore):
         """
         if not self._begin_recreate(cooldown=False):
             return None
-        return await self._recreate_async()
+        return self._swap()
 
-    async def _recreate_async(self) -> Transport | None:
-        try:
-            new = self._build()
-        except Exception as exc:
-            self._end_failed_recreate()
-            observe.emit("recreate_failed", self.target, self.owner, self.current.generation,
-                         error=repr(exc))
-            return None
-        old = self._publish(new)
-        if old is None:
-            new.lease.close_now()
-            return None
-        self._retire(old)
-        return new
+    async def _swap_on_loop(self) -> None:
+        # A task, so that request_recreate() returns before the new channel is built.
+        self._swap()
 
     def _close_channel(self, channel: Any, generation: int) -> None:
         async def run() -> None:
