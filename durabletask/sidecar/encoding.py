@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timezone
 
 from durabletask.internal.proto import orchestrator_service_pb2 as pb
@@ -53,6 +54,26 @@ def orchestration_state(record: InstanceRecord, *, with_payloads: bool) -> pb.Or
 def encode_page_key(when: datetime, instance_id: str) -> str:
     """Encode a (sort time, instance id) position as an opaque page key."""
     return f"{when.timestamp():.6f}|{instance_id}"
+
+
+def one_page(
+    rows: list[InstanceRecord], size: int, sort_time: Callable[[InstanceRecord], datetime | None]
+) -> tuple[list[InstanceRecord], str | None]:
+    """Cut a query result to one page of ``size`` rows (0: no paging).
+
+    The queries fetch one row more than a page, so a longer result means another page
+    follows; its key is the position of the last row kept.
+
+    Returns:
+        The page's rows, and the key of the next page (None on the last page).
+    """
+    if not size or len(rows) <= size:
+        return rows, None
+    rows = rows[:size]
+    last = rows[-1]
+    when = sort_time(last)
+    assert when is not None  # the query sorts and filters on this time
+    return rows, encode_page_key(when, last.instance_id)
 
 
 def decode_page_key(value: str, field: str) -> tuple[datetime, str]:

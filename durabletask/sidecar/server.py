@@ -161,15 +161,13 @@ class SidecarServicer(pb_grpc.TaskHubSidecarServiceServicer):
         """List instances by filter, one page at a time."""
         query = request.query
         validation.page_size(query.maxInstanceCount, "query.maxInstanceCount")
-        rows = self._core.query(encoding.instance_query(query))
+        rows, next_key = encoding.one_page(
+            self._core.query(encoding.instance_query(query)), query.maxInstanceCount,
+            lambda r: r.created_at,
+        )
         response = pb.QueryInstancesResponse()
-        limit = query.maxInstanceCount
-        if limit and len(rows) > limit:
-            rows = rows[:limit]
-            last = rows[-1]
-            response.continuationToken.value = encoding.encode_page_key(
-                last.created_at, last.instance_id
-            )
+        if next_key is not None:
+            response.continuationToken.value = next_key
         response.orchestrationState.extend(
             encoding.orchestration_state(r, with_payloads=query.fetchInputsAndOutputs)
             for r in rows
@@ -182,15 +180,13 @@ class SidecarServicer(pb_grpc.TaskHubSidecarServiceServicer):
     ) -> pb.ListInstanceIdsResponse:
         """List ids of terminal instances by completion time, one page at a time."""
         validation.page_size(request.pageSize, "pageSize")
-        rows = self._core.query(encoding.list_ids_query(request))
+        rows, next_key = encoding.one_page(
+            self._core.query(encoding.list_ids_query(request)), request.pageSize,
+            lambda r: r.completed_at,  # the query lists completed instances only
+        )
         response = pb.ListInstanceIdsResponse()
-        if request.pageSize and len(rows) > request.pageSize:
-            rows = rows[: request.pageSize]
-            last = rows[-1]
-            assert last.completed_at is not None  # the query lists completed instances only
-            response.lastInstanceKey.value = encoding.encode_page_key(
-                last.completed_at, last.instance_id
-            )
+        if next_key is not None:
+            response.lastInstanceKey.value = next_key
         response.instanceIds.extend(r.instance_id for r in rows)
         return response
 
