@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 from durabletask.errors import DurableTaskError
 
@@ -152,7 +152,33 @@ class TokenCache:
         ) from exc
 
 
-class AccessTokenManager:
+_Credential = TypeVar("_Credential")
+
+
+class _TokenSource(Generic[_Credential]):
+    """What both managers share: the credential, its token cache and the cached token."""
+
+    def __init__(
+        self, credential: _Credential, scope: str, *, refresh_margin_seconds: float,
+        clock: Callable[[], float],
+    ) -> None:
+        self._credential = credential
+        self._cache = TokenCache(
+            type(credential).__name__, scope,
+            refresh_margin_seconds=refresh_margin_seconds, clock=clock,
+        )
+
+    @property
+    def scope(self) -> str:
+        """The scope tokens are requested for."""
+        return self._cache.scope
+
+    def cached_token(self) -> str | None:
+        """Return the cached token if it needs no refresh, without blocking."""
+        return self._cache.fresh()
+
+
+class AccessTokenManager(_TokenSource[TokenCredentialLike]):
     """Tokens from a synchronous credential; safe to share between threads.
 
     The first call fetches; later calls return the cached token until it is within
@@ -176,21 +202,9 @@ class AccessTokenManager:
             refresh_margin_seconds: Refresh when the token expires within this many seconds.
             clock: Seconds since the Unix epoch; injectable for tests.
         """
-        self._credential = credential
-        self._cache = TokenCache(
-            type(credential).__name__, scope,
-            refresh_margin_seconds=refresh_margin_seconds, clock=clock,
-        )
+        super().__init__(credential, scope, refresh_margin_seconds=refresh_margin_seconds,
+                         clock=clock)
         self._lock = threading.Lock()
-
-    @property
-    def scope(self) -> str:
-        """The scope tokens are requested for."""
-        return self._cache.scope
-
-    def cached_token(self) -> str | None:
-        """Return the cached token if it needs no refresh, without blocking."""
-        return self._cache.fresh()
 
     def get_token(self) -> str:
         """Return a token, fetching or refreshing it first when needed (blocks).
@@ -212,7 +226,7 @@ class AccessTokenManager:
             return self._cache.store(access_token)
 
 
-class AsyncAccessTokenManager:
+class AsyncAccessTokenManager(_TokenSource[AsyncTokenCredentialLike]):
     """Tokens from an ``AsyncTokenCredential``; coroutines share one refresh.
 
     Use it from one event loop at a time (it holds an ``asyncio.Lock``).
@@ -234,21 +248,9 @@ class AsyncAccessTokenManager:
             refresh_margin_seconds: Refresh when the token expires within this many seconds.
             clock: Seconds since the Unix epoch; injectable for tests.
         """
-        self._credential = credential
-        self._cache = TokenCache(
-            type(credential).__name__, scope,
-            refresh_margin_seconds=refresh_margin_seconds, clock=clock,
-        )
+        super().__init__(credential, scope, refresh_margin_seconds=refresh_margin_seconds,
+                         clock=clock)
         self._lock = asyncio.Lock()
-
-    @property
-    def scope(self) -> str:
-        """The scope tokens are requested for."""
-        return self._cache.scope
-
-    def cached_token(self) -> str | None:
-        """Return the cached token if it needs no refresh."""
-        return self._cache.fresh()
 
     async def get_token(self) -> str:
         """Return a token, fetching or refreshing it first when needed.
