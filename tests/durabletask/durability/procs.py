@@ -4,34 +4,16 @@ from __future__ import annotations
 
 import json
 import os
-import selectors
 import signal
 import subprocess
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+
+from tests.durabletask.helpers.pipes import read_line
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 START_TIMEOUT = 20.0
-
-
-def read_line(stream: IO[bytes], timeout: float) -> str:
-    """Read one line from a pipe; fail after ``timeout`` seconds or at end of file."""
-    deadline = time.monotonic() + timeout
-    data = b""
-    with selectors.DefaultSelector() as selector:
-        selector.register(stream, selectors.EVENT_READ)
-        while not data.endswith(b"\n"):
-            remaining = deadline - time.monotonic()
-            assert remaining > 0, f"no complete line within {timeout}s (got {data!r})"
-            if selector.select(remaining):
-                chunk = os.read(stream.fileno(), 1)
-                if not chunk:
-                    break
-                data += chunk
-    return data.decode()
 
 
 @dataclass

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.durabletask.durability.procs import read_line
+from tests.durabletask.helpers.pipes import read_line
 
 
 def _refused(children, db) -> str:

@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import os
-import selectors
 import shutil
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
 
 from durabletask.sidecar.program import READY_PREFIX
+
+from tests.durabletask.helpers.pipes import read_line
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 
@@ -27,23 +26,6 @@ def durabletask_command() -> list[str]:
         return [str(script)]
     found = shutil.which("durabletask")
     return [found] if found else [sys.executable, "-m", "durabletask"]
-
-
-def read_line(stream: IO[bytes], timeout: float) -> str:
-    """Read one line from a pipe, failing the test after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    data = b""
-    with selectors.DefaultSelector() as selector:
-        selector.register(stream, selectors.EVENT_READ)
-        while not data.endswith(b"\n"):
-            remaining = deadline - time.monotonic()
-            assert remaining > 0, f"no complete line within {timeout}s (got {data!r})"
-            if selector.select(remaining):
-                chunk = os.read(stream.fileno(), 1)
-                if not chunk:
-                    break
-                data += chunk
-    return data.decode()
 
 
 def process_state(pid: int) -> str | None:

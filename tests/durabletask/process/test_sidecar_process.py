@@ -16,13 +16,9 @@ from durabletask.internal.proto import orchestrator_service_pb2_grpc as pb_grpc
 from durabletask.sidecar.options import SidecarOptions
 from durabletask.sidecar.process import SidecarProcess, SidecarProcessError
 from durabletask.testing.process import create_process_backend
+from tests.durabletask.helpers.pipes import read_line
 from tests.durabletask.helpers.wait import poll_until
-from tests.durabletask.process.procs import (
-    REPO_ROOT,
-    assert_reaped,
-    has_exited,
-    read_line,
-)
+from tests.durabletask.process.procs import REPO_ROOT, assert_reaped, has_exited
 
 pytestmark = pytest.mark.slow
 
