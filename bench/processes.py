@@ -46,20 +46,10 @@ def _first_line(proc: subprocess.Popen[str], timeout: float) -> str:
     return line
 
 
-def _stop(proc: subprocess.Popen[str]) -> None:
-    """Closes stdin (the stop signal), then kills the process if it outlives its bound."""
-    with contextlib.suppress(OSError):
-        if proc.stdin is not None:
-            proc.stdin.close()
-    try:
-        proc.wait(timeout=STOP_TIMEOUT_SECONDS)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=STOP_TIMEOUT_SECONDS)
-
-
 @contextlib.contextmanager
 def _serve(cmd: list[str], cwd: Path | None = None) -> Iterator[tuple[dict[str, Any], int]]:
+    from tests.durabletask.interop.conftest import stop_process
+
     with subprocess.Popen(
         cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=cwd,
         env=clean_env() if cwd is not None else None,
@@ -72,7 +62,7 @@ def _serve(cmd: list[str], cwd: Path | None = None) -> Iterator[tuple[dict[str, 
                 raise DriverError(f"{cmd!r} printed {line!r}, not its JSON ready line") from exc
             yield ready, proc.pid
         finally:
-            _stop(proc)
+            stop_process(proc)
 
 
 @contextlib.contextmanager

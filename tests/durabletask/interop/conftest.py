@@ -225,7 +225,7 @@ def read_first_line(proc: subprocess.Popen[str], timeout: float) -> str:
     return box[0] if box else ""
 
 
-def _stop(proc: subprocess.Popen[str]) -> None:
+def stop_process(proc: subprocess.Popen[str]) -> None:
     """Closes stdin (the stop signal), then kills if the process outlives its bound."""
     with contextlib.suppress(OSError):
         if proc.stdin is not None:
@@ -262,7 +262,7 @@ def serve_official(python: Path, workdir: Path, *args: str) -> Iterator[dict[str
                     f"official {args} exited {proc.returncode}: {_tail(stderr_path)}")
             yield json.loads(line)
         finally:
-            _stop(proc)
+            stop_process(proc)
 
 
 @pytest.fixture(scope="session")
