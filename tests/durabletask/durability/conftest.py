@@ -8,12 +8,11 @@ from pathlib import Path
 import pytest
 
 from durabletask import client, worker
-from durabletask.sidecar import EmbeddedSidecar
 from durabletask.sidecar.store import SqliteStore
 from tests.durabletask.conftest import FAST_WORKER_RESILIENCY
 from tests.durabletask.durability import apps
 from tests.durabletask.durability.procs import Children
-from tests.durabletask.sidecar.conftest import Harness
+from tests.durabletask.sidecar.conftest import Harness, harness_factory
 
 
 @pytest.fixture
@@ -35,21 +34,8 @@ def db_path(tmp_path: Path) -> Path:
 @pytest.fixture
 def make_sqlite_harness(db_path: Path) -> Iterator[Callable[..., Harness]]:
     """Builds harnesses over in-process sidecars on ``db_path``; stop one to 'restart'."""
-    created: list[tuple[Harness, EmbeddedSidecar]] = []
-
-    def factory(**options) -> Harness:
-        options.setdefault("health_ping_interval_seconds", 30.0)
-        options.setdefault("abandon_backoff_base_seconds", 0.05)
-        sidecar = EmbeddedSidecar(port=0, store=SqliteStore(db_path), **options)
-        sidecar.start()
-        harness = Harness(sidecar)
-        created.append((harness, sidecar))
-        return harness
-
-    yield factory
-    for harness, sidecar in created:
-        harness.close()
-        sidecar.stop()
+    with harness_factory() as factory:
+        yield lambda **options: factory(store=SqliteStore(db_path), **options)
 
 
 def stop_harness(harness: Harness) -> None:

@@ -11,9 +11,8 @@ from pathlib import Path
 import pytest
 
 from durabletask.internal.proto import orchestrator_service_pb2 as pb
-from durabletask.sidecar import EmbeddedSidecar
 from durabletask.sidecar.store import InstanceQuery, SqliteStore
-from tests.durabletask.sidecar.conftest import Harness
+from tests.durabletask.sidecar.conftest import Harness, harness_factory
 from tests.durabletask.sidecar.fake_worker import complete, schedule_task
 from tests.durabletask.sidecar.test_store_contract import event, record, start
 
@@ -22,22 +21,13 @@ SidecarOnFile = Callable[..., tuple[Harness, SqliteStore]]
 
 @pytest.fixture
 def sidecar_on_file(db_path: Path) -> Iterator[SidecarOnFile]:
-    """Starts a sidecar over a SQLite store on ``db_path``; yields (harness, store)."""
-    created: list[tuple[Harness, EmbeddedSidecar]] = []
+    """Starts sidecars over a SQLite store on ``db_path``; yields (harness, store) per call."""
+    with harness_factory() as factory:
+        def build(**options) -> tuple[Harness, SqliteStore]:
+            store = SqliteStore(db_path)
+            return factory(store=store, **options), store
 
-    def factory(**options) -> tuple[Harness, SqliteStore]:
-        store = SqliteStore(db_path)
-        sidecar = EmbeddedSidecar(port=0, store=store, health_ping_interval_seconds=30.0,
-                                  **options)
-        sidecar.start()
-        harness = Harness(sidecar)
-        created.append((harness, sidecar))
-        return harness, store
-
-    yield factory
-    for harness, sidecar in created:
-        harness.close()
-        sidecar.stop()
+        yield build
 
 
 def _fan_out(harness: Harness, count: int) -> tuple[object, list[pb.WorkItem]]:

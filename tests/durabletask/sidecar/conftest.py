@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator
 
 import grpc
@@ -70,9 +71,9 @@ class Harness:
         self.channel.close()
 
 
-@pytest.fixture
-def make_harness() -> Iterator[Callable[..., Harness]]:
-    """Builds harnesses over sidecars with the given options; all are stopped after the test."""
+@contextlib.contextmanager
+def harness_factory() -> Iterator[Callable[..., Harness]]:
+    """Builds harnesses over started sidecars with the given options; stops them all on exit."""
     created: list[tuple[Harness, EmbeddedSidecar]] = []
 
     def factory(**options) -> Harness:
@@ -84,10 +85,19 @@ def make_harness() -> Iterator[Callable[..., Harness]]:
         created.append((harness, sidecar))
         return harness
 
-    yield factory
-    for harness, sidecar in created:
-        harness.close()
-        sidecar.stop()
+    try:
+        yield factory
+    finally:
+        for harness, sidecar in created:
+            harness.close()
+            sidecar.stop()
+
+
+@pytest.fixture
+def make_harness() -> Iterator[Callable[..., Harness]]:
+    """Builds harnesses over sidecars with the given options; all are stopped after the test."""
+    with harness_factory() as factory:
+        yield factory
 
 
 @pytest.fixture
