@@ -84,7 +84,7 @@ class SidecarCore:
             clock,
         )
         self._deferred_effects: list[Effect] | None = None
-        self.group_committer: GroupCommitter | None = (
+        self._group_committer: GroupCommitter | None = (
             GroupCommitter(
                 store, self.collect_effects,
                 spacing_seconds=options.group_commit_spacing_seconds,
@@ -302,10 +302,10 @@ class SidecarCore:
             self._deferred_effects = previous
 
     async def _durably(self, operation: Callable[[], None]) -> None:
-        if self.group_committer is None:
+        if self._group_committer is None:
             operation()
         else:
-            await self.group_committer.run(operation)
+            await self._group_committer.run(operation)
 
     def _after_commit(self, effect: Effect) -> None:
         if self._deferred_effects is None:

@@ -52,10 +52,6 @@ class GroupCommitter:
         self._spacing = spacing_seconds
         self._last_flush = -spacing_seconds
         self._queue: list[tuple[Operation, asyncio.Future[None]]] = []
-        self.groups = 0
-        """Groups committed so far (for tests and statistics)."""
-        self.operations = 0
-        """Operations applied so far."""
 
     async def run(self, operation: Operation) -> None:
         """Apply ``operation`` in the next group; return once its group is durable.
@@ -90,8 +86,6 @@ class GroupCommitter:
                 if not done.done():
                     done.set_exception(exc)
             return
-        self.groups += 1
-        self.operations += len(batch)
         for (_, done), (effects, error) in zip(batch, outcomes):
             for effect in effects:
                 try:
