@@ -91,18 +91,26 @@ def test_retired_channel_is_closed_at_the_max_linger_and_the_cut_call_is_neutral
 def test_close_during_a_slow_recreation_returns_quickly_and_leaks_nothing(fake: FakeSidecar):
     spec = ChannelSpec.from_args(fake.address)
     opened: list[grpc.Channel] = []
+    recreating, release = threading.Event(), threading.Event()
 
     def slow_open(first: Sequence[Any]) -> grpc.Channel:
-        if opened:
-            time.sleep(1.0)  # the recreation under test is slow on purpose
+        if opened:  # the recreation under test: held until close() has begun
+            recreating.set()
+            release.wait(10)
         channel = spec.open_sync(first)
         opened.append(channel)
         return channel
 
     manager = _manager(fake.address, open_channel=slow_open)
     assert manager.request_recreate()
+    assert recreating.wait(5)
+    closer = threading.Thread(target=manager.close)
     started = time.monotonic()
-    manager.close()
+    closer.start()
+    poll_until(lambda: manager.closing, timeout=5)
+    release.set()
+    closer.join(5)
+    assert not closer.is_alive()
     assert time.monotonic() - started < 1.5
     assert manager.current.generation == 1
     assert len(opened) == 2

@@ -6,7 +6,6 @@ deadlines never count), R-I2 (``.future()`` stays asynchronous), R-T7, R-T8 and 
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -225,9 +224,9 @@ def test_caller_owned_channel_is_never_recreated_nor_closed(fake: FakeSidecar,
         channel.inner.close()
 
 
-async def _aio_manager(address: str, user: Sequence[Any] = (), **overrides: Any
-                       ) -> AsyncChannelManager:
-    await asyncio.sleep(0)  # must run on the loop: the manager binds to it
+def _aio_manager(address: str, user: Sequence[Any] = (), **overrides: Any
+                 ) -> AsyncChannelManager:
+    # Call from a coroutine: the manager binds to the running loop.
     spec = ChannelSpec.from_args(address)
     return AsyncChannelManager(
         target=address, owner="async_client", policy=_policy(**overrides),
@@ -239,7 +238,7 @@ async def _aio_manager(address: str, user: Sequence[Any] = (), **overrides: Any
 async def test_aio_unavailable_burst_recreates_exactly_once(fake: FakeSidecar,
                                                             events: EventRecorder):
     fake.script.extend([U] * 9)
-    manager = await _aio_manager(fake.address)
+    manager = _aio_manager(fake.address)
     try:
         codes = []
         for _ in range(9):
@@ -273,7 +272,7 @@ async def test_aio_long_poll_deadlines_never_count(fake: FakeSidecar, events: Ev
 @pytest.mark.slow
 async def test_aio_deadline_on_a_normal_call_counts(fake: FakeSidecar, events: EventRecorder):
     fake.get_delay = 1.0
-    manager = await _aio_manager(fake.address, default_call_timeout=0.2)
+    manager = _aio_manager(fake.address, default_call_timeout=0.2)
     try:
         for _ in range(3):
             with pytest.raises(grpc.aio.AioRpcError) as info:
