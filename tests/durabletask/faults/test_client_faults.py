@@ -13,6 +13,7 @@ from durabletask import client
 from durabletask.errors import SidecarUnavailableError
 from tests.durabletask.faults.conftest import FAST_CHANNEL, FAST_CLIENT, RestartableSidecar
 from tests.durabletask.helpers.proxy import TcpProxy, tcp_proxy
+from tests.durabletask.helpers.wait import async_poll_until, poll_until
 from tests.durabletask.transport.recorder import recording
 
 pytestmark = pytest.mark.slow
@@ -71,6 +72,10 @@ def test_client_recreates_after_a_blackholed_connection_and_next_call_succeeds(
                 c.get_orchestration_state("missing")
             assert info.value.code() is grpc.StatusCode.DEADLINE_EXCEEDED
             assert time.monotonic() - started < 1.5
+        # The recreation runs off the caller's path (R-C1): the next call may only count on
+        # the new channel once it is published.
+        poll_until(lambda: events.count("channel_recreated", "client") == 1, timeout=5,
+                   message="the channel recreation")
         assert c.get_orchestration_state("missing") is None
         assert events.count("channel_recreated", "client") == 1
         assert proxy.accepted > connections
@@ -87,6 +92,9 @@ async def test_async_client_recreates_after_a_blackholed_connection(proxy: TcpPr
             for _ in range(3):
                 with pytest.raises(grpc.RpcError):
                     await c.get_orchestration_state("missing")
+            await async_poll_until(
+                lambda: events.count("channel_recreated", "async_client") == 1, timeout=5,
+                message="the channel recreation")
             assert await c.get_orchestration_state("missing") is None
     assert events.count("channel_recreated", "async_client") == 1
     assert events.count("channel_closed", "async_client") == 2

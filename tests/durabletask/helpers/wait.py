@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
@@ -33,16 +34,18 @@ def poll_until(
 
 
 async def async_poll_until(
-    probe: Callable[[], Awaitable[T | None]],
+    probe: Callable[[], Awaitable[T | None] | T | None],
     *,
     timeout: float = 10.0,  # noqa: ASYNC109 - same signature as poll_until
     interval: float = 0.01,
     message: str = "condition",
 ) -> T:
-    """Async twin of :func:`poll_until`."""
+    """Async twin of :func:`poll_until`; ``probe`` may be a plain function or a coroutine."""
     deadline = time.monotonic() + timeout
     while True:
-        value = await probe()
+        value = probe()
+        if inspect.isawaitable(value):
+            value = await value
         if value:
             return value
         if time.monotonic() >= deadline:
