@@ -4,6 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+RUN_STAMP := $(VENV)/.installed-run
 PROTO_OUT := durabletask/internal/proto
 GRPCIO_TOOLS_VERSION := 1.85.1
 
@@ -16,11 +17,17 @@ $(STAMP): pyproject.toml durabletask-azuremanaged/pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]' --config-settings editable_mode=compat
 	$(PY) -m pip install --quiet -e ./durabletask-azuremanaged
-	touch $(STAMP)
+	touch $(STAMP) $(RUN_STAMP)
+
+# `make run` needs the package only, not the test and lint toolchain.
+$(RUN_STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet -e . --config-settings editable_mode=compat
+	touch $(RUN_STAMP)
 
 install: $(STAMP)
 
-run: $(STAMP)
+run: $(RUN_STAMP)
 	$(PY) -m examples.demo
 
 lint: $(STAMP)

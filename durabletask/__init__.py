@@ -7,13 +7,12 @@ Names listed in ``__all__`` are resolved lazily on first use (PEP 562), so
 from __future__ import annotations
 
 import importlib
-import logging
 from typing import Any
 
 PACKAGE_NAME = "durabletask"
 
-# Library etiquette: records go nowhere unless the application configures logging.
-logging.getLogger(PACKAGE_NAME).addHandler(logging.NullHandler())
+# No handler of ours: until the application configures logging, Python's last-resort
+# handler shows WARNING and above (a worker that cannot reach its sidecar is not silent).
 
 _LAZY_EXPORTS: dict[str, str] = {
     "ActivityWorkItemFilter": "durabletask.worker",

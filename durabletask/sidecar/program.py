@@ -70,7 +70,7 @@ def configure_logging(level: str, stream: TextIO) -> None:
     """
     root = logging.getLogger("durabletask")
     root.setLevel(level)
-    # The package installs a NullHandler on import; only a real handler counts as configured.
+    # An application (or a test) that configured a real handler keeps it.
     if all(isinstance(h, logging.NullHandler) for h in root.handlers):
         handler = logging.StreamHandler(stream)
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))

@@ -14,6 +14,7 @@ EXAMPLES = [
     "resilient_worker",
     "durable_task_scheduler",
     "tuning",
+    "application",
 ]
 
 

@@ -1,0 +1,1 @@
+"""A small application: a long-running worker process and a separate client process."""
