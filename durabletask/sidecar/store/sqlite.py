@@ -25,6 +25,7 @@ from durabletask.sidecar.store.base import (
     NewChild,
     StoreOpenError,
 )
+from durabletask.sidecar.store.file_lock import DatabaseLock, refuse_foreign_empty_file
 from durabletask.sidecar.store.sqlite_schema import TABLES, SchemaError, migrate
 
 logger = logging.getLogger("durabletask.sidecar.store")
@@ -92,7 +93,12 @@ class SqliteStore:
                 newer version, or cannot be opened or written. The message names it.
         """
         self.path = os.fspath(path)
-        self._conn: sqlite3.Connection | None = _open(self.path, synchronous, verify)
+        self._lock = DatabaseLock(self.path)
+        try:
+            self._conn: sqlite3.Connection | None = _open(self.path, synchronous, verify)
+        except BaseException:
+            self._lock.release()
+            raise
         conn = self._conn
         self.incarnation = _next_incarnation(conn, self.path)
         """How many times this file was opened, this time included."""
@@ -328,6 +334,7 @@ class SqliteStore:
         conn, self._conn = self._conn, None
         if conn is not None:
             conn.close()
+        self._lock.release()
 
     # ----- internals ---------------------------------------------------------
 
@@ -483,6 +490,7 @@ def _open(path: str, synchronous: str, verify: bool) -> sqlite3.Connection:
         raise ValueError(f"synchronous must be 'FULL' or 'NORMAL', got {synchronous!r}")
     if os.path.isdir(path):
         raise StoreOpenError(path, "it is a directory; pass the path of a database file")
+    refuse_foreign_empty_file(path)
     try:
         conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False,
                                cached_statements=256)
