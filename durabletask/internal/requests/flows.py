@@ -99,8 +99,7 @@ def wait_for_orchestration(
 ) -> Flow[OrchestrationState | None]:
     """Long-poll until the instance starts (or completes); the deadline is ``timeout``."""
     instance_id = inputs.validate_instance_id(instance_id)
-    if timeout is not None and timeout <= 0:
-        raise ValueError(f"timeout must be > 0 seconds, got {timeout!r}")
+    timeout = inputs.wait_timeout(timeout)
     method = "WaitForInstanceCompletion" if completion else "WaitForInstanceStart"
     request = pb.GetInstanceRequest(instanceId=instance_id, getInputsAndOutputs=fetch_payloads)
     response = yield Call(method, request, instance_id, timeout=timeout)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -24,6 +26,9 @@ __all__ = [
 ]
 
 MAX_INSTANCE_ID_LENGTH = 256
+MAX_WAIT_SECONDS = 10 * 365 * 24 * 3600.0
+"""Longer waits are cut to ten years: gRPC's deadline arithmetic overflows near year 2262,
+and a deadline past it expires at once instead of never."""
 """The longest instance id sidecars accept (Durable Task Scheduler's limit)."""
 
 
@@ -62,6 +67,23 @@ def validate_instance_id(instance_id: Any, *, argument: str = "instance_id") -> 
             "use printable characters only"
         )
     return instance_id
+
+
+def wait_timeout(timeout: Any) -> float:
+    """Validate a long poll's ``timeout`` in seconds; huge values (and inf) become ten years.
+
+    None means no deadline, as a gRPC call without one (the official client's behaviour).
+
+    Raises:
+        ValueError: ``timeout`` is not a number, is NaN, or is not above zero.
+    """
+    if timeout is None:
+        return MAX_WAIT_SECONDS
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
+        raise ValueError(f"timeout must be > 0 seconds, got {timeout!r}")
+    if math.isnan(timeout) or timeout <= 0:
+        raise ValueError(f"timeout must be > 0 seconds, got {timeout!r}")
+    return min(float(timeout), MAX_WAIT_SECONDS)
 
 
 def validate_name(name: Any, *, argument: str) -> str:
