@@ -104,12 +104,12 @@ class StateShim:
         self._current = None if state is None else self._converter.serialize(state)
 
     def add_operation_action(self, action: pb.OperationAction) -> None:
-        """Record an action (signal or new orchestration), numbering it in batch order.
+        """Record an action (signal or new orchestration) to send if the operation succeeds.
 
         Args:
-            action: The action; its ``id`` is overwritten with the next number.
+            action: The action. Its ``id`` is left as given (0), as the official runtime
+                sends it; the sidecar runs the actions in list order.
         """
-        action.id = len(self._actions)
         self._actions.append(action)
 
     def get_operation_actions(self) -> list[pb.OperationAction]:

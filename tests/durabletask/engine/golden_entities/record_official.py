@@ -1,4 +1,9 @@
-"""Records the OFFICIAL executor's actions for ``entity_scenarios`` as golden JSON files.
+"""Records the OFFICIAL worker's entity behaviour as golden JSON files.
+
+* ``<scenario>.json``: each episode of ``entity_scenarios`` through the official
+  orchestration executor (history in, actions out);
+* ``batches/<scenario>.json``: each work item of ``entity_batch_scenarios`` through the
+  official worker's entity batch execution (work item in, ``EntityBatchResult`` out).
 
 Runs only under the official durabletask==1.12.0 interpreter, from a directory where our
 package is not importable, e.g. from the repository root::
@@ -6,9 +11,9 @@ package is not importable, e.g. from the repository root::
     cd /tmp && <repo>/.venv-official/bin/python -I \\
         <repo>/tests/durabletask/engine/golden_entities/record_official.py
 
-It plays a minimal sidecar: each episode's actions are confirmed in history with the
-events a sidecar records for them, then the scenario's next step answers them. Each
-episode is written as ``{instanceId, pastEvents, newEvents, expectedActions}``.
+For orchestrations it plays a minimal sidecar: each episode's actions are confirmed in
+history with the events a sidecar records for them, then the scenario's next step answers
+them. Each episode is written as ``{instanceId, pastEvents, newEvents, expectedActions}``.
 """
 
 from __future__ import annotations
@@ -32,12 +37,13 @@ INSTANCE_ID = "entity-orch"
 T0 = datetime(2024, 1, 1, 12, 0, 0)
 
 
-def _load_scenarios() -> Any:
-    path = HERE.parent / "entity_scenarios.py"
-    spec = importlib.util.spec_from_file_location("entity_scenarios", path)
+def _load(module_name: str) -> Any:
+    path = HERE.parent / f"{module_name}.py"
+    spec = importlib.util.spec_from_file_location(module_name, path)
     assert spec is not None
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module  # dataclasses look their module up while being built
     spec.loader.exec_module(module)
     return module
 
@@ -136,8 +142,43 @@ def _record(name: str, orchestrator: Any, steps: list[tuple[Any, ...]]) -> list[
     return episodes
 
 
+class _Stub:
+    """Stands in for the sidecar stub the official worker completes the batch through."""
+
+    def CompleteEntityTask(self, result: Any) -> None:  # noqa: N802 - the RPC's name
+        pass
+
+
+def _without_clocks(value: Any) -> Any:
+    """Operation start and end times are wall-clock readings: not comparable."""
+    if isinstance(value, dict):
+        return {k: _without_clocks(v) for k, v in value.items()
+                if k not in ("startTimeUtc", "endTimeUtc")}
+    if isinstance(value, list):
+        return [_without_clocks(v) for v in value]
+    return value
+
+
+def _record_batches() -> None:
+    scenarios = _load("entity_batch_scenarios")
+    official = worker.TaskHubGrpcWorker()
+    for name, entity in scenarios.ENTITIES.items():
+        official.add_entity(entity, name=name)
+    for name, spec in scenarios.BATCHES.items():
+        request = scenarios.build_request(spec, pb)
+        result = official._execute_entity_batch(request, _Stub(), "tok-1")
+        expected = _without_clocks(_without_stack_traces(json_format.MessageToDict(result)))
+        path = HERE / "batches" / f"{name}.json"
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(json.dumps({"scenario": name, "expectedResult": expected}, indent=1)
+                        + "\n")
+        sys.stdout.write(f"recorded batches/{path.name}\n")
+
+
 def main() -> int:
-    scenarios = _load_scenarios()
+    logging.disable(logging.CRITICAL)  # failing operations are logged with tracebacks
+    _record_batches()
+    scenarios = _load("entity_scenarios")
     for name, (orchestrator, steps) in scenarios.SCENARIOS.items():
         episodes = _record(orchestrator.__name__, orchestrator, steps)
         path = HERE / f"{name}.json"
