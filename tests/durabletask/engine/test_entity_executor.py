@@ -3,49 +3,18 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 
-from durabletask.entities import DurableEntity, EntityContext, EntityInstanceId
+from durabletask.entities import EntityContext, EntityInstanceId
 from durabletask.internal.proto import orchestrator_service_pb2 as pb
+from tests.durabletask.engine import entity_batch_scenarios
 from tests.durabletask.engine import entity_histories as eh
+from tests.durabletask.engine.entity_batch_scenarios import counter
 
 COUNTER = "@counter@k"
 
 
-def counter(ctx: EntityContext, amount: int | None) -> int:
-    if ctx.operation == "add":
-        ctx.set_state(ctx.get_state(int, 0) + amount)
-    elif ctx.operation == "fail_after_write":
-        ctx.set_state(-1)
-        ctx.signal_entity(EntityInstanceId("audit", "k"), "record", "lost")
-        raise ValueError("bad amount")
-    elif ctx.operation == "notify":
-        ctx.signal_entity(EntityInstanceId("audit", "k"), "record", amount)
-        ctx.schedule_new_orchestration("report", amount, instance_id="report-1")
-    elif ctx.operation == "delete":
-        ctx.set_state(None)
-    return ctx.get_state(int, 0)
-
-
-@dataclass
-class Amount:
-    value: int
-
-
-class Account(DurableEntity):
-    def deposit(self, amount: Amount) -> int:
-        balance = self.get_state(int, 0) + amount.value
-        self.set_state(balance)
-        return balance
-
-    def balance(self) -> int:
-        return self.get_state(int, 0)
-
-    def reset(self, to: int = 0) -> None:
-        self.set_state(to)
-
-    def echo(self, value):
-        return ["got", value]
+class Account(entity_batch_scenarios.Account):
+    """The recorded scenarios' account, plus operations whose outcome is not recorded."""
 
     def leak(self) -> object:
         self.set_state(5)
@@ -53,8 +22,6 @@ class Account(DurableEntity):
 
     def store_unserialisable(self) -> None:
         self.set_state(object())
-
-    limit = 10
 
     def _secret(self) -> str:
         return "hidden"
