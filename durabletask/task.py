@@ -675,6 +675,11 @@ class OrchestrationContext(ABC):
         """
         raise NotImplementedError("entities are not supported yet")
 
+    @property
+    def is_inside_critical_section(self) -> bool:
+        """True inside a ``lock_entities`` critical section (an addition to the official API)."""
+        return False
+
     @abstractmethod
     def call_sub_orchestrator(
         self,

@@ -1,4 +1,4 @@
-"""The worker: runs registered orchestrators and activities for work items from a sidecar.
+"""The worker: runs registered orchestrators, activities and entities for a sidecar's work.
 
 This module is wiring only: execution lives in ``durabletask.internal.engine`` (replay),
 ``durabletask.internal.runtime`` (concurrency, completions) and
@@ -26,6 +26,7 @@ from durabletask.internal.engine import (
     DEFAULT_MAXIMUM_TIMER_INTERVAL,
     ActivityExecutor,
     ActivityNotRegisteredError,
+    EntityExecutor,
     EntityNotRegisteredError,
     ExecutionResults,
     OrchestrationExecutor,
@@ -109,9 +110,10 @@ class ConcurrencyOptions:
 
 
 class TaskHubGrpcWorker:
-    """Runs orchestrators and activities for the work items a Durable Task sidecar streams.
+    """Runs orchestrators, activities and entities for the work items a sidecar streams.
 
-    Register functions with :meth:`add_orchestrator` and :meth:`add_activity`, then call
+    Register them with :meth:`add_orchestrator`, :meth:`add_activity` and
+    :meth:`add_entity`, then call
     :meth:`start` (non-blocking) and, at the end, :meth:`stop` (or use ``with``).
     """
 
@@ -213,7 +215,20 @@ class TaskHubGrpcWorker:
         return self._registry.add_activity(fn)
 
     def add_entity(self, fn: Any, name: str | None = None) -> str:
-        """Register an entity (function or ``DurableEntity`` subclass); returns its name."""
+        """Register an entity: a function ``(ctx, input)`` or a ``DurableEntity`` subclass.
+
+        Args:
+            fn: The entity.
+            name: The entity name (default: ``__durable_entity_name__``, the class name or
+                the function name); entity names are case-insensitive (stored lower-cased).
+
+        Returns:
+            The name as given or inferred (not lower-cased), as the official SDK returns it.
+
+        Raises:
+            ValueError: The name is taken, empty or contains ``@``.
+            RuntimeError: The worker is running.
+        """
         self._check_not_running("add an entity")
         return self._registry.add_entity(fn, name)
 
@@ -256,6 +271,7 @@ class TaskHubGrpcWorker:
         request = pb.GetWorkItemsRequest(
             maxConcurrentOrchestrationWorkItems=options.maximum_concurrent_orchestration_work_items,
             maxConcurrentActivityWorkItems=options.maximum_concurrent_activity_work_items,
+            maxConcurrentEntityWorkItems=options.maximum_concurrent_entity_work_items,
         )
         capabilities = list(self._capabilities)
         if self._cache_options.enabled:
@@ -291,11 +307,18 @@ class TaskHubGrpcWorker:
                 exception_properties_provider=self._exception_properties_provider,
                 logger=self._logger,
             )
+            entities = EntityExecutor(
+                self._registry,
+                data_converter=self._data_converter,
+                exception_properties_provider=self._exception_properties_provider,
+                logger=self._logger,
+            )
             cache = OrchestrationCache(orchestrations, self._cache_options, time.monotonic)
             host = WorkerHost(
                 self._host_config,
                 episode_runner=EpisodeRunner(cache, self._host_config.metadata),
                 activity_executor=activities,
+                entity_executor=entities,
                 concurrency=self._concurrency_options,
                 request=self._work_items_request(),
                 logger=self._logger,

@@ -1,37 +1,23 @@
-"""Base class for class-based entities and the dispatch of an operation to an entity."""
+"""Base class for class-based entities."""
 
 from __future__ import annotations
 
-import inspect
-import typing
-from collections.abc import Callable
 from datetime import datetime
-from typing import Any, TypeVar, Union
+from typing import Any, TypeVar
 
 from durabletask.entities.entity_context import EntityContext
 from durabletask.entities.entity_instance_id import EntityInstanceId
-from durabletask.errors import DurableTaskError
 
-__all__ = ["DurableEntity", "EntityOperationNotFoundError", "execute_entity_operation"]
+__all__ = ["DurableEntity"]
 
 TState = TypeVar("TState")
-
-EntityTarget = Union[Callable[..., Any], type["DurableEntity"], "DurableEntity"]
-"""What a runtime can dispatch to: an entity function, a DurableEntity subclass or instance."""
-
-
-class EntityOperationNotFoundError(DurableTaskError, AttributeError):
-    """A class-based entity has no public method named after the requested operation.
-
-    Raised by :func:`execute_entity_operation`; the operation fails with this error type.
-    Define a method with the operation's name on the ``DurableEntity`` subclass.
-    """
 
 
 class DurableEntity:
     """Base class for class-based entities: each public method is an operation.
 
-    An operation named ``"add"`` calls ``self.add(input)``. The runtime sets
+    An operation named ``"add"`` calls ``self.add(input)`` on a new instance (names are
+    matched exactly; names starting with ``_`` are never operations). The runtime sets
     :attr:`entity_context` before each operation, so the helpers below read and write the
     state of the entity being executed. ``delete`` is built in and clears the state.
 
@@ -40,6 +26,10 @@ class DurableEntity:
     """
 
     entity_context: EntityContext | None = None
+
+    def _initialize_entity_context(self, context: EntityContext) -> None:
+        """Bind the instance to the operation about to run (called by the runtime)."""
+        self.entity_context = context
 
     def _context(self) -> EntityContext:
         if self.entity_context is None:
@@ -115,96 +105,3 @@ class DurableEntity:
             input: Ignored; accepted so that ``delete`` can be signalled with an input.
         """
         self.set_state(None)
-
-
-def execute_entity_operation(
-    entity: EntityTarget, context: EntityContext, encoded_input: str | None
-) -> Any:
-    """Run the operation named by ``context.operation`` on ``entity``.
-
-    A function entity is called as ``fn(context, input)`` (or ``fn(context)`` when it takes
-    one parameter). A class entity is instantiated if needed, gets ``entity_context`` set,
-    and its method named after the operation is called; the input is passed only if the
-    method has a required parameter or the input is not ``None``. The input is decoded
-    with the context's data converter into the parameter's annotated type.
-
-    Args:
-        entity: The registered entity function, DurableEntity subclass or instance.
-        context: The operation's context.
-        encoded_input: The operation input in wire form, or ``None``.
-
-    Returns:
-        The operation's return value, not yet serialised.
-
-    Raises:
-        EntityOperationNotFoundError: A class entity has no method for the operation.
-        Exception: Whatever the operation raises.
-    """
-    if isinstance(entity, type) and issubclass(entity, DurableEntity):
-        entity = entity()
-    if isinstance(entity, DurableEntity):
-        entity.entity_context = context
-        method = _find_operation(entity, context.operation)
-        parameter = _first_parameter(method)
-    else:
-        function = typing.cast(Callable[..., Any], entity)
-        parameters = list(_signature(function).parameters.values())
-        if len(parameters) < 2:
-            return function(context)
-        return function(context, _decode(context, encoded_input, function, parameters[1]))
-    value = _decode(context, encoded_input, method, parameter)
-    required = (
-        parameter is not None
-        and parameter.kind is not parameter.VAR_POSITIONAL
-        and parameter.default is parameter.empty
-    )
-    if value is None and not required:
-        return method()
-    return method(value)
-
-
-def _find_operation(entity: DurableEntity, operation: str) -> Callable[..., Any]:
-    candidates = [operation] if not operation.startswith("_") else []
-    folded = operation.casefold()
-    candidates += [
-        name for name in dir(type(entity))
-        if not name.startswith("_") and name.casefold() == folded and name != operation
-    ]
-    for name in candidates:
-        method = getattr(entity, name, None)
-        if callable(method):
-            return typing.cast(Callable[..., Any], method)
-    raise EntityOperationNotFoundError(
-        f"Entity {type(entity).__name__} has no operation {operation!r}: define a public "
-        f"method named {operation!r} on the DurableEntity subclass"
-    )
-
-
-def _signature(fn: Callable[..., Any]) -> inspect.Signature:
-    try:
-        return inspect.signature(fn)
-    except (TypeError, ValueError):
-        return inspect.Signature()
-
-
-def _first_parameter(method: Callable[..., Any]) -> inspect.Parameter | None:
-    for parameter in _signature(method).parameters.values():
-        if parameter.kind in (parameter.POSITIONAL_ONLY, parameter.POSITIONAL_OR_KEYWORD,
-                              parameter.VAR_POSITIONAL):
-            return parameter
-    return None
-
-
-def _decode(
-    context: EntityContext,
-    encoded_input: str | None,
-    fn: Callable[..., Any],
-    parameter: inspect.Parameter | None,
-) -> Any:
-    target: Any = None
-    if parameter is not None and parameter.kind is not parameter.VAR_POSITIONAL:
-        try:
-            target = typing.get_type_hints(fn).get(parameter.name)
-        except Exception:  # unresolvable forward references: decode without a target type
-            target = None
-    return context.data_converter.deserialize(encoded_input, target)

@@ -131,17 +131,18 @@ class EntityContext:
         Args:
             orchestration_name: The registered name of the orchestrator.
             input: The orchestration input (serialised with the data converter).
-            instance_id: The new instance id; a random one (``uuid4().hex``) by default.
+            instance_id: The new instance id; a random one (``uuid4().hex``) when it is
+                ``None`` or empty, as in the official SDK.
 
         Returns:
             The instance id the orchestration will have.
 
         Raises:
             TypeError: ``input`` cannot be serialised.
-            ValueError: ``orchestration_name`` or ``instance_id`` is empty.
+            ValueError: ``orchestration_name`` is empty or ``instance_id`` not a string.
         """
         _require_name("orchestration_name", orchestration_name)
-        if instance_id is None:
+        if not instance_id:
             instance_id = uuid.uuid4().hex
         _require_name("instance_id", instance_id)
         start = pb.StartNewOrchestrationAction(instanceId=instance_id, name=orchestration_name)

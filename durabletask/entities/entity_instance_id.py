@@ -106,10 +106,14 @@ class EntityInstanceId:
         """Check that ``key`` can be an entity key.
 
         Args:
-            key: The candidate key. Any string is accepted, including ``@`` characters.
+            key: The candidate key: a non-empty string. Unlike the official SDK, ``@`` is
+                accepted (other SDKs' ids, e.g. .NET's, may contain it).
 
         Raises:
-            ValueError: ``key`` is not a string (for example ``None``).
+            ValueError: ``key`` is not a string (for example ``None``) or is empty (as in
+                the official SDK: ``@name@`` is not an entity id).
         """
         if not isinstance(key, str):
             raise ValueError(f"Entity key must be a string, got {type(key).__name__}")
+        if not key:
+            raise ValueError("Entity key cannot be empty.")

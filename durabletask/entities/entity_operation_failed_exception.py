@@ -14,8 +14,11 @@ __all__ = ["EntityOperationFailedException"]
 class EntityOperationFailedException(DurableTaskError):
     """An entity operation called from an orchestration (``ctx.call_entity``) failed.
 
-    Unlike ``TaskFailedError`` (activities, sub-orchestrations), it names the entity and
-    the operation. The entity's own error is in ``failure_details``.
+    It names the entity and the operation; the entity's own error is in
+    ``failure_details``. As in the official SDK, ``yield ctx.call_entity(...)`` raises a
+    ``TaskFailedError`` whose ``details`` describe this exception (``error_type``
+    ``durabletask.entities.entity_operation_failed_exception.EntityOperationFailedException``,
+    the same message) with the entity's failure as ``details.inner_failure``.
 
     Attributes:
         entity_instance_id: The entity the operation ran on.
@@ -31,9 +34,10 @@ class EntityOperationFailedException(DurableTaskError):
         operation_name: str,
         failure_details: pb.TaskFailureDetails,
     ) -> None:
+        # The official SDK's message, word for word: callers and other SDKs match on it.
         super().__init__(
-            f"Operation {operation_name!r} on entity {entity_instance_id} failed: "
-            f"{failure_details.errorType}: {failure_details.errorMessage}"
+            f"Operation '{operation_name}' on entity '{entity_instance_id}' failed with "
+            f"error: {failure_details.errorMessage}"
         )
         self.entity_instance_id = entity_instance_id
         self.operation_name = operation_name

@@ -12,21 +12,29 @@ __all__ = ["StateShim"]
 
 TState = TypeVar("TState")
 
-# Plain scalar types that a JSON value may need converting into (e.g. an int state read as float).
+# Plain scalar types a JSON value may need converting into (e.g. "5" read as an int).
 _SCALAR_TYPES = (int, float, str, bool)
 
 
 class StateShim:
     """Holds an entity's state and the actions its operations request, for one batch.
 
-    The runtime creates one per batch from the stored serialized state, calls
-    :meth:`commit` after each operation that succeeds and :meth:`rollback` after one that
-    fails, then reads :attr:`encoded_state` and :meth:`get_operation_actions`. A failed
-    operation therefore leaves neither state changes nor actions behind.
+    The state is kept in its serialized (wire) form, as the official runtime keeps it:
+
+    * :meth:`get_state` decodes a fresh value on every call, so mutating a value read from
+      it changes nothing until it is written back with :meth:`set_state`;
+    * :meth:`set_state` serializes at once, so a value the data converter cannot encode
+      fails the operation that wrote it (and only that one);
+    * a state nobody wrote is handed back byte for byte, never re-encoded.
+
+    The runtime calls :meth:`commit` after each operation that succeeds and
+    :meth:`rollback` after one that fails, then reads :attr:`encoded_state` and
+    :meth:`get_operation_actions`. A failed operation therefore leaves neither state
+    changes nor actions behind.
 
     Args:
-        serialized_state: The stored state as the data converter wrote it, or ``None`` when
-            the entity has no state.
+        serialized_state: The stored state as the data converter wrote it, or ``None``
+            (or an empty string) when the entity has no state.
         data_converter: Decodes and encodes the state; the JSON converter by default.
     """
 
@@ -37,8 +45,8 @@ class StateShim:
         data_converter: DataConverter | None = None,
     ) -> None:
         self._converter = data_converter or DEFAULT_DATA_CONVERTER
-        self._value: Any = self._converter.deserialize(serialized_state)
-        self._checkpoint_state = self._converter.serialize(self._value)
+        self._current: str | None = serialized_state or None
+        self._checkpoint: str | None = self._current
         self._actions: list[pb.OperationAction] = []
         self._checkpoint_action_count = 0
 
@@ -49,17 +57,17 @@ class StateShim:
 
     @property
     def encoded_state(self) -> str | None:
-        """The current state in wire form; ``None`` means the entity has no state.
+        """The current state in wire form; ``None`` means the entity has no state."""
+        return self._current
 
-        Raises:
-            TypeError: The state cannot be serialised by the data converter.
-        """
-        return self._converter.serialize(self._value)
+    def encode_state(self) -> str | None:
+        """Return :attr:`encoded_state` (the official runtime's name for it)."""
+        return self._current
 
     def get_state(
         self, intended_type: type[TState] | None = None, default: TState | None = None
     ) -> TState | Any:
-        """Return the current state, converted to ``intended_type`` when one is given.
+        """Return a freshly decoded copy of the state, as ``intended_type`` when given.
 
         Args:
             intended_type: The type to convert the state to (dataclasses, ``from_json``
@@ -69,12 +77,12 @@ class StateShim:
         Raises:
             TypeError: The state cannot be converted to ``intended_type``.
         """
-        if self._value is None:
+        if self._current is None:
             return default
-        if intended_type is None:
-            return self._value
-        value = self._converter.coerce(self._value, intended_type)
-        if not isinstance(intended_type, type) or isinstance(value, intended_type):
+        value = self._converter.deserialize(self._current, intended_type)
+        if intended_type is None or not isinstance(intended_type, type):
+            return value
+        if isinstance(value, intended_type):
             return value
         if intended_type in _SCALAR_TYPES and not isinstance(value, (dict, list)):
             try:
@@ -88,16 +96,20 @@ class StateShim:
 
         Args:
             state: Any value the data converter can serialise.
+
+        Raises:
+            TypeError: The data converter cannot serialise ``state``; the state is
+                unchanged.
         """
-        self._value = state
+        self._current = None if state is None else self._converter.serialize(state)
 
     def add_operation_action(self, action: pb.OperationAction) -> None:
-        """Record an action (signal or new orchestration), numbering it in batch order.
+        """Record an action (signal or new orchestration) to send if the operation succeeds.
 
         Args:
-            action: The action; its ``id`` is overwritten with the next number.
+            action: The action. Its ``id`` is left as given (0), as the official runtime
+                sends it; the sidecar runs the actions in list order.
         """
-        action.id = len(self._actions)
         self._actions.append(action)
 
     def get_operation_actions(self) -> list[pb.OperationAction]:
@@ -105,18 +117,13 @@ class StateShim:
         return list(self._actions)
 
     def commit(self) -> None:
-        """Keep the current state and actions: a later :meth:`rollback` returns here.
-
-        Raises:
-            TypeError: The state cannot be serialised; the operation should be failed and
-                rolled back.
-        """
-        self._checkpoint_state = self._converter.serialize(self._value)
+        """Keep the current state and actions: a later :meth:`rollback` returns here."""
+        self._checkpoint = self._current
         self._checkpoint_action_count = len(self._actions)
 
     def rollback(self) -> None:
         """Drop the state changes and actions made since the last :meth:`commit`."""
-        self._value = self._converter.deserialize(self._checkpoint_state)
+        self._current = self._checkpoint
         del self._actions[self._checkpoint_action_count:]
 
 

@@ -7,6 +7,7 @@ from durabletask.internal.engine.context import (
     DATETIME_STRING_FORMAT,
     RuntimeOrchestrationContext,
 )
+from durabletask.internal.engine.entity_executor import EntityBatchOutcome, EntityExecutor
 from durabletask.internal.engine.executor import (
     DEFAULT_MAXIMUM_TIMER_INTERVAL,
     OrchestrationExecutor,
@@ -31,6 +32,8 @@ __all__ = [
     "ActivityExecutor",
     "ActivityNotRegisteredError",
     "ActivityOutcome",
+    "EntityBatchOutcome",
+    "EntityExecutor",
     "EntityNotRegisteredError",
     "ExecutionResults",
     "JsonEncodeOutputException",

@@ -14,6 +14,7 @@ from google.protobuf import timestamp_pb2
 
 from durabletask import task
 from durabletask.internal.engine import actions
+from durabletask.internal.engine.context_entities import EntityContextMixin
 from durabletask.internal.engine.nondeterminism import check_action_matches
 from durabletask.internal.proto import orchestrator_service_pb2 as pb
 from durabletask.serialization import DataConverter
@@ -40,12 +41,13 @@ def _to_naive_utc(value: datetime) -> datetime:
     return value.astimezone(timezone.utc).replace(tzinfo=None)
 
 
-class RuntimeOrchestrationContext(task.OrchestrationContext):
+class RuntimeOrchestrationContext(EntityContextMixin, task.OrchestrationContext):
     """The context handed to orchestrators by the replay engine.
 
     Besides the public API it keeps the state replay needs: the action sequence, actions
     not yet confirmed by history, tasks waiting for results, and buffered external events.
     All of it survives between calls, so more events can be fed to the same context later.
+    Entity calls, signals and critical sections come from ``EntityContextMixin``.
     """
 
     def __init__(
@@ -78,6 +80,7 @@ class RuntimeOrchestrationContext(task.OrchestrationContext):
         self._events_received = 0
         self._encoded_custom_status: str | None = None
         self._continue_as_new: ContinueAsNewRequest | None = None
+        self._init_entities()
 
     # ----- public API -------------------------------------------------------------------
 
@@ -267,8 +270,17 @@ class RuntimeOrchestrationContext(task.OrchestrationContext):
         return iter(self._pending_actions.values())
 
     def clear_pending_actions(self) -> None:
-        """Drop unconfirmed actions (a failed or terminated orchestration sends none)."""
+        """Drop unconfirmed actions (the sidecar committed them)."""
         self._pending_actions.clear()
+
+    def discard_unsent_actions(self) -> None:
+        """Drop unconfirmed actions of a failed or terminated orchestration, but unlocks.
+
+        Entity unlocks are always sent: otherwise the entities would stay locked.
+        """
+        for action_id, action in list(self._pending_actions.items()):
+            if not action.sendEntityMessage.HasField("entityUnlockSent"):
+                del self._pending_actions[action_id]
 
     def complete_task(self, task_id: int, encoded_result: str | None) -> None:
         """Complete the task waiting on ``task_id`` with its serialised result."""
@@ -319,6 +331,8 @@ class RuntimeOrchestrationContext(task.OrchestrationContext):
 
     def raise_event(self, event: pb.HistoryEvent) -> None:
         """Deliver ``eventRaised`` to the oldest waiter of its name, or buffer it."""
+        if self.deliver_legacy_entity_response(event):
+            return
         key = event.eventRaised.name.casefold()
         waiters = self._waiters.get(key)
         if waiters:

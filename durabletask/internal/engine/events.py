@@ -72,11 +72,31 @@ def _on_event_raised(run: OrchestrationRunner, event: pb.HistoryEvent) -> None:
     run.context.raise_event(event)
 
 
-def _on_entity_event(run: OrchestrationRunner, event: pb.HistoryEvent) -> None:
-    run.logger.warning(
-        "%s: ignoring %s: entities are not supported yet",
-        run.context.instance_id, event.WhichOneof("eventType"),
-    )
+def _on_event_sent(run: OrchestrationRunner, event: pb.HistoryEvent) -> None:
+    run.context.confirm_event_sent(event)
+
+
+def _on_entity_message_confirmed(run: OrchestrationRunner, event: pb.HistoryEvent) -> None:
+    run.context.confirm_entity_message(event)
+
+
+def _on_entity_unlock_sent(run: OrchestrationRunner, event: pb.HistoryEvent) -> None:
+    run.context.confirm_entity_unlock(event)
+
+
+def _on_entity_operation_completed(run: OrchestrationRunner, event: pb.HistoryEvent) -> None:
+    completed = event.entityOperationCompleted
+    output = completed.output.value if completed.HasField("output") else None
+    run.context.complete_entity_call(completed.requestId, output)
+
+
+def _on_entity_operation_failed(run: OrchestrationRunner, event: pb.HistoryEvent) -> None:
+    failed = event.entityOperationFailed
+    run.context.fail_entity_call(failed.requestId, failed.failureDetails)
+
+
+def _on_entity_lock_granted(run: OrchestrationRunner, event: pb.HistoryEvent) -> None:
+    run.context.grant_entity_lock(event.entityLockGranted.criticalSectionId)
 
 
 def _on_informational(run: OrchestrationRunner, event: pb.HistoryEvent) -> None:
@@ -95,7 +115,7 @@ HANDLERS: dict[str, Handler] = {
     "taskScheduled": _on_action_confirmed,
     "timerCreated": _on_action_confirmed,
     "subOrchestrationInstanceCreated": _on_action_confirmed,
-    "eventSent": _on_action_confirmed,
+    "eventSent": _on_event_sent,
     "taskCompleted": _on_task_completed,
     "taskFailed": _on_task_failed,
     "subOrchestrationInstanceCompleted": _on_sub_orchestration_completed,
@@ -105,13 +125,13 @@ HANDLERS: dict[str, Handler] = {
     "genericEvent": _on_informational,
     "historyState": _on_informational,
     "continueAsNew": _on_informational,
-    "entityOperationSignaled": _on_entity_event,
-    "entityOperationCalled": _on_entity_event,
-    "entityOperationCompleted": _on_entity_event,
-    "entityOperationFailed": _on_entity_event,
-    "entityLockRequested": _on_entity_event,
-    "entityLockGranted": _on_entity_event,
-    "entityUnlockSent": _on_entity_event,
+    "entityOperationSignaled": _on_entity_message_confirmed,
+    "entityOperationCalled": _on_entity_message_confirmed,
+    "entityLockRequested": _on_entity_message_confirmed,
+    "entityUnlockSent": _on_entity_unlock_sent,
+    "entityOperationCompleted": _on_entity_operation_completed,
+    "entityOperationFailed": _on_entity_operation_failed,
+    "entityLockGranted": _on_entity_lock_granted,
 }
 """History event kind (the ``eventType`` oneof name) -> its handler."""
 

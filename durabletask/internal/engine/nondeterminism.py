@@ -5,15 +5,33 @@ from __future__ import annotations
 from durabletask.internal.proto import orchestrator_service_pb2 as pb
 from durabletask.task import NonDeterminismError
 
-__all__ = ["ACTION_KIND_OF_EVENT", "check_action_matches", "describe_action", "describe_event"]
+__all__ = [
+    "ACTION_KIND_OF_EVENT",
+    "check_action_matches",
+    "describe_action",
+    "describe_event",
+    "wrong_action_error",
+]
 
 ACTION_KIND_OF_EVENT: dict[str, str] = {
     "taskScheduled": "scheduleTask",
     "timerCreated": "createTimer",
     "subOrchestrationInstanceCreated": "createSubOrchestration",
     "eventSent": "sendEvent",
+    "entityOperationSignaled": "sendEntityMessage",
+    "entityOperationCalled": "sendEntityMessage",
+    "entityLockRequested": "sendEntityMessage",
+    "entityUnlockSent": "sendEntityMessage",
 }
 """History event kind -> the action kind whose confirmation it is."""
+
+# An entity message action holds the very event its confirmation records.
+_API_OF_ENTITY_MESSAGE = {
+    "entityOperationSignaled": "signal_entity",
+    "entityOperationCalled": "call_entity",
+    "entityLockRequested": "lock_entities",
+    "entityUnlockSent": "critical section exit",
+}
 
 _API_OF_ACTION = {
     "scheduleTask": "call_activity",
@@ -31,7 +49,18 @@ _HINT = (
 )
 
 
+def _entity_target(message: pb.SendEntityMessageAction | pb.HistoryEvent, kind: str) -> str:
+    if kind in ("entityOperationSignaled", "entityOperationCalled"):
+        operation = getattr(message, kind)
+        return f"{operation.operation} on {operation.targetInstanceId.value}"
+    if kind == "entityLockRequested":
+        return ", ".join(message.entityLockRequested.lockSet)
+    return ""
+
+
 def _event_target(event: pb.HistoryEvent, kind: str) -> str:
+    if kind in _API_OF_ENTITY_MESSAGE:
+        return _entity_target(event, kind)
     if kind == "taskScheduled":
         return event.taskScheduled.name
     if kind == "subOrchestrationInstanceCreated":
@@ -42,6 +71,9 @@ def _event_target(event: pb.HistoryEvent, kind: str) -> str:
 
 
 def _action_target(action: pb.OrchestratorAction, kind: str) -> str:
+    if kind == "sendEntityMessage":
+        message = action.sendEntityMessage
+        return _entity_target(message, message.WhichOneof("EntityMessageType") or "")
     if kind == "scheduleTask":
         return action.scheduleTask.name
     if kind == "createSubOrchestration":
@@ -52,7 +84,7 @@ def _action_target(action: pb.OrchestratorAction, kind: str) -> str:
 
 
 def _describe(kind: str, target: str, action_id: int) -> str:
-    api = _API_OF_ACTION.get(kind, kind)
+    api = _API_OF_ENTITY_MESSAGE.get(kind) or _API_OF_ACTION.get(kind, kind)
     named = f" '{target}'" if target else ""
     return f"{api}{named} ({kind}, id {action_id})"
 
@@ -60,6 +92,8 @@ def _describe(kind: str, target: str, action_id: int) -> str:
 def describe_event(event: pb.HistoryEvent) -> str:
     """Describe the action a history event confirms, e.g. ``call_activity 'a' (..., id 1)``."""
     kind = event.WhichOneof("eventType") or ""
+    if kind in _API_OF_ENTITY_MESSAGE:
+        return _describe(kind, _event_target(event, kind), event.eventId)
     action_kind = ACTION_KIND_OF_EVENT.get(kind, kind)
     return _describe(action_kind, _event_target(event, kind), event.eventId)
 
@@ -67,7 +101,29 @@ def describe_event(event: pb.HistoryEvent) -> str:
 def describe_action(action: pb.OrchestratorAction) -> str:
     """Describe an action, e.g. ``create_timer (createTimer, id 2)``."""
     kind = action.WhichOneof("orchestratorActionType") or ""
+    if kind == "sendEntityMessage":
+        message_kind = action.sendEntityMessage.WhichOneof("EntityMessageType") or kind
+        return _describe(message_kind, _action_target(action, kind), action.id)
     return _describe(kind, _action_target(action, kind), action.id)
+
+
+def _kind_matches(event_kind: str, action: pb.OrchestratorAction) -> bool:
+    action_kind = action.WhichOneof("orchestratorActionType") or ""
+    if ACTION_KIND_OF_EVENT.get(event_kind) != action_kind:
+        return False
+    if action_kind != "sendEntityMessage":
+        return True
+    return action.sendEntityMessage.WhichOneof("EntityMessageType") == event_kind
+
+
+def wrong_action_error(
+    event: pb.HistoryEvent, action: pb.OrchestratorAction
+) -> NonDeterminismError:
+    """Return the error for history ``event`` confirming a different ``action``."""
+    return NonDeterminismError(
+        f"Non-deterministic orchestration: the history expects {describe_event(event)}, but "
+        f"the orchestrator code produced {describe_action(action)}." + _HINT
+    )
 
 
 def check_action_matches(event: pb.HistoryEvent, action: pb.OrchestratorAction | None) -> None:
@@ -85,9 +141,7 @@ def check_action_matches(event: pb.HistoryEvent, action: pb.OrchestratorAction |
             f"orchestrator code produced no action with id {event.eventId}." + _HINT
         )
     action_kind = action.WhichOneof("orchestratorActionType") or ""
-    same_kind = ACTION_KIND_OF_EVENT.get(kind) == action_kind
-    if not same_kind or _event_target(event, kind) != _action_target(action, action_kind):
-        raise NonDeterminismError(
-            f"Non-deterministic orchestration: the history expects {expected}, but the "
-            f"orchestrator code produced {describe_action(action)}." + _HINT
-        )
+    if not _kind_matches(kind, action) or (
+        _event_target(event, kind) != _action_target(action, action_kind)
+    ):
+        raise wrong_action_error(event, action)

@@ -27,6 +27,11 @@ class EntityNotRegisteredError(ValueError):
     """A work item named an entity that this worker has not registered."""
 
 
+# Failure details name the type as the official worker does ("durabletask.worker.
+# EntityNotRegisteredError"): other SDKs and tools compare that string.
+EntityNotRegisteredError.__module__ = "durabletask.worker"
+
+
 def _add(kind: str, table: dict[str, Any], name: str, fn: Any) -> str:
     if not name:
         raise ValueError(f"A {kind} name must be a non-empty string.")
@@ -77,12 +82,21 @@ class Registry:
         """Register an entity function or ``DurableEntity`` class; names are lower-cased.
 
         Returns:
-            The registered (lower-cased) name.
+            The name as given (or inferred), not lower-cased, as the official SDK returns
+            it; the entity is registered and matched under its lower-cased form.
 
         Raises:
-            ValueError: The name is taken, or no name can be inferred.
+            ValueError: ``fn`` is None, the name is taken, contains ``@``, or cannot be
+                inferred.
         """
-        return _add("entity", self._entities, (name or task.get_entity_name(fn)).lower(), fn)
+        from durabletask.entities import EntityInstanceId
+
+        if fn is None:
+            raise ValueError("An entity function argument is required.")
+        name = name or task.get_entity_name(fn)
+        EntityInstanceId.validate_entity_name(name)
+        _add("entity", self._entities, name.lower(), fn)
+        return name
 
     def get_orchestrator(self, name: str) -> Callable[..., Any] | None:
         """Return the orchestrator registered as ``name``, or None."""

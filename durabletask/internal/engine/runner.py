@@ -244,6 +244,8 @@ class OrchestrationRunner:
                 error = exc
 
     def _finish(self, value: Any) -> None:
+        # Entities still locked are unlocked before the completion (or continue-as-new).
+        self.context.end_critical_section()
         request = self.context.continue_as_new_request
         if request is not None:
             self._complete(actions.new_complete_action(
@@ -271,7 +273,8 @@ class OrchestrationRunner:
         """Fail the orchestration with ready-made failure details, dropping pending actions."""
         if self._completion is not None and not force:
             return
-        self.context.clear_pending_actions()
+        self.context.discard_unsent_actions()
+        self.context.end_critical_section()
         self._completion = None
         self._complete(actions.new_complete_action(
             self.context.next_sequence_id(), pb.ORCHESTRATION_STATUS_FAILED, failure=details
@@ -281,7 +284,8 @@ class OrchestrationRunner:
         """Complete as TERMINATED with ``encoded_output``, dropping pending actions."""
         if self._completion is not None:
             return
-        self.context.clear_pending_actions()
+        self.context.discard_unsent_actions()
+        self.context.end_critical_section()
         self._complete(actions.new_complete_action(
             self.context.next_sequence_id(), pb.ORCHESTRATION_STATUS_TERMINATED, encoded_output
         ))

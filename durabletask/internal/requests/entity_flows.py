@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from google.protobuf import wrappers_pb2
@@ -26,15 +26,36 @@ __all__ = ["clean_entity_storage", "get_all_entities", "get_entity", "signal_ent
 _MAX_PAGES = 100_000
 
 
-def _entity_key(entity_instance_id: EntityInstanceId) -> str:
+def _entity_key(entity_instance_id: EntityInstanceId | str) -> str:
+    """``str()`` of the id; its ``@name@key`` string is accepted too, as by the official SDK.
+
+    Raises:
+        ValueError: A string not of the form ``@name@key``.
+        TypeError: Neither an ``EntityInstanceId`` nor a string.
+    """
     from durabletask.entities import EntityInstanceId
 
+    if isinstance(entity_instance_id, str):
+        return str(EntityInstanceId.parse(entity_instance_id))
     if not isinstance(entity_instance_id, EntityInstanceId):
         raise TypeError(
             "entity_instance_id must be an EntityInstanceId, got "
             f"{type(entity_instance_id).__name__}"
         )
     return str(entity_instance_id)
+
+
+def _next_page_token(response: Any, seen: set[str]) -> str | None:
+    """The continuation token of ``response``, or None on the last page.
+
+    An absent, empty or ``"0"`` token ends the paging (as for the official client), and so
+    does a token already seen (a sidecar repeating itself would make us loop forever).
+    """
+    token = optional_string(response, "continuationToken")
+    if not token or token == "0" or token in seen:
+        return None
+    seen.add(token)
+    return token
 
 
 def signal_entity(
@@ -44,7 +65,11 @@ def signal_entity(
     input: Any = None,
     signal_time: datetime | None = None,
 ) -> Flow[None]:
-    """Send a one-way operation to an entity, now or at ``signal_time``."""
+    """Send a one-way operation to an entity, now or at ``signal_time``.
+
+    As the official client does, the request carries a random ``requestId`` (a UUID
+    string) and the time it was made (``requestTime``).
+    """
     key = _entity_key(entity_instance_id)
     request = pb.SignalEntityRequest(
         instanceId=key,
@@ -52,8 +77,9 @@ def signal_entity(
         input=inputs.string_value(
             inputs.serialize_argument(settings.data_converter, input, argument="input")
         ),
-        requestId=uuid.uuid4().hex,
+        requestId=str(uuid.uuid4()),
         scheduledTime=inputs.to_timestamp(signal_time, argument="signal_time"),
+        requestTime=inputs.to_timestamp(datetime.now(timezone.utc), argument="requestTime"),
     )
     yield Call("SignalEntity", request, key)
 
@@ -97,10 +123,9 @@ def get_all_entities(
             EntityMetadata.from_entity_metadata(e, query.include_state, settings.data_converter)
             for e in response.entities
         )
-        token = optional_string(response, "continuationToken")
-        if not token or token in seen:
+        token = _next_page_token(response, seen)
+        if token is None:
             break
-        seen.add(token)
         wire.continuationToken.value = token
     return entities
 
@@ -120,9 +145,8 @@ def clean_entity_storage(
         response = yield Call("CleanEntityStorage", request)
         removed += response.emptyEntitiesRemoved
         released += response.orphanedLocksReleased
-        token = optional_string(response, "continuationToken")
-        if not token or token in seen:
+        token = _next_page_token(response, seen)
+        if token is None:
             break
-        seen.add(token)
         request.continuationToken.value = token
     return CleanEntityStorageResult(removed, released)

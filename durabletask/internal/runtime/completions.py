@@ -71,3 +71,33 @@ def activity_response(
             _size_error(f"The result of activity '{request.name}'", size, limit)
         )
     return response
+
+
+def entity_batch_result(
+    request: pb.EntityBatchRequest | pb.EntityRequest,
+    result: pb.EntityBatchResult,
+    max_message_bytes: int,
+) -> pb.EntityBatchResult:
+    """Return ``result``, or, when it is too large to send, the batch failed as a whole.
+
+    An oversized batch cannot be completed and would be redelivered forever; instead every
+    operation fails with a ``PayloadTooLargeError`` and the entity keeps the state it had
+    before the batch (no actions are sent).
+    """
+    size = result.ByteSize()
+    limit = max_message_bytes - _FRAME_OVERHEAD_BYTES
+    if size <= limit:
+        return result
+    details = _size_error(f"The result of the entity batch of '{request.instanceId}'", size, limit)
+    failed = pb.EntityBatchResult(
+        completionToken=result.completionToken, operationInfos=result.operationInfos
+    )
+    if request.HasField("entityState"):
+        failed.entityState.CopyFrom(request.entityState)
+    for original in result.results:
+        outcome = original.success if original.HasField("success") else original.failure
+        failure = failed.results.add().failure
+        failure.failureDetails.CopyFrom(details)
+        failure.startTimeUtc.CopyFrom(outcome.startTimeUtc)
+        failure.endTimeUtc.CopyFrom(outcome.endTimeUtc)
+    return failed

@@ -1,8 +1,8 @@
 """Executes work items on the worker's event loop with bounded concurrency.
 
 Orchestrator episodes run inline on the loop (replay is fast, deterministic CPU work);
-synchronous activities run in a thread pool and ``async def`` activities on the loop.
-A work item that cannot be finished is abandoned, never silently dropped.
+synchronous activities and entity batches run in a thread pool, ``async def`` activities
+on the loop. A work item that cannot be finished is abandoned, never silently dropped.
 
 Each work item holds a lease token on the channel generation it came in on, and completes
 or is abandoned through that generation's stub even when a newer channel exists; the token
@@ -26,7 +26,7 @@ import grpc
 import grpc.aio
 
 from durabletask.internal.proto import orchestrator_service_pb2 as pb
-from durabletask.internal.runtime import completions
+from durabletask.internal.runtime import completions, entity_items
 from durabletask.internal.runtime.episodes import EpisodeRunner
 from durabletask.internal.transport.manager import Transport
 from durabletask.internal.transport.stream import StreamGeneration
@@ -56,6 +56,7 @@ class RunnerSettings:
     completion_retry_base_seconds: float
     completion_retry_cap_seconds: float
     abandon_timeout_seconds: float
+    max_concurrent_entities: int = 100
     completion_timeout_seconds: float = 30.0
     """Deadline of each ``Complete*`` call (resiliency.md R-W8)."""
 
@@ -80,7 +81,7 @@ class _Tracked:
 
 
 class WorkItemRunner:
-    """Runs orchestrator and activity work items and reports their outcome to the sidecar."""
+    """Runs orchestrator, activity and entity work items and reports their outcome."""
 
     def __init__(
         self,
@@ -90,14 +91,17 @@ class WorkItemRunner:
         thread_pool: concurrent.futures.ThreadPoolExecutor,
         settings: RunnerSettings,
         metadata: Sequence[tuple[str, str]] | None = None,
+        entity_executor: Any = None,
     ) -> None:
         self._episodes = episode_runner
         self._activities = activity_executor
+        self._entities = entity_executor
         self._pool = thread_pool
         self._settings = settings
         self._metadata = tuple(metadata) if metadata else None
         self._orchestration_slots = asyncio.Semaphore(settings.max_concurrent_orchestrations)
         self._activity_slots = asyncio.Semaphore(settings.max_concurrent_activities)
+        self._entity_slots = asyncio.Semaphore(settings.max_concurrent_entities)
         self._tasks: dict[asyncio.Task[None], _Tracked] = {}
         self._stopping = False
         self._rng = random.Random()
@@ -111,14 +115,16 @@ class WorkItemRunner:
             stream: The connection it arrived on.
         """
         kind = item.WhichOneof("request")
-        if kind not in ("orchestratorRequest", "activityRequest"):
+        if kind not in ("orchestratorRequest", "activityRequest", *entity_items.KINDS):
             _logger.warning("Ignoring unsupported work item kind %r", kind)
             return
         tracked = _Tracked(item, transport, stream, transport.lease.acquire())
         if kind == "orchestratorRequest":
             coro = self._run_orchestration(tracked)
-        else:
+        elif kind == "activityRequest":
             coro = self._run_activity(tracked)
+        else:
+            coro = self._run_entity_batch(tracked)
         task = asyncio.get_running_loop().create_task(coro)
         self._tasks[task] = tracked
         task.add_done_callback(self._finished)
@@ -187,6 +193,18 @@ class WorkItemRunner:
             )
             await self._complete(tracked.stub.CompleteActivityTask, response, tracked)
 
+    async def _run_entity_batch(self, tracked: _Tracked) -> None:
+        async with self._entity_slots:
+            if not await self._may_start(tracked, self._abandon_entity_batch):
+                return
+            result = await entity_items.execute(
+                self._entities, tracked.item, self._pool, self._settings.max_message_bytes
+            )
+            if result is None:
+                await self._abandon_entity_batch(tracked)
+                return
+            await self._complete(tracked.stub.CompleteEntityTask, result, tracked)
+
     async def _may_start(
         self, tracked: _Tracked, abandon: Callable[[_Tracked], Awaitable[None]]
     ) -> bool:
@@ -246,6 +264,10 @@ class WorkItemRunner:
         request = pb.AbandonActivityTaskRequest(completionToken=tracked.item.completionToken)
         await self._abandon(tracked.stub.AbandonTaskActivityWorkItem, request)
 
+    async def _abandon_entity_batch(self, tracked: _Tracked) -> None:
+        request = pb.AbandonEntityTaskRequest(completionToken=tracked.item.completionToken)
+        await self._abandon(tracked.stub.AbandonTaskEntityWorkItem, request)
+
     async def _abandon(self, rpc: Any, request: Any) -> None:
         try:
             await rpc(
@@ -276,12 +298,16 @@ class WorkItemRunner:
             task.cancel()
             if tracked.item.HasField("orchestratorRequest"):
                 await self._abandon_orchestration(tracked)
-            else:
+            elif tracked.item.HasField("activityRequest"):
                 await self._abandon_activity(tracked)
+            else:
+                await self._abandon_entity_batch(tracked)
         return orphans
 
 
 def _describe(item: pb.WorkItem) -> str:
+    if item.WhichOneof("request") in entity_items.KINDS:
+        return entity_items.describe(item)
     if item.HasField("activityRequest"):
         request = item.activityRequest
         return f"activity {request.name} of {request.orchestrationInstance.instanceId}"

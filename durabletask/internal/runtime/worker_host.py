@@ -60,6 +60,7 @@ class WorkerHost:
         episode_runner: Any,
         activity_executor: Any,
         concurrency: Any,
+        entity_executor: Any = None,
         request: pb.GetWorkItemsRequest,
         logger: logging.Logger,
     ) -> None:
@@ -80,6 +81,7 @@ class WorkerHost:
         self._runner_settings = RunnerSettings(
             max_concurrent_orchestrations=concurrency.maximum_concurrent_orchestration_work_items,
             max_concurrent_activities=concurrency.maximum_concurrent_activity_work_items,
+            max_concurrent_entities=concurrency.maximum_concurrent_entity_work_items,
             max_message_bytes=self._max_message_bytes,
             completion_retry_max_attempts=resiliency.completion_retry_max_attempts,
             completion_retry_base_seconds=resiliency.completion_retry_base_seconds,
@@ -88,6 +90,7 @@ class WorkerHost:
         )
         self._episodes = episode_runner
         self._activities = activity_executor
+        self._entities = entity_executor
         self._loop_thread = LoopThread("durabletask-worker")
         self._manager: AsyncChannelManager | None = None
         self._runner: WorkItemRunner | None = None
@@ -109,6 +112,7 @@ class WorkerHost:
             thread_pool=self._pool,
             settings=self._runner_settings,
             metadata=config.metadata,
+            entity_executor=self._entities,
         )
         resiliency = config.resiliency_options
         self._supervisor = StreamSupervisor(

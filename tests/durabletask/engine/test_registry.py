@@ -46,11 +46,14 @@ def test_registry_lower_cases_entity_names():
         pass
 
     registry = Registry()
-    assert registry.add_entity(Counter) == "counter"
+    # Official behaviour: add_entity returns the name as given; matching is lower-case.
+    assert registry.add_entity(Counter) == "Counter"
     assert registry.get_entity("COUNTER") is Counter
     assert registry.entity_names == ["counter"]
     with pytest.raises(ValueError, match="already registered"):
         registry.add_entity(Counter, name="Counter")
+    with pytest.raises(ValueError, match="must not contain '@'"):
+        registry.add_entity(Counter, name="a@b")
 
 
 def test_not_registered_errors_are_value_errors():

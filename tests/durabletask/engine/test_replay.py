@@ -126,10 +126,8 @@ def test_orchestrator_started_with_zero_timestamp_keeps_previous_clock():
 def test_unrelated_history_events_are_ignored():
     generic = pb.HistoryEvent(eventId=-1)
     generic.genericEvent.data.value = "note"
-    signal = pb.HistoryEvent(eventId=-1)
-    signal.entityOperationSignaled.requestId = "r"
     results = h.new_executor([two_steps]).execute(h.INSTANCE_ID, [], [
-        h.orchestrator_started(), generic, signal, h.execution_started("two_steps"),
+        h.orchestrator_started(), generic, h.execution_started("two_steps"),
     ])
     assert h.kinds(results) == ["scheduleTask"]
 
@@ -220,15 +218,3 @@ def test_runner_accepts_more_events_incrementally_like_a_cached_orchestration():
         replaying=False,
     )
     assert [(a.id, a.scheduleTask.name) for a in runner.results().actions] == [(2, "step_two")]
-
-
-def test_entity_calls_fail_the_orchestration_with_not_implemented_error():
-    def orch(ctx, _):
-        yield ctx.call_entity(object(), "add", 1)
-
-    results = h.new_executor([orch]).execute(h.INSTANCE_ID, [], [
-        h.orchestrator_started(), h.execution_started("orch"),
-    ])
-    details = h.failure_of(results)
-    assert details.errorType == "builtins.NotImplementedError"
-    assert "entities are not supported yet" in details.errorMessage

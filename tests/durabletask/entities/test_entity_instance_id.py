@@ -31,9 +31,10 @@ def test_entity_instance_id_parse_keeps_at_signs_in_the_key():
     assert parsed.key == "room@lobby"
 
 
-@pytest.mark.parametrize("text", ["counter@k", "@counter", "", "@@key"])
+@pytest.mark.parametrize("text", ["counter@k", "@counter", "", "@@key", "@counter@"])
 def test_entity_instance_id_parse_rejects_malformed_strings(text):
-    with pytest.raises(ValueError, match="@name@key|Entity name"):
+    # Official test_entity_id_parsing: an empty key ("@invalid@") is not an entity id.
+    with pytest.raises(ValueError, match="@name@key|Entity name|Entity key"):
         EntityInstanceId.parse(text)
 
 
@@ -48,10 +49,11 @@ def test_entity_instance_id_rejects_a_non_string_key():
         EntityInstanceId("counter", None)  # type: ignore[arg-type]
 
 
-def test_entity_instance_id_validators_accept_valid_values():
+def test_entity_instance_id_validators_accept_valid_values_and_reject_an_empty_key():
     EntityInstanceId.validate_entity_name("counter")
-    EntityInstanceId.validate_key("")
     EntityInstanceId.validate_key("a@b")
+    with pytest.raises(ValueError, match="Entity key cannot be empty"):
+        EntityInstanceId.validate_key("")
 
 
 def test_entity_instance_id_equality_ignores_name_case_and_is_hash_consistent():
