@@ -78,6 +78,8 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
 
 
 def _reason(exc: web.HTTPException) -> str:
+    if exc.status == 413:
+        return f"the request body is too large: {exc.text}"
     if exc.text and exc.text != f"{exc.status}: {exc.reason}":
         return exc.text  # a message of ours, or aiohttp's own (e.g. the body size limit)
     if exc.status == 404:

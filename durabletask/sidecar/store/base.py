@@ -210,7 +210,7 @@ class InstanceQuery:
 
 def ascii_lower(text: str) -> str:
     """Lower-case ASCII letters only, as SQLite's ``lower()`` does (the search's case rule)."""
-    return text.translate(_ASCII_LOWER)
+    return text.lower() if text.isascii() else text.translate(_ASCII_LOWER)
 
 
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
