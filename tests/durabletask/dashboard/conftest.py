@@ -14,7 +14,10 @@ import pytest
 
 from durabletask import client, task, worker
 from durabletask.sidecar import EmbeddedSidecar
+from tests.durabletask.cli.conftest import approval, broken, say_hello
 from tests.durabletask.conftest import FAST_WORKER_RESILIENCY
+
+__all__ = ["Answer", "Dashboard", "Http", "approval", "broken", "greeter", "rewindable"]
 
 
 @dataclass
@@ -76,23 +79,10 @@ class Http:
                             headers={"Content-Type": "application/json"})
 
 
-def say_hello(ctx: task.ActivityContext, name: str) -> str:
-    return f"hello {name}"
-
-
 def greeter(ctx: task.OrchestrationContext, name: str):
     greeting = yield ctx.call_activity(say_hello, input=name)
     ctx.set_custom_status({"greeted": name})
     return greeting
-
-
-def approval(ctx: task.OrchestrationContext, _):
-    decision = yield ctx.wait_for_external_event("approval")
-    return decision
-
-
-def broken(ctx: task.OrchestrationContext, _):
-    raise ValueError("kaboom")
 
 
 _flaky_calls: dict[str, int] = {}
