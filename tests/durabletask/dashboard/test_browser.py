@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from durabletask import client
 from tests.durabletask.dashboard.conftest import Dashboard, approval, broken, greeter
 
 pytest.importorskip("aiohttp", reason="the dashboard needs aiohttp (pip install '.[dashboard]')")
@@ -100,6 +101,13 @@ def _row_ids(driver: Any) -> list[str]:
     )
 
 
+def client_for_hub(board: Dashboard, hub: str, token: str) -> client.TaskHubGrpcClient:
+    return client.TaskHubGrpcClient(
+        host_address=board.sidecar.address,
+        metadata=[("taskhub", hub), ("authorization", f"Bearer {token}")],
+    )
+
+
 def _populate(board: Dashboard) -> None:
     for name in ("Ada", "Grace", "Linus"):
         board.completed(greeter, f"greet-{name.lower()}", name)
@@ -152,3 +160,26 @@ def test_list_filter_open_read_history_and_terminate_in_a_browser(dashboard, bro
     state = dashboard.client.get_orchestration_state("order-approval-42")
     assert state is not None
     assert state.runtime_status.name == "TERMINATED"
+
+
+def test_with_a_token_the_page_asks_for_it_and_then_shows_the_instances(
+    make_dashboard, browser, tmp_path
+):
+    from selenium.webdriver.common.by import By
+
+    board = make_dashboard(with_worker=False, require_token="s3cret", taskhubs=("orders",))
+    with client_for_hub(board, "orders", "s3cret") as orders:
+        orders.schedule_new_orchestration("ship", instance_id="order-1")
+    browser.get(board.sidecar.dashboard_url)
+    _until(browser, lambda d: d.find_element(By.ID, "signin").is_displayed(), "the sign-in form")
+    assert "requires a token" in browser.find_element(By.ID, "error").text
+
+    browser.find_element(By.ID, "token").send_keys("guess\n")
+    _until(browser, lambda d: "not accepted" in d.find_element(By.ID, "error").text,
+           "the refusal of a wrong token")
+    browser.find_element(By.ID, "token").send_keys("s3cret\n")
+    _until(browser, lambda d: _row_ids(d) == ["order-1"], "the hub's instance")
+
+    assert browser.find_element(By.ID, "hub").get_attribute("value") == "orders"
+    assert browser.execute_script("return sessionStorage.getItem('durabletask.token')") == "s3cret"
+    _screenshot(browser, tmp_path, "signed-in")
