@@ -8,7 +8,7 @@ RUN_STAMP := $(VENV)/.installed-run
 PROTO_OUT := durabletask/internal/proto
 GRPCIO_TOOLS_VERSION := 1.85.1
 
-.PHONY: install run test test-fast lint typecheck check proto bench clean
+.PHONY: install run test test-fast lint typecheck check proto bench clean browser
 
 # The core is installed in compat mode (its directory on sys.path) so that it stays a
 # regular package next to the durabletask.azuremanaged portion; see docs/azuremanaged.md.
@@ -36,7 +36,12 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(PY) -m mypy
 
-test: lint
+# Debian's chromium and chromium-driver for the dashboard's browser test (installed when
+# missing, root and apt-get allow; otherwise that test skips and says why).
+browser:
+	bash .ci/install-browser
+
+test: lint browser
 	$(PY) -m pytest -q tests
 	DT_ALWAYS_REPLAY=1 $(PY) -m pytest -q tests/durabletask/e2e
 

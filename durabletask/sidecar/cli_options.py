@@ -12,6 +12,7 @@ from durabletask.sidecar.options import SidecarOptions
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 4001
+DEFAULT_DASHBOARD_PORT = 4002
 # A relative name: the database lives in the working directory so state survives restarts.
 DEFAULT_DB_PATH = "durabletask.db"
 LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
@@ -33,6 +34,10 @@ class SidecarLaunch:
     """Level of the ``durabletask`` loggers, written to stderr."""
     parent_pid: int | None = None
     """Exit when this process dies (set by ``SidecarProcess``); None disables the watchdog."""
+    dashboard_port: int | None = None
+    """Serve the web dashboard on this port (0 picks a free one); None: no dashboard."""
+    dashboard_host: str = DEFAULT_HOST
+    """Interface the dashboard binds."""
 
 
 def option_flag(field_name: str) -> str:
@@ -92,12 +97,30 @@ def add_sidecar_arguments(parser: argparse.ArgumentParser) -> None:
         "--require-token", nargs="?", const=True, default=False, metavar="TOKEN",
         help="refuse calls without 'authorization: Bearer <token>' (equal to TOKEN if given)",
     )
+    _add_dashboard_arguments(parser)
     parser.add_argument(
         "--log-level", default="INFO", type=str.upper, choices=LOG_LEVELS,
         help="log level of messages written to stderr (default INFO)",
     )
     parser.add_argument(
         "--parent-pid", type=int, default=None, help=argparse.SUPPRESS,
+    )
+
+
+def _add_dashboard_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--dashboard", action="store_true",
+        help=f"also serve the web dashboard (port {DEFAULT_DASHBOARD_PORT}; needs "
+        f"pip install 'durabletask[dashboard]')",
+    )
+    parser.add_argument(
+        "--dashboard-port", type=int, default=None, metavar="N",
+        help=f"dashboard TCP port (implies --dashboard; default {DEFAULT_DASHBOARD_PORT}, "
+        f"0 picks a free port)",
+    )
+    parser.add_argument(
+        "--dashboard-host", default=DEFAULT_HOST, metavar="HOST",
+        help=f"interface the dashboard binds (default {DEFAULT_HOST}: loopback only)",
     )
 
 
@@ -119,8 +142,12 @@ def launch_from_args(args: argparse.Namespace) -> SidecarLaunch:
         options = SidecarOptions(**values)
     except ValueError as exc:
         raise ValueError(_name_flag(str(exc))) from exc
-    if not 0 <= args.port <= 65535:
-        raise ValueError(f"--port must be between 0 and 65535, got {args.port}")
+    for flag, port in (("--port", args.port), ("--dashboard-port", args.dashboard_port)):
+        if port is not None and not 0 <= port <= 65535:
+            raise ValueError(f"{flag} must be between 0 and 65535, got {port}")
+    dashboard_port = args.dashboard_port
+    if args.dashboard and dashboard_port is None:
+        dashboard_port = DEFAULT_DASHBOARD_PORT
     return SidecarLaunch(
         host=args.host,
         port=args.port,
@@ -128,6 +155,8 @@ def launch_from_args(args: argparse.Namespace) -> SidecarLaunch:
         options=options,
         log_level=args.log_level,
         parent_pid=args.parent_pid,
+        dashboard_port=dashboard_port,
+        dashboard_host=args.dashboard_host,
     )
 
 
@@ -158,6 +187,9 @@ def launch_to_args(launch: SidecarLaunch) -> list[str]:
         args += ["--require-token"]
     elif launch.options.require_token:
         args += ["--require-token", str(launch.options.require_token)]
+    if launch.dashboard_port is not None:
+        args += ["--dashboard-port", str(launch.dashboard_port)]
+        args += ["--dashboard-host", launch.dashboard_host]
     args += ["--log-level", launch.log_level]
     if launch.parent_pid is not None:
         args += ["--parent-pid", str(launch.parent_pid)]

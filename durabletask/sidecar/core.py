@@ -198,6 +198,10 @@ class SidecarCore:
         """Return the instances matching ``query``."""
         return self.store.query_instances(query)
 
+    def count_by_status(self, query: InstanceQuery) -> dict[int, int]:
+        """Count the instances matching ``query``'s filters by status (the page is ignored)."""
+        return self.store.count_by_status(query)
+
     def history(self, instance_id: str) -> Sequence[pb.HistoryEvent]:
         """Return the committed history. Raises ``InstanceNotFoundError`` if unknown."""
         history = self.store.get_history(instance_id)

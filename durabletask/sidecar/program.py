@@ -24,6 +24,9 @@ logger = logging.getLogger("durabletask.sidecar")
 READY_PREFIX = "durabletask sidecar listening on "
 """Start of the one line printed to stdout once the sidecar serves; the address follows."""
 
+DASHBOARD_PREFIX = "durabletask dashboard on "
+"""Start of the line printed after the ready line when the dashboard serves; its URL follows."""
+
 EXIT_OK = 0
 EXIT_RUNTIME_ERROR = 1
 EXIT_CONFIG_ERROR = 2
@@ -107,13 +110,17 @@ def run_sidecar(
         out.write(f"{READY_PREFIX}{address} (store: {description})\n")
         out.flush()
 
+    def on_dashboard(url: str) -> None:
+        out.write(f"{DASHBOARD_PREFIX}{url}\n")
+        out.flush()
+
     if launch.host not in _LOOPBACK_HOSTS:
         logger.warning(
             "binding %s: the sidecar has no authentication; anyone who can reach this "
             "address can run and control orchestrations", launch.host,
         )
     try:
-        asyncio.run(_serve_until_stopped(launch, stores, on_ready))
+        asyncio.run(_serve_until_stopped(launch, stores, on_ready, on_dashboard))
     except (RuntimeError, OSError) as exc:
         err.write(f"durabletask sidecar: {exc}\n")
         return EXIT_RUNTIME_ERROR
@@ -148,7 +155,10 @@ def open_hub_stores(launch: SidecarLaunch) -> tuple[dict[str, Store], str]:
 
 
 async def _serve_until_stopped(
-    launch: SidecarLaunch, stores: dict[str, Store], on_ready: Callable[[str], None]
+    launch: SidecarLaunch,
+    stores: dict[str, Store],
+    on_ready: Callable[[str], None],
+    on_dashboard: Callable[[str], None],
 ) -> None:
     loop = asyncio.get_running_loop()
     stop_requested = asyncio.Event()
@@ -170,7 +180,8 @@ async def _serve_until_stopped(
         watchdog.start()
     server = asyncio.create_task(serve(
         launch.host, launch.port, options=launch.options, on_ready=on_ready,
-        store_factory=stores.__getitem__,
+        store_factory=stores.__getitem__, dashboard_port=launch.dashboard_port,
+        dashboard_host=launch.dashboard_host, on_dashboard=on_dashboard,
     ))
     stopper = asyncio.create_task(stop_requested.wait())
     # The signal handlers stay until the loop closes, so a second Ctrl-C during the

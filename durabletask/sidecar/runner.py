@@ -36,6 +36,8 @@ class SidecarHost:
         options: SidecarOptions | None = None,
         clock: Clock = system_clock,
         store_factory: StoreFactory | None = None,
+        dashboard_port: int | None = None,
+        dashboard_host: str = "127.0.0.1",
     ) -> None:
         """Configure (but do not start) a sidecar.
 
@@ -46,6 +48,9 @@ class SidecarHost:
             options: Limits and intervals, task hubs and token check; defaults when None.
             clock: Wall-clock source.
             store_factory: Builds each task hub's store from its name (instead of ``store``).
+            dashboard_port: Serve the web dashboard on this port (0: a free one); None: no
+                dashboard. Needs ``pip install 'durabletask[dashboard]'``.
+            dashboard_host: Interface the dashboard binds (loopback by default).
         """
         self._host = host
         self._requested_port = port
@@ -59,11 +64,19 @@ class SidecarHost:
         self.store: Store = self.core.store
         self._server: Any = None
         self.port = 0
+        self._dashboard_bind = (dashboard_host, dashboard_port)
+        self.dashboard: Any = None
+        """The running ``DashboardServer``, or None."""
 
     @property
     def address(self) -> str:
         """``host:port`` clients connect to (valid after :meth:`start`)."""
         return f"{self._host}:{self.port}"
+
+    @property
+    def dashboard_url(self) -> str | None:
+        """The dashboard's address (``http://127.0.0.1:PORT/``), or None without one."""
+        return self.dashboard.url if self.dashboard is not None else None
 
     async def start(self) -> str:
         """Bind and start serving.
@@ -72,7 +85,8 @@ class SidecarHost:
             The address, e.g. ``"127.0.0.1:50123"``.
 
         Raises:
-            RuntimeError: The port could not be bound.
+            RuntimeError: The port (or the dashboard's) could not be bound, or the dashboard
+                was asked for without its optional dependency.
         """
         limit = self.options.max_message_bytes
         server = grpc.aio.server(
@@ -111,7 +125,26 @@ class SidecarHost:
         await server.start()
         self._server = server
         logger.info("durabletask sidecar listening on %s", self.address)
+        if self._dashboard_bind[1] is not None:
+            try:
+                await self._start_dashboard()
+            except BaseException:
+                await self.stop(None)
+                raise
         return self.address
+
+    async def _start_dashboard(self) -> None:
+        host, port = self._dashboard_bind
+        try:
+            from durabletask.sidecar.dashboard.server import DashboardServer  # optional extra
+        except ImportError as exc:
+            raise RuntimeError(str(exc)) from exc
+        dashboard = DashboardServer(
+            self.hubs, host=host, port=port or 0, require_token=self.options.require_token,
+            max_body_bytes=self.options.max_message_bytes,
+        )
+        await dashboard.start()
+        self.dashboard = dashboard
 
     async def stop(self, grace: float | None = None) -> None:
         """Stop serving: end worker streams, then stop the server; safe to call twice.
@@ -120,6 +153,9 @@ class SidecarHost:
             grace: Seconds in-flight calls may take to finish; None cancels them now.
         """
         server, self._server = self._server, None
+        dashboard, self.dashboard = self.dashboard, None
+        if dashboard is not None:
+            await dashboard.stop()
         await self.hubs.close()
         if server is not None:
             await server.stop(grace)
@@ -138,6 +174,9 @@ async def serve(
     options: SidecarOptions | None = None,
     on_ready: Callable[[str], None] | None = None,
     store_factory: StoreFactory | None = None,
+    dashboard_port: int | None = None,
+    dashboard_host: str = "127.0.0.1",
+    on_dashboard: Callable[[str], None] | None = None,
 ) -> None:
     """Run a sidecar in the current loop until cancelled (for the CLI).
 
@@ -148,11 +187,19 @@ async def serve(
         options: Limits and intervals.
         on_ready: Called with the address once serving.
         store_factory: Builds each task hub's store from its name (instead of ``store``).
+        dashboard_port: Serve the dashboard on this port (0: a free one); None: none.
+        dashboard_host: Interface the dashboard binds.
+        on_dashboard: Called with the dashboard's URL after ``on_ready``.
     """
-    sidecar = SidecarHost(host, port, store=store, options=options, store_factory=store_factory)
+    sidecar = SidecarHost(
+        host, port, store=store, options=options, store_factory=store_factory,
+        dashboard_port=dashboard_port, dashboard_host=dashboard_host,
+    )
     address = await sidecar.start()
     if on_ready is not None:
         on_ready(address)
+    if on_dashboard is not None and sidecar.dashboard_url is not None:
+        on_dashboard(sidecar.dashboard_url)
     try:
         await asyncio.Event().wait()
     finally:
@@ -186,6 +233,8 @@ class EmbeddedSidecar:
         taskhubs: Sequence[str] = (),
         require_token: bool | str = False,
         store_factory: StoreFactory | None = None,
+        dashboard_port: int | None = None,
+        dashboard_host: str = "127.0.0.1",
     ) -> None:
         """Configure a sidecar; nothing runs until :meth:`start`.
 
@@ -212,6 +261,10 @@ class EmbeddedSidecar:
                 (UNAUTHENTICATED); a string requires exactly that token.
             store_factory: Builds each task hub's store from its name; a ``MemoryStore``
                 per hub when None. ``store`` is for a single hub only.
+            dashboard_port: Also serve the web dashboard on this port of
+                ``dashboard_host`` (0: a free one; read :attr:`dashboard_url`); None: no
+                dashboard. Needs ``pip install 'durabletask[dashboard]'``.
+            dashboard_host: Interface the dashboard binds (loopback by default).
         """
         self._options = SidecarOptions(
             max_history_size=max_history_size,
@@ -228,6 +281,7 @@ class EmbeddedSidecar:
         )
         self._host_args = (host, port, store, clock)
         self._store_factory = store_factory
+        self._dashboard_bind = (dashboard_host, dashboard_port)
         self._host: SidecarHost | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -242,6 +296,11 @@ class EmbeddedSidecar:
     def address(self) -> str:
         """``host:port`` to connect to (valid after :meth:`start`)."""
         return f"{self._host_args[0]}:{self.port}"
+
+    @property
+    def dashboard_url(self) -> str | None:
+        """The dashboard's address once started with ``dashboard_port``, else None."""
+        return self._host.dashboard_url if self._host is not None else None
 
     def start(self) -> str:
         """Bind and serve on a new thread; returns once listening.
@@ -258,7 +317,8 @@ class EmbeddedSidecar:
             host, port, store, clock = self._host_args
             sidecar = SidecarHost(
                 host, port, store=store, options=self._options, clock=clock,
-                store_factory=self._store_factory,
+                store_factory=self._store_factory, dashboard_port=self._dashboard_bind[1],
+                dashboard_host=self._dashboard_bind[0],
             )
             loop = asyncio.new_event_loop()
             started: concurrent.futures.Future[str] = concurrent.futures.Future()

@@ -194,12 +194,26 @@ class InstanceQuery:
     """Completed at or before this time (implies completed)."""
     id_prefix: str | None = None
     """Instance id starts with this."""
+    search: str | None = None
+    """Instance id or orchestrator name contains this, ignoring ASCII case (see
+    :func:`ascii_lower`)."""
     order_by: Literal["created", "completed"] = "created"
     """Sort key; ``completed`` lists only instances with a completion time."""
+    descending: bool = False
+    """Newest first: sort by (sort time, instance id) from the largest key down."""
     after: tuple[datetime, str] | None = None
-    """Return only rows strictly after this (sort time, instance id) key."""
+    """Return only rows strictly after this (sort time, instance id) key in the sort order
+    (smaller keys when ``descending``)."""
     limit: int | None = None
     """Maximum rows returned (None: all)."""
+
+
+def ascii_lower(text: str) -> str:
+    """Lower-case ASCII letters only, as SQLite's ``lower()`` does (the search's case rule)."""
+    return text.lower() if text.isascii() else text.translate(_ASCII_LOWER)
+
+
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 
 class Store(Protocol):
@@ -355,6 +369,13 @@ class Store(Protocol):
 
     def query_instances(self, query: InstanceQuery) -> list[InstanceRecord]:
         """Return the instances matching ``query`` in its sort order."""
+        ...
+
+    def count_by_status(self, query: InstanceQuery) -> dict[int, int]:
+        """Count the instances matching ``query``'s filters, by status.
+
+        Order, ``after`` and ``limit`` are ignored. Statuses without instances are left out.
+        """
         ...
 
     def clear(self) -> None:

@@ -18,6 +18,7 @@ from durabletask.sidecar.store.base import (
     InstanceQuery,
     InstanceRecord,
     NewChild,
+    ascii_lower,
 )
 
 
@@ -191,10 +192,21 @@ class MemoryStore:
             keyed = [((r.completed_at, r.instance_id), r) for r in rows if r.completed_at]
         else:
             keyed = [((r.created_at, r.instance_id), r) for r in rows]
-        keyed.sort(key=lambda kr: kr[0])
+        keyed.sort(key=lambda kr: kr[0], reverse=query.descending)
         after = query.after
-        result = [r for k, r in keyed if after is None or k > after]
+        result = [
+            r for k, r in keyed
+            if after is None or (k < after if query.descending else k > after)
+        ]
         return result if query.limit is None else result[: query.limit]
+
+    def count_by_status(self, query: InstanceQuery) -> dict[int, int]:
+        """See ``Store.count_by_status``."""
+        counts: dict[int, int] = {}
+        for r in self._instances.values():
+            if _matches(r, query) and (query.order_by != "completed" or r.completed_at):
+                counts[r.status] = counts.get(r.status, 0) + 1
+        return counts
 
     def clear(self) -> None:
         """See ``Store.clear``."""
@@ -255,6 +267,12 @@ def _matches(record: InstanceRecord, query: InstanceQuery) -> bool:
         return False
     if query.id_prefix and not record.instance_id.startswith(query.id_prefix):
         return False
+    if query.search:
+        needle = ascii_lower(query.search)
+        if needle not in ascii_lower(record.instance_id) and needle not in ascii_lower(
+            record.name
+        ):
+            return False
     if query.created_from and record.created_at < query.created_from:
         return False
     if query.created_to and record.created_at > query.created_to:

@@ -24,6 +24,7 @@ from durabletask.sidecar.store.base import (
     InstanceRecord,
     NewChild,
     StoreOpenError,
+    ascii_lower,
 )
 from durabletask.sidecar.store.file_lock import DatabaseLock, refuse_foreign_empty_file
 from durabletask.sidecar.store.sqlite_schema import TABLES, SchemaError, migrate
@@ -321,6 +322,15 @@ class SqliteStore:
         sql, params = _query_sql(query)
         return [_record_from_row(row) for row in self._db.execute(sql, params)]
 
+    def count_by_status(self, query: InstanceQuery) -> dict[int, int]:
+        """See ``Store.count_by_status``."""
+        where, params = _query_where(query)
+        sql = "SELECT status, COUNT(*) FROM instances"
+        if where:
+            sql += " WHERE " + " AND ".join(where)  # noqa: S608 - clauses are ours
+        return {status: count for status, count in self._db.execute(sql + " GROUP BY status",
+                                                                    params)}
+
     def clear(self) -> None:
         """See ``Store.clear``."""
         with self._tx() as db:
@@ -586,6 +596,23 @@ def _record_from_row(row: Sequence[Any]) -> InstanceRecord:
 
 def _query_sql(query: InstanceQuery) -> tuple[str, list[Any]]:
     key = "completed_at" if query.order_by == "completed" else "created_at"
+    where, params = _query_where(query)
+    if query.after is not None:
+        where.append(f"({key}, instance_id) {'<' if query.descending else '>'} (?, ?)")
+        params += [_us(query.after[0]), query.after[1]]
+    sql = f"SELECT {_RECORD_COLUMNS} FROM instances"  # noqa: S608 - clauses are ours
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    direction = " DESC" if query.descending else ""
+    sql += f" ORDER BY {key}{direction}, instance_id{direction}"
+    if query.limit is not None:
+        sql += " LIMIT ?"
+        params.append(query.limit)
+    return sql, params
+
+
+def _query_where(query: InstanceQuery) -> tuple[list[str], list[Any]]:
+    """The WHERE clauses of a query's filters (without its page position) and their values."""
     where: list[str] = []
     params: list[Any] = []
 
@@ -598,20 +625,14 @@ def _query_sql(query: InstanceQuery) -> tuple[str, list[Any]]:
             *sorted(query.statuses))
     if query.id_prefix:
         add("substr(instance_id, 1, ?) = ?", len(query.id_prefix), query.id_prefix)
+    if query.search:
+        needle = ascii_lower(query.search)
+        add("(instr(lower(instance_id), ?) > 0 OR instr(lower(name), ?) > 0)", needle, needle)
     for column, op, value in _time_bounds(query):
         add(f"{column} {op} ?", _us(value))
-    if query.completed_from or query.completed_to or key == "completed_at":
+    if query.completed_from or query.completed_to or query.order_by == "completed":
         add("completed_at IS NOT NULL")
-    if query.after is not None:
-        add(f"({key}, instance_id) > (?, ?)", _us(query.after[0]), query.after[1])
-    sql = f"SELECT {_RECORD_COLUMNS} FROM instances"  # noqa: S608 - clauses are ours
-    if where:
-        sql += " WHERE " + " AND ".join(where)
-    sql += f" ORDER BY {key}, instance_id"
-    if query.limit is not None:
-        sql += " LIMIT ?"
-        params.append(query.limit)
-    return sql, params
+    return where, params
 
 
 def _time_bounds(query: InstanceQuery) -> Iterable[tuple[str, str, datetime]]:

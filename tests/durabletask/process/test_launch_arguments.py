@@ -69,3 +69,13 @@ def test_launch_rejects_db_together_with_memory(capsys):
 def test_option_flag_drops_the_seconds_unit():
     assert option_flag("health_ping_interval_seconds") == "--health-ping-interval"
     assert option_flag("max_history_size") == "--max-history-size"
+
+
+def test_launch_serves_the_dashboard_on_4002_with_the_flag_or_on_the_given_port():
+    assert _parse().dashboard_port is None
+    assert _parse("--dashboard").dashboard_port == 4002
+    launch = _parse("--dashboard-port", "0", "--dashboard-host", "::1")
+    assert (launch.dashboard_port, launch.dashboard_host) == (0, "::1")
+    assert _parse(*launch_to_args(launch)) == launch
+    with pytest.raises(ValueError, match="^--dashboard-port must be between 0 and 65535"):
+        _parse("--dashboard-port", "70000")

@@ -42,8 +42,9 @@ def store(request, tmp_path) -> Iterator[Store]:
         s.close()
 
 
-def record(iid: str = "i1", *, execution: str = "e1", at: datetime = T0, **fields):
-    return InstanceRecord(instance_id=iid, execution_id=execution, name="orch", created_at=at,
+def record(iid: str = "i1", *, execution: str = "e1", at: datetime = T0, name: str = "orch",
+           **fields):
+    return InstanceRecord(instance_id=iid, execution_id=execution, name=name, created_at=at,
                           last_updated_at=at, **fields)
 
 
@@ -257,6 +258,41 @@ def test_query_by_completion_lists_only_completed_instances(store):
     store.commit_episode(commit(rec, record=done))
     rows = store.query_instances(InstanceQuery(order_by="completed"))
     assert [r.instance_id for r in rows] == ["i1"]
+
+
+def test_query_newest_first_pages_down_from_the_cursor(store):
+    # The dashboard lists newest first, one page at a time.
+    for i in range(5):
+        start(store, f"job-{i}", at=T0 + timedelta(seconds=i // 2))
+    first = store.query_instances(InstanceQuery(descending=True, limit=2))
+    assert [r.instance_id for r in first] == ["job-4", "job-3"]
+    after = (first[-1].created_at, first[-1].instance_id)
+    rest = store.query_instances(InstanceQuery(descending=True, after=after))
+    assert [r.instance_id for r in rest] == ["job-2", "job-1", "job-0"]
+
+
+def test_query_search_matches_id_or_name_ignoring_ascii_case(store):
+    start(store, "Order-17")
+    start(store, "x1", name="ShipOrder")
+    start(store, "x2", name="Bill")
+    start(store, "x3", name="café")
+    rows = store.query_instances(InstanceQuery(search="ORDER"))
+    assert sorted(r.instance_id for r in rows) == ["Order-17", "x1"]
+    assert [r.instance_id for r in store.query_instances(InstanceQuery(search="caf"))] == ["x3"]
+    assert store.query_instances(InstanceQuery(search="%")) == []
+
+
+def test_count_by_status_applies_filters_but_not_the_page(store):
+    rec = start(store, "a-1")
+    start(store, "a-2")
+    start(store, "b-1")
+    store.commit_episode(commit(rec, record=dataclasses.replace(rec, status=COMPLETED,
+                                                                completed_at=T0)))
+    assert store.count_by_status(InstanceQuery(limit=1, after=(T0, "zzz"))) == {
+        COMPLETED: 1, pb.ORCHESTRATION_STATUS_PENDING: 2}
+    assert store.count_by_status(InstanceQuery(search="a-")) == {
+        COMPLETED: 1, pb.ORCHESTRATION_STATUS_PENDING: 1}
+    assert store.count_by_status(InstanceQuery(statuses=frozenset({RUNNING}))) == {}
 
 
 def test_clear_deletes_everything(store):

@@ -1,0 +1,7 @@
+"""The sidecar's web dashboard: a page and a JSON API over the same core as the gRPC API.
+
+It needs the optional ``aiohttp`` dependency (``pip install 'durabletask[dashboard]'``) and
+runs on the sidecar's event loop. Start it with ``durabletask sidecar --dashboard`` or
+``EmbeddedSidecar(dashboard_port=0)``; :mod:`durabletask.sidecar.dashboard.server` holds the
+server, :mod:`~durabletask.sidecar.dashboard.api` the routes, ``static/`` the page.
+"""

@@ -1,0 +1,185 @@
+"""The dashboard in a real headless browser: Debian's Chromium driven through Selenium.
+
+Flow: list, filter, search, open an instance, read its history, press terminate and see
+the status change; user data that looks like HTML shows as text. Screenshots are saved to
+the test's temporary folder, and also to ``$DASHBOARD_SCREENSHOT_DIR`` when set (that is
+how ``docs/images/dashboard-*.png`` are made: see docs/observability.md).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from durabletask import client
+from tests.durabletask.dashboard.conftest import Dashboard, approval, broken, greeter
+
+pytest.importorskip("aiohttp", reason="the dashboard needs aiohttp (pip install '.[dashboard]')")
+pytestmark = pytest.mark.slow
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+# Every wait in the page is bounded by this.
+WAIT_SECONDS = 10
+HOSTILE_NAME = "<img src=x onerror=\"document.title='pwned'\">"
+
+
+def _missing() -> str | None:
+    missing = [str(p) for p in (CHROMIUM, CHROMEDRIVER) if not p.exists()]
+    if missing:
+        return (f"the browser test needs Debian's chromium and chromium-driver "
+                f"({', '.join(missing)} missing): apt-get install chromium chromium-driver")
+    try:
+        import selenium  # noqa: F401
+    except ImportError:
+        return "the browser test needs selenium: pip install -e '.[dev]'"
+    return None
+
+
+@pytest.fixture
+def browser(tmp_path: Path) -> Iterator[Any]:
+    """A headless Chromium with a fresh profile; quit (and its processes ended) after the test."""
+    reason = _missing()
+    if reason is not None:
+        pytest.skip(reason)
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    profile = tempfile.mkdtemp(prefix="chromium-profile-", dir=tmp_path)
+    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--window-size=1280,900",
+                 f"--user-data-dir={profile}"):
+        options.add_argument(flag)
+    # An explicit driver path: Selenium Manager never downloads anything.
+    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def _screenshot(driver: Any, tmp_path: Path, name: str) -> Path:
+    shot = tmp_path / f"{name}.png"
+    driver.save_screenshot(str(shot))
+    assert shot.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+    target = os.environ.get("DASHBOARD_SCREENSHOT_DIR")
+    if target:
+        Path(target).mkdir(parents=True, exist_ok=True)
+        shutil.copy(shot, Path(target) / shot.name)
+    return shot
+
+
+def _until(driver: Any, condition: Callable[[Any], Any], message: str) -> Any:
+    from selenium.common.exceptions import TimeoutException
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    try:
+        return WebDriverWait(driver, WAIT_SECONDS, poll_frequency=0.05).until(condition)
+    except TimeoutException:
+        shown = driver.find_element(By.ID, "error").text
+        raise AssertionError(
+            f"timed out after {WAIT_SECONDS}s waiting for {message}; rows {_row_ids(driver)}, "
+            f"error banner {shown!r}, browser log {driver.get_log('browser')}"
+        ) from None
+
+
+def _row_ids(driver: Any) -> list[str]:
+    # Read in one script: the live refresh may replace the rows between two WebDriver calls.
+    return driver.execute_script(
+        "return [...document.querySelectorAll('#instances tbody tr')].map(r => r.dataset.id)"
+    )
+
+
+def client_for_hub(board: Dashboard, hub: str, token: str) -> client.TaskHubGrpcClient:
+    return client.TaskHubGrpcClient(
+        host_address=board.sidecar.address,
+        metadata=[("taskhub", hub), ("authorization", f"Bearer {token}")],
+    )
+
+
+def _populate(board: Dashboard) -> None:
+    for name in ("Ada", "Grace", "Linus"):
+        board.completed(greeter, f"greet-{name.lower()}", name)
+    board.completed(broken, "nightly-report")
+    board.running(approval, "order-approval-42")
+    # No worker knows this orchestrator, so it fails; its name and id are shown on the list.
+    board.completed(HOSTILE_NAME, "<b>bold</b>")
+
+
+def test_list_filter_open_read_history_and_terminate_in_a_browser(dashboard, browser, tmp_path):
+    from selenium.webdriver.common.by import By
+
+    _populate(dashboard)
+    browser.get(dashboard.sidecar.dashboard_url)
+    _until(browser, lambda d: len(_row_ids(d)) == 6, "six instances listed")
+    _screenshot(browser, tmp_path, "dashboard-instances")
+
+    # User data that looks like HTML is shown as text, never parsed.
+    hostile = browser.find_element(By.CSS_SELECTOR, '#instances tr[data-id="<b>bold</b>"]')
+    assert hostile.find_element(By.CSS_SELECTOR, "td:nth-child(2)").text == HOSTILE_NAME
+    assert hostile.find_element(By.CSS_SELECTOR, "td.id").text == "<b>bold</b>"
+    assert browser.find_elements(By.CSS_SELECTOR, "main img, main b") == []
+    assert browser.title == "durabletask dashboard"
+
+    browser.find_element(By.CSS_SELECTOR, '#status-filters button[data-status="FAILED"]').click()
+    _until(browser, lambda d: _row_ids(d) == ["<b>bold</b>", "nightly-report"],
+           "only the failed instances")
+    browser.find_element(By.CSS_SELECTOR, '#status-filters button[data-status=""]').click()
+    browser.find_element(By.ID, "search").send_keys("approval")
+    _until(browser, lambda d: _row_ids(d) == ["order-approval-42"], "the searched instance")
+
+    browser.find_element(By.LINK_TEXT, "order-approval-42").click()
+    _until(browser, lambda d: d.find_element(By.ID, "instance-status").text == "RUNNING",
+           "the instance page")
+    kinds = [li.get_attribute("data-kind")
+             for li in browser.find_elements(By.CSS_SELECTOR, "#history li")]
+    assert "executionStarted" in kinds
+    assert browser.find_element(By.ID, "overview").text.count("approval") == 1
+    _screenshot(browser, tmp_path, "dashboard-instance")
+
+    browser.find_element(By.ID, "action-terminate").click()
+    browser.find_element(By.CSS_SELECTOR, '#action-form textarea[name="output"]').send_keys(
+        '"stopped from the dashboard"')
+    browser.find_element(By.ID, "action-run").click()
+    _until(browser, lambda d: d.find_element(By.ID, "instance-status").text == "TERMINATED",
+           "the terminated status")
+    _until(browser, lambda d: "stopped from the dashboard" in d.find_element(By.ID, "output").text,
+           "the termination output")
+    _screenshot(browser, tmp_path, "dashboard-terminated")
+    state = dashboard.client.get_orchestration_state("order-approval-42")
+    assert state is not None
+    assert state.runtime_status.name == "TERMINATED"
+
+
+def test_with_a_token_the_page_asks_for_it_and_then_shows_the_instances(
+    make_dashboard, browser, tmp_path
+):
+    from selenium.webdriver.common.by import By
+
+    board = make_dashboard(with_worker=False, require_token="s3cret", taskhubs=("orders",))
+    with client_for_hub(board, "orders", "s3cret") as orders:
+        orders.schedule_new_orchestration("ship", instance_id="order-1")
+    browser.get(board.sidecar.dashboard_url)
+    _until(browser, lambda d: d.find_element(By.ID, "signin").is_displayed(), "the sign-in form")
+    assert "requires a token" in browser.find_element(By.ID, "error").text
+
+    browser.find_element(By.ID, "token").send_keys("guess\n")
+    _until(browser, lambda d: "not accepted" in d.find_element(By.ID, "error").text,
+           "the refusal of a wrong token")
+    browser.find_element(By.ID, "token").send_keys("s3cret\n")
+    _until(browser, lambda d: _row_ids(d) == ["order-1"], "the hub's instance")
+
+    assert browser.find_element(By.ID, "hub").get_attribute("value") == "orders"
+    assert browser.execute_script("return sessionStorage.getItem('durabletask.token')") == "s3cret"
+    _screenshot(browser, tmp_path, "signed-in")
