@@ -168,7 +168,8 @@ class EntityCore:
         entity_id = lease.instance_id
         record = self._store.get_entity(entity_id)
         if result.requiresState or record is None:
-            self._host.after_commit(lambda: self.wake(entity_id))
+            self._host.after_commit(lambda: self._committed(EntityCommit(entity_id=entity_id),
+                                                            EntityCommitResult(), True))
             return
         self._apply(batches.apply_result(lease.batch, record, result, self._clock()))
 
@@ -249,3 +250,4 @@ class EntityCore:
                             commit.entity_id, new.record.instance_id)
         if wake_entity:
             self.wake(commit.entity_id)
+            self._dispatcher.pump()  # a completion frees room on its stream
