@@ -16,6 +16,9 @@ Durable Task Scheduler follows):
   is still waiting in the queue cancels that request.
 * A lock request whose orchestration has ended (or moved to another execution)
   is dropped instead of granted, so an ended orchestration never gets a lock.
+* A lock whose holder has ended or is gone without unlocking (its instance was
+  replaced, or the database predates release-on-end) is released the next time
+  the entity looks at its queue.
 """
 
 from __future__ import annotations
@@ -168,10 +171,13 @@ def plan_step(
         The step: a commit for lock changes and consumed control messages (None if
         nothing changed), and the operations to send as the next batch.
     """
-    plan = _Plan(record=record, now=now, alive=alive, lock=record.lock)
+    lock = record.lock
+    if lock is not None and not alive(lock.holder_id, lock.holder_execution):
+        lock = None
+    plan = _Plan(record=record, now=now, alive=alive, lock=lock)
     plan.run(rows)
     commit = None
-    if plan.consumed:
+    if plan.consumed or plan.lock != record.lock:
         commit = EntityCommit(
             entity_id=record.entity_id,
             record=replace(record, lock=plan.lock) if plan.lock != record.lock else None,

@@ -11,12 +11,20 @@ import pytest
 from durabletask.internal.proto import orchestrator_service_pb2 as pb
 from tests.durabletask.helpers.pipes import read_line
 from tests.durabletask.sidecar.conftest import Harness
-from tests.durabletask.sidecar.fake_worker import call_entity, complete, operations, success
+from tests.durabletask.sidecar.fake_worker import (
+    call_entity,
+    complete,
+    in_seconds,
+    operations,
+    success,
+    ts,
+)
 from tests.durabletask.sidecar.test_entities import get_entity, signal
 from tests.durabletask.sidecar.test_entity_locks import granted, lock, lock_holder
 
 A, B = "@account@a", "@account@b"
 COUNTER = "@counter@c"
+TICKER = "@ticker@t"
 
 
 @pytest.fixture
@@ -47,13 +55,17 @@ def test_sidecar_killed_while_locks_are_held_keeps_them_until_the_holder_ends(
     worker.complete(granted(worker, "o1", "cs1"))  # o1 is inside its critical section
     lock(worker, "o2", "cs2", B)
     signal(h, A, "ping")  # waits: A is locked by o1
+    signal(h, TICKER, "tick", scheduledTime=ts(in_seconds(1.0)))  # a durable delayed signal
     worker.expect_nothing(within=0.2)
 
     sidecar.kill()
     sidecar = children.sidecar(db_path)
     h = harnesses(sidecar.address)
     assert (lock_holder(h, A), lock_holder(h, B)) == ("o1", "o1")
-    worker = h.worker()
+    worker = h.worker(workItemFilters=pb.WorkItemFilters(
+        orchestrations=[pb.OrchestrationFilter(name="orch")],
+        entities=[pb.EntityFilter(name="account")]))
+    ticks = h.worker(workItemFilters=pb.WorkItemFilters(entities=[pb.EntityFilter(name="ticker")]))
     worker.expect_nothing(within=0.3)  # o2 still waits, the ping still waits
 
     h.stub.TerminateInstance(pb.TerminateRequest(instanceId="o1"), timeout=5)
@@ -61,6 +73,7 @@ def test_sidecar_killed_while_locks_are_held_keeps_them_until_the_holder_ends(
     granted(worker, "o2", "cs2")
     assert [op for _, op, _ in operations(worker.entity(A))] == ["ping"]
     assert (lock_holder(h, A), lock_holder(h, B)) == (None, "o2")
+    assert operations(ticks.entity(TICKER)) == [("entityOperationSignaled", "tick", None)]
 
 
 @pytest.mark.slow

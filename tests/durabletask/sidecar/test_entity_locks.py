@@ -7,7 +7,8 @@ from datetime import datetime, timezone
 import pytest
 
 from durabletask.internal.proto import orchestrator_service_pb2 as pb
-from durabletask.sidecar.store import SqliteStore
+from durabletask.sidecar.entities.core import CLEAN_PAGE_SIZE
+from durabletask.sidecar.store import MemoryStore, SqliteStore
 from durabletask.sidecar.store.entity_base import EntityCommit, EntityLock, EntityRecord
 from tests.durabletask.sidecar.fake_worker import (
     call_entity,
@@ -184,3 +185,36 @@ def test_clean_releases_only_locks_whose_holder_is_gone(make_harness, tmp_path):
     assert lock_holder(h, B) == "alive"
     assert [e.instanceId for e in query(h, includeTransient=True).entities] == [B]
     assert not get_entity(h, B).exists  # locked but stateless: transient
+
+
+def test_lock_of_a_replaced_holder_is_released_when_the_entity_next_runs(eh):
+    eh.start("o1")
+    worker = eh.worker()
+    lock(worker, "o1", "cs1", A)
+    granted(worker, "o1", "cs1")  # left unanswered: o1 runs inside its critical section
+    signal(eh, A, "waits")
+    worker.expect_nothing(within=0.2)
+    policy = pb.OrchestrationIdReusePolicy(replaceableStatus=[pb.ORCHESTRATION_STATUS_RUNNING])
+    eh.start("o1", orchestrationIdReusePolicy=policy)  # a new execution replaces the holder
+    signal(eh, A, "wakes")
+    batch = worker.entity(A)
+    assert [op for _, op, _ in operations(batch)] == ["waits", "wakes"]
+    assert lock_holder(eh, A) is None
+
+
+def test_clean_works_in_pages(make_harness):
+    store = MemoryStore()
+    stamp = datetime.now(timezone.utc)
+    for n in range(CLEAN_PAGE_SIZE + 1):
+        entity_id = f"@empty@{n:04d}"
+        store.commit_entity(EntityCommit(entity_id=entity_id, record=EntityRecord(
+            entity_id=entity_id, last_modified_at=stamp)))
+    h = make_harness(store=store)
+    request = pb.CleanEntityStorageRequest(removeEmptyEntities=True)
+    first = h.stub.CleanEntityStorage(request, timeout=5)
+    assert first.emptyEntitiesRemoved == CLEAN_PAGE_SIZE
+    assert first.HasField("continuationToken")
+    request.continuationToken.CopyFrom(first.continuationToken)
+    second = h.stub.CleanEntityStorage(request, timeout=5)
+    assert second.emptyEntitiesRemoved == 1
+    assert not second.HasField("continuationToken")
