@@ -303,6 +303,10 @@ class Dispatcher:
         """True while a batch of the entity is leased to a worker."""
         return entity_id in self._entity_in_flight
 
+    def entity_scheduled(self, entity_id: str) -> bool:
+        """True while the entity waits for a stream or has a batch out."""
+        return entity_id in self._entities_set or entity_id in self._entity_in_flight
+
     def enqueue_activity(self, task: ActivityTask) -> None:
         """Queue an activity task for dispatch."""
         self._open_tasks.setdefault(task.instance_id, set()).add(task.seq)

@@ -206,8 +206,8 @@ class EntityCore:
         if visible_at is not None and visible_at > self._clock():
             self._timers.schedule(visible_at, lambda: self.wake(entity_id))
             return
-        if self._dispatcher.entity_in_flight(entity_id):
-            return  # its completion looks at the queue again
+        if self._dispatcher.entity_scheduled(entity_id):
+            return  # its dispatch (or completion) looks at the queue again
         step = self._step(entity_id)
         if step is not None and step.operations:
             self._dispatcher.mark_entity_ready(entity_id)

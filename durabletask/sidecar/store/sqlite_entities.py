@@ -47,7 +47,10 @@ class SqliteEntityTables:
     """Entity half of ``SqliteStore`` (a mixin; the host provides connection and helpers)."""
 
     if TYPE_CHECKING:
-        _db: sqlite3.Connection
+
+        @property
+        def _db(self) -> sqlite3.Connection: ...
+
         _tx: Callable[[], AbstractContextManager[sqlite3.Connection]]
         get_instance: Callable[[str], InstanceRecord | None]
         _add_row: Callable[[str, pb.HistoryEvent, datetime | None], None]
