@@ -15,6 +15,7 @@ import pytest
 
 from durabletask.internal.proto import orchestrator_service_pb2 as pb
 from durabletask.internal.proto import orchestrator_service_pb2_grpc as pb_grpc
+from tests.durabletask.cli.test_cli_commands import _ok, _one_line_error
 from tests.durabletask.process.procs import cli_sidecar, run_cli
 from tests.durabletask.sidecar.fake_worker import FakeWorker, lock_entities, operations
 
@@ -49,19 +50,6 @@ def target() -> Iterator[EntityTarget]:
         finally:
             t.worker.close()
             t.channel.close()
-
-
-def _ok(result: subprocess.CompletedProcess[str]) -> str:
-    assert result.returncode == 0, result.stderr
-    assert result.stderr == ""
-    return result.stdout
-
-
-def _error(result: subprocess.CompletedProcess[str], exit_code: int) -> str:
-    assert result.returncode == exit_code, (result.stdout, result.stderr)
-    assert "Traceback" not in result.stderr
-    assert result.stderr.count("\n") == 1, result.stderr
-    return result.stderr
 
 
 def test_signal_then_show_and_list_an_entity(target):
@@ -108,11 +96,14 @@ def test_clean_entities_removes_empty_entities(target):
     document = json.loads(_ok(target.cli("clean-entities", "--json")))
     assert document["empty_entities_removed"] >= 1
     assert document["orphaned_locks_released"] == 0
-    assert "no entity '@probe@cli-c'" in _error(target.cli("entities", "show", "@probe@cli-c"), 1)
+    missing = _one_line_error(target.cli("entities", "show", "@probe@cli-c"), 1)
+    assert "no entity '@probe@cli-c'" in missing
     text = _ok(target.cli("clean-entities", "--keep-locks"))
     assert text.startswith("removed 0 empty entities, released 0 orphaned locks")
 
 
 def test_bad_entity_ids_and_inputs_are_usage_errors(target):
-    assert "@counter@my-key" in _error(target.cli("entities", "show", "counter"), 2)
-    assert "not valid JSON" in _error(target.cli("entities", "signal", "@c@k", "op", "{"), 2)
+    bad_id = _one_line_error(target.cli("entities", "show", "counter"), 2)
+    assert "@counter@my-key" in bad_id
+    bad_input = _one_line_error(target.cli("entities", "signal", "@c@k", "op", "{"), 2)
+    assert "not valid JSON" in bad_input

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
 from datetime import timedelta
-
-import pytest
 
 from durabletask.internal.proto import orchestrator_service_pb2 as pb
 from durabletask.sidecar.clock import to_timestamp
@@ -22,7 +19,6 @@ from durabletask.sidecar.store.entity_base import (
 )
 from tests.durabletask.sidecar.test_store_contract import (
     RUNNING,
-    STORE_FACTORIES,
     T0,
     commit,
     event,
@@ -32,15 +28,6 @@ from tests.durabletask.sidecar.test_store_contract import (
 )
 
 E1, E2 = "@counter@1", "@counter@2"
-
-
-@pytest.fixture(params=sorted(STORE_FACTORIES))
-def store(request, tmp_path) -> Iterator[Store]:
-    s = STORE_FACTORIES[request.param](tmp_path)
-    try:
-        yield s
-    finally:
-        s.close()
 
 
 def op(name: str, at=T0) -> pb.HistoryEvent:
