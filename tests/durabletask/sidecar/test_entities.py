@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import grpc
 import pytest
+from google.protobuf import wrappers_pb2
 
 from durabletask.internal.proto import orchestrator_service_pb2 as pb
 from durabletask.sidecar.store import SqliteStore
@@ -190,15 +191,14 @@ def test_query_filters_and_pages(eh):
     for key in ("a1", "a2", "b1"):
         signal(eh, f"@counter@{key}", "set")
         worker.complete_entity(worker.entity(f"@counter@{key}"), state=f'"{key}"')
-    first = query(eh, pageSize=pb.google_dot_protobuf_dot_wrappers__pb2.Int32Value(value=2))
+    first = query(eh, pageSize=wrappers_pb2.Int32Value(value=2))
     assert [e.instanceId for e in first.entities] == ["@counter@a1", "@counter@a2"]
     assert not first.entities[0].HasField("serializedState")
     second = query(eh, continuationToken=first.continuationToken, includeState=True,
-                   pageSize=pb.google_dot_protobuf_dot_wrappers__pb2.Int32Value(value=2))
+                   pageSize=wrappers_pb2.Int32Value(value=2))
     assert [e.serializedState.value for e in second.entities] == ['"b1"']
     assert not second.HasField("continuationToken")
-    prefixed = query(eh, instanceIdStartsWith=pb.google_dot_protobuf_dot_wrappers__pb2
-                     .StringValue(value="@counter@a"))
+    prefixed = query(eh, instanceIdStartsWith=wrappers_pb2.StringValue(value="@counter@a"))
     assert len(prefixed.entities) == 2
     later = query(eh, lastModifiedFrom=ts(in_seconds(60)))
     assert list(later.entities) == []
