@@ -89,6 +89,7 @@ class SidecarCore:
         self.entities = EntityCore(
             store, self.dispatcher, self.timers, clock, self,
             max_recovery_attempts=options.max_recovery_attempts,
+            max_batch_bytes=options.max_message_bytes - _WORK_ITEM_OVERHEAD_BYTES,
         )
         """Entity signals, queries, locks and batches (a room of its own beside this core)."""
         self._group_committer: GroupCommitter | None = (

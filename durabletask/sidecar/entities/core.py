@@ -26,6 +26,7 @@ from durabletask.sidecar.store.entity_base import (
     EntityCommitResult,
     EntityQuery,
     EntityRecord,
+    EntityRow,
 )
 from durabletask.sidecar.timers import TimerScheduler
 from durabletask.sidecar.transitions import failure
@@ -81,6 +82,7 @@ class EntityCore:
         clock: Clock,
         host: EntityHost,
         max_recovery_attempts: int,
+        max_batch_bytes: int,
     ) -> None:
         """Wire the entity core to the hub's parts.
 
@@ -91,6 +93,8 @@ class EntityCore:
             clock: Wall-clock source.
             host: The orchestration core (commit effects, waking orchestrations).
             max_recovery_attempts: Quoted in the failure of a batch whose workers were lost.
+            max_batch_bytes: Largest ``EntityRequest`` sent; a batch over it is split, and
+                an operation that alone is over it fails (``WorkItemTooLarge``).
         """
         self._store = store
         self._dispatcher = dispatcher
@@ -98,6 +102,7 @@ class EntityCore:
         self._clock = clock
         self._host = host
         self._max_recovery_attempts = max_recovery_attempts
+        self._max_batch_bytes = max_batch_bytes
 
     def start(self) -> int:
         """Re-arm every entity with queued messages (delayed signals included); return how many."""
@@ -182,7 +187,24 @@ class EntityCore:
             return None
         record = self._store.get_entity(entity_id)
         assert record is not None  # the step just read it; nothing ran in between
-        return batches.build_batch(record, step.operations)
+        operations = step.operations
+        while True:
+            batch = batches.build_batch(record, operations)
+            size = batch.request.ByteSize()
+            if size <= self._max_batch_bytes:
+                return batch
+            if len(operations) > 1:
+                operations = operations[: len(operations) // 2]
+                continue
+            details = failure(
+                "WorkItemTooLarge",
+                f"operation {_operation_name(operations[0])!r} of entity '{entity_id}' and the "
+                f"entity's state make a work item of {size} bytes, over the sidecar's limit of "
+                f"{self._max_batch_bytes} bytes; keep entity state and inputs smaller, or start "
+                f"the sidecar with a larger max_message_bytes",
+            )
+            self._apply(batches.fail_batch(batch, record, details, self._clock()))
+            return None
 
     def worker_lost(self, lease: Lease, losses: int) -> None:
         """Fail a batch whose workers were lost too often: each caller gets the failure."""
@@ -251,3 +273,9 @@ class EntityCore:
         if wake_entity:
             self.wake(commit.entity_id)
             self._dispatcher.pump()  # a completion frees room on its stream
+
+
+def _operation_name(row: EntityRow) -> str:
+    event = row.event
+    kind = event.WhichOneof("eventType") or ""
+    return str(getattr(event, kind).operation) if kind else ""

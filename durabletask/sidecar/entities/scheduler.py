@@ -74,7 +74,6 @@ def sender(row: EntityRow) -> str | None:
 
 @dataclass(slots=True)
 class _Plan:
-    record: EntityRecord
     now: datetime
     alive: HolderAlive
     lock: EntityLock | None = None
@@ -174,7 +173,7 @@ def plan_step(
     lock = record.lock
     if lock is not None and not alive(lock.holder_id, lock.holder_execution):
         lock = None
-    plan = _Plan(record=record, now=now, alive=alive, lock=lock)
+    plan = _Plan(now=now, alive=alive, lock=lock)
     plan.run(rows)
     commit = None
     if plan.consumed or plan.lock != record.lock:

@@ -109,3 +109,27 @@ def _terminated() -> pb.OrchestratorAction:
     action = pb.OrchestratorAction(id=1)
     action.completeOrchestration.orchestrationStatus = pb.ORCHESTRATION_STATUS_TERMINATED
     return action
+
+
+def test_oversized_batches_are_split_and_an_oversized_operation_fails(make_harness):
+    h = make_harness(max_message_bytes=64 * 1024)
+    h.start("o1")
+    worker = h.worker()
+    signal(h, COUNTER, "first")
+    first = worker.entity(COUNTER)  # out while four 20 KB operations queue up
+    for n in range(1, 5):
+        signal(h, COUNTER, f"op{n}", '"' + "x" * 20_000 + '"')
+    worker.complete_entity(first)
+    second = worker.entity(COUNTER)
+    assert [op for _, op, _ in operations(second)] == ["op1", "op2"]  # four would not fit
+    worker.complete_entity(second)
+    third = worker.entity(COUNTER)
+    assert [op for _, op, _ in operations(third)] == ["op3", "op4"]
+    worker.complete_entity(third, state='"' + "s" * 50_000 + '"')
+    worker.complete(worker.orchestration("o1"),
+                    call_entity(0, COUNTER, "grow", "r1", '"' + "y" * 15_000 + '"'))
+    failed = worker.orchestration("o1").orchestratorRequest.newEvents[-1].entityOperationFailed
+    assert failed.requestId == "r1"
+    assert failed.failureDetails.errorType == "WorkItemTooLarge"
+    assert "max_message_bytes" in failed.failureDetails.errorMessage
+    worker.expect_nothing(within=0.1)
