@@ -69,6 +69,21 @@ def parse_status(name: str) -> OrchestrationStatus:
         ) from None
 
 
+def positive_int(text: str) -> int:
+    """Parse a command-line count of at least 1.
+
+    Raises:
+        argparse.ArgumentTypeError: The text is not a whole number >= 1.
+    """
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def parse_json_value(text: str | None, what: str) -> Any:
     """Parse a JSON command-line argument.
 

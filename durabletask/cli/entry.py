@@ -16,6 +16,7 @@ from durabletask.cli.commands import (
     CommandError,
     Output,
 )
+from durabletask.cli.entity_commands import ENTITY_COMMANDS
 from durabletask.cli.parser import build_parser
 from durabletask.cli.render import render_json, shorten
 from durabletask.client import TaskHubGrpcClient
@@ -67,7 +68,7 @@ def _run_client_command(args: argparse.Namespace) -> Output:
     resiliency = GrpcClientResiliencyOptions(default_call_timeout_seconds=args.timeout)
     try:
         with TaskHubGrpcClient(host_address=args.address, resiliency_options=resiliency) as client:
-            return COMMANDS[args.command](client, args)
+            return {**COMMANDS, **ENTITY_COMMANDS}[args.command](client, args)
     except CommandError:
         raise
     except SidecarUnavailableError as exc:

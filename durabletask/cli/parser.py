@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import os
 
-from durabletask.cli.commands import parse_status
+from durabletask.cli.commands import parse_status, positive_int
+from durabletask.cli.entity_commands import add_entity_commands
 from durabletask.sidecar.cli_options import add_sidecar_arguments
 
 DEFAULT_ADDRESS = "localhost:4001"
@@ -33,7 +34,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run the embedded sidecar until SIGTERM or Ctrl-C.",
     )
     add_sidecar_arguments(sidecar)
-    _add_client_commands(commands, _client_options())
+    shared = _client_options()
+    _add_client_commands(commands, shared)
+    add_entity_commands(commands, shared)
     return parser
 
 
@@ -65,7 +68,7 @@ def _add_client_commands(
         "pending, suspended, continued_as_new)",
     )
     listing.add_argument(
-        "--limit", type=_positive_int, default=100, metavar="N",
+        "--limit", type=positive_int, default=100, metavar="N",
         help="show at most N instances (default 100)",
     )
     add("show", "show an instance's status, input, output and failure").add_argument(
@@ -92,13 +95,3 @@ def _add_client_commands(
     purge.add_argument(
         "--no-recursive", action="store_true", help="keep its sub-orchestrations"
     )
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value

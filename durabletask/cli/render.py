@@ -64,6 +64,15 @@ def format_time(value: datetime | None) -> str:
     return _as_utc(value).strftime("%Y-%m-%d %H:%M:%SZ")
 
 
+def format_iso(value: datetime | None) -> str | None:
+    """Return a datetime as an ISO 8601 UTC string for JSON output (None for None).
+
+    Args:
+        value: The time to show.
+    """
+    return _iso(value)
+
+
 def shorten(text: str, limit: int = _MAX_CELL_CHARS) -> str:
     """Return ``text`` on one line, cut to ``limit`` characters with an ellipsis.
 

@@ -6,7 +6,7 @@ import contextlib
 import dataclasses
 import logging
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 
 from durabletask.internal.proto import orchestrator_service_pb2 as pb
@@ -19,6 +19,8 @@ from durabletask.sidecar.dispatcher import (
     PreparedEpisode,
     WorkKind,
 )
+from durabletask.sidecar.entities.batches import PreparedEntityBatch
+from durabletask.sidecar.entities.core import EntityCore
 from durabletask.sidecar.errors import (
     InstanceExistsError,
     InstanceNotFoundError,
@@ -84,6 +86,12 @@ class SidecarCore:
             clock,
         )
         self._deferred_effects: list[Effect] | None = None
+        self.entities = EntityCore(
+            store, self.dispatcher, self.timers, clock, self,
+            max_recovery_attempts=options.max_recovery_attempts,
+            max_batch_bytes=options.max_message_bytes - _WORK_ITEM_OVERHEAD_BYTES,
+        )
+        """Entity signals, queries, locks and batches (a room of its own beside this core)."""
         self._group_committer: GroupCommitter | None = (
             GroupCommitter(
                 store, self.collect_effects,
@@ -102,10 +110,12 @@ class SidecarCore:
         pending = self.store.pending_inbox()
         for instance_id, visible_at in pending:
             self._wake(instance_id, visible_at)
-        if tasks or pending:
+        entities = self.entities.start()
+        if tasks or pending or entities:
             logger.info(
-                "recovered %d queued activity task(s) and inbox work for %d instance(s)",
-                len(tasks), len({instance_id for instance_id, _ in pending}),
+                "recovered %d queued activity task(s), inbox work for %d instance(s) and "
+                "queued messages for %d entit(ies)",
+                len(tasks), len({instance_id for instance_id, _ in pending}), entities,
             )
 
     async def close(self) -> None:
@@ -305,6 +315,25 @@ class SidecarCore:
         finally:
             self._deferred_effects = previous
 
+    # ----- EntityHost (called by the entity core) ---------------------------
+
+    def after_commit(self, effect: Effect) -> None:
+        """Run ``effect`` once the current transition is durable (at once outside a group)."""
+        self._after_commit(effect)
+
+    def durably(self, operation: Callable[[], None]) -> Awaitable[None]:
+        """Apply a worker completion, in a commit group when the store groups commits."""
+        return self._durably(operation)
+
+    def wake_instance(self, instance_id: str, visible_at: datetime | None = None) -> None:
+        """Dispatch an instance that got inbox events (when ``visible_at`` has passed)."""
+        self._wake(instance_id, visible_at)
+
+    def instance_created(self, instance_id: str, visible_at: datetime | None) -> None:
+        """Tell waiters about an instance an entity created, and dispatch it."""
+        self.waiters.notify(instance_id, self.store.get_instance(instance_id))
+        self._wake(instance_id, visible_at)
+
     async def _durably(self, operation: Callable[[], None]) -> None:
         if self._group_committer is None:
             operation()
@@ -427,8 +456,15 @@ class SidecarCore:
         self._deliver_activity_result(task, event)
         return False
 
+    def prepare_entity(self, entity_id: str) -> PreparedEntityBatch | None:
+        """Build an entity's next batch (see ``EntityCore.prepare``)."""
+        return self.entities.prepare(entity_id)
+
     def worker_lost(self, lease: Lease, losses: int) -> None:
         """Fail a work item whose workers were lost more than ``max_recovery_attempts`` times."""
+        if lease.batch is not None:
+            self.entities.worker_lost(lease, losses)
+            return
         what = f"activity '{lease.task.request.name}'" if lease.task else "orchestration episode"
         details = failure(
             "WorkerLost",
@@ -460,27 +496,10 @@ class SidecarCore:
         trace: pb.TraceContext | None,
         replaceable: frozenset[int],
     ) -> None:
-        now = self._clock()
-        execution_id = uuid.uuid4().hex
-        record = InstanceRecord(
-            instance_id=instance_id, execution_id=execution_id, name=name, version=version,
-            input=payload, tags=tags, created_at=now, last_updated_at=now,
-            scheduled_start_at=scheduled,
+        record, event = transitions.new_instance(
+            self._clock(), instance_id=instance_id, name=name, version=version,
+            payload=payload, tags=tags, scheduled=scheduled, trace=trace,
         )
-        event = new_event(now)
-        started = event.executionStarted
-        started.name = name
-        started.orchestrationInstance.instanceId = instance_id
-        started.orchestrationInstance.executionId.value = execution_id
-        started.tags.update(tags)
-        if version is not None:
-            started.version.value = version
-        if payload is not None:
-            started.input.value = payload
-        if scheduled is not None:
-            started.scheduledStartTimestamp.FromDatetime(scheduled)
-        if trace is not None:
-            started.parentTraceContext.CopyFrom(trace)
         existed = self.store.get_instance(instance_id) is not None
         if not self.store.create_instance(
             record, event, visible_at=scheduled, replaceable_statuses=replaceable
@@ -531,6 +550,8 @@ class SidecarCore:
             self._wake(child_id)
         for message in commit.messages:
             self._wake(message.target_id, message.visible_at)
+        for entity_message in commit.entity_messages:
+            self.entities.wake(entity_message.target_id, entity_message.visible_at)
         self.waiters.notify(iid, commit.record)
         self.dispatcher.mark_ready(iid)
 

@@ -14,6 +14,8 @@ from typing import Protocol
 
 from durabletask.internal.proto import orchestrator_service_pb2 as pb
 from durabletask.sidecar.clock import Clock, system_clock
+from durabletask.sidecar.entities.batches import PreparedEntityBatch
+from durabletask.sidecar.entities.ids import entity_name
 from durabletask.sidecar.store.base import ActivityTask, Store
 from durabletask.sidecar.timers import TimerScheduler
 from durabletask.sidecar.transitions import EpisodeContext
@@ -26,6 +28,7 @@ class WorkKind(enum.Enum):
 
     ORCHESTRATION = "orchestration"
     ACTIVITY = "activity"
+    ENTITY = "entity"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -47,13 +50,15 @@ class Lease:
     kind: WorkKind
     """Orchestration episode or activity."""
     instance_id: str
-    """The orchestration instance the item belongs to."""
+    """The orchestration instance (or, for entity batches, the entity) the item belongs to."""
     stream: WorkerStream
     """The stream holding the item."""
     episode: PreparedEpisode | None = None
     """Set for orchestration leases."""
     task: ActivityTask | None = None
     """Set for activity leases."""
+    batch: PreparedEntityBatch | None = None
+    """Set for entity leases."""
     delivered: bool = False
     """True once the item was written to the stream."""
 
@@ -71,13 +76,17 @@ class WorkSource(Protocol):
         """Check an activity task can still be sent; False drops it."""
         ...
 
+    def prepare_entity(self, entity_id: str) -> PreparedEntityBatch | None:
+        """Build the next batch of an entity, or None if none of its operations may run."""
+        ...
+
     def worker_lost(self, lease: Lease, losses: int) -> None:
         """Give up on a work item whose workers were lost too many times."""
         ...
 
 
 class WorkFilter:
-    """Which orchestrations and activities a stream accepts (``workItemFilters``)."""
+    """Which orchestrations, activities and entities a stream accepts (``workItemFilters``)."""
 
     def __init__(self, filters: pb.WorkItemFilters) -> None:
         """Parse the filters; an empty version list means any version.
@@ -88,6 +97,8 @@ class WorkFilter:
         self._allowed: dict[WorkKind, dict[str, frozenset[str]]] = {
             WorkKind.ORCHESTRATION: {f.name: frozenset(f.versions) for f in filters.orchestrations},
             WorkKind.ACTIVITY: {f.name: frozenset(f.versions) for f in filters.activities},
+            # Entities match by the name part of their id, case-insensitively.
+            WorkKind.ENTITY: {f.name.lower(): frozenset() for f in filters.entities},
         }
 
     @classmethod
@@ -129,7 +140,7 @@ class WorkerStream:
     """Resolved (True) when the idle stream has something to do; see ``idle``."""
     leases: dict[str, Lease] = field(default_factory=dict)
     outstanding: dict[WorkKind, int] = field(
-        default_factory=lambda: {WorkKind.ORCHESTRATION: 0, WorkKind.ACTIVITY: 0}
+        default_factory=lambda: dict.fromkeys(WorkKind, 0)
     )
     closed: bool = False
     history_streaming: bool = False
@@ -232,6 +243,10 @@ class Dispatcher:
         self._ready_set: set[str] = set()
         self._activities: deque[ActivityTask] = deque()
         self._in_flight: dict[str, Lease] = {}
+        # Entities with operations that may run, and the one batch each has out.
+        self._entities: deque[str] = deque()
+        self._entities_set: set[str] = set()
+        self._entity_in_flight: dict[str, Lease] = {}
         self._leases: dict[str, Lease] = {}
         self._abandons: dict[tuple[WorkKind, str | int], int] = {}
         # Delivered leases by token in delivery order; with one timeout for all, that is
@@ -276,6 +291,21 @@ class Dispatcher:
             self._ready.append(instance_id)
             self._ready_set.add(instance_id)
         self.pump()
+
+    def mark_entity_ready(self, entity_id: str) -> None:
+        """Note that an entity has operations that may run; one batch per entity is out."""
+        if entity_id not in self._entity_in_flight and entity_id not in self._entities_set:
+            self._entities.append(entity_id)
+            self._entities_set.add(entity_id)
+        self.pump()
+
+    def entity_in_flight(self, entity_id: str) -> bool:
+        """True while a batch of the entity is leased to a worker."""
+        return entity_id in self._entity_in_flight
+
+    def entity_scheduled(self, entity_id: str) -> bool:
+        """True while the entity waits for a stream or has a batch out."""
+        return entity_id in self._entities_set or entity_id in self._entity_in_flight
 
     def enqueue_activity(self, task: ActivityTask) -> None:
         """Queue an activity task for dispatch."""
@@ -342,6 +372,8 @@ class Dispatcher:
         self._ready.clear()
         self._ready_set.clear()
         self._activities.clear()
+        self._entities.clear()
+        self._entities_set.clear()
         self._abandons.clear()
         self._open_tasks.clear()
         self._batching.clear()
@@ -367,6 +399,7 @@ class Dispatcher:
             limits={
                 WorkKind.ORCHESTRATION: request.maxConcurrentOrchestrationWorkItems,
                 WorkKind.ACTIVITY: request.maxConcurrentActivityWorkItems,
+                WorkKind.ENTITY: request.maxConcurrentEntityWorkItems,
             },
             work_filter=WorkFilter.from_request(request),
             history_streaming=pb.WORKER_CAPABILITY_HISTORY_STREAMING in request.capabilities,
@@ -400,6 +433,7 @@ class Dispatcher:
                 self._pump_again = False
                 self._pump_orchestrations()
                 self._pump_activities()
+                self._pump_entities()
         finally:
             self._pumping = False
 
@@ -467,17 +501,44 @@ class Dispatcher:
             ws.hold(lease, pb.WorkItem(activityRequest=req, completionToken=lease.token))
         self._activities.extendleft(reversed(skipped))
 
+    def _pump_entities(self) -> None:
+        skipped: list[str] = []
+        while self._entities and self._any_capacity(WorkKind.ENTITY):
+            entity_id = self._entities.popleft()
+            self._entities_set.discard(entity_id)
+            if entity_id in self._entity_in_flight:
+                continue
+            ws = self._pick(WorkKind.ENTITY, entity_name(entity_id) or "", None)
+            if ws is None:
+                skipped.append(entity_id)
+                continue
+            batch = self._source.prepare_entity(entity_id)
+            if batch is None:
+                continue
+            lease = Lease(token=_new_token("e"), kind=WorkKind.ENTITY, instance_id=entity_id,
+                          stream=ws, batch=batch)
+            self._leases[lease.token] = lease
+            self._entity_in_flight[entity_id] = lease
+            ws.hold(lease, pb.WorkItem(entityRequestV2=batch.request,
+                                       completionToken=lease.token))
+        self._entities.extendleft(reversed(skipped))
+        self._entities_set.update(skipped)
+
     def _end_lease(self, lease: Lease) -> None:
         self._leases.pop(lease.token, None)
         self._expiries.pop(lease.token, None)
         lease.stream.release(lease)
         if lease.kind is WorkKind.ORCHESTRATION and self._in_flight.get(lease.instance_id) is lease:
             del self._in_flight[lease.instance_id]
+        if lease.kind is WorkKind.ENTITY and self._entity_in_flight.get(lease.instance_id) is lease:
+            del self._entity_in_flight[lease.instance_id]
 
     def _requeue_callback(self, lease: Lease) -> Callable[[], None]:
         if lease.task is not None:
             task = lease.task
             return lambda: self.enqueue_activity(task)
+        if lease.kind is WorkKind.ENTITY:
+            return lambda: self.mark_entity_ready(lease.instance_id)
         return lambda: self.mark_ready(lease.instance_id)
 
     def _drop_stream(self, ws: WorkerStream) -> None:
@@ -496,6 +557,10 @@ class Dispatcher:
             return
         if lease.task is not None:
             self._activities.appendleft(lease.task)
+        elif lease.kind is WorkKind.ENTITY:
+            if lease.instance_id not in self._entities_set:
+                self._entities.appendleft(lease.instance_id)
+                self._entities_set.add(lease.instance_id)
         elif lease.instance_id not in self._ready_set:
             self._ready.appendleft(lease.instance_id)
             self._ready_set.add(lease.instance_id)
@@ -533,6 +598,8 @@ class Dispatcher:
     def _lost_too_often(self, lease: Lease) -> bool:
         if lease.task is not None:
             losses = self._store.record_activity_loss(lease.task.seq)
+        elif lease.kind is WorkKind.ENTITY:
+            losses = self._store.record_entity_loss(lease.instance_id)
         else:
             losses = self._store.record_orchestration_loss(lease.instance_id)
         logger.warning(

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
-import functools
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import grpc
 from google.protobuf import empty_pb2
@@ -16,58 +14,24 @@ from durabletask.internal.proto import orchestrator_service_pb2_grpc as pb_grpc
 from durabletask.sidecar import encoding, validation
 from durabletask.sidecar.core import SidecarCore
 from durabletask.sidecar.dispatcher import WorkKind
+from durabletask.sidecar.entities.servicer import EntityServicer
 from durabletask.sidecar.errors import InvalidRequestError, SidecarRequestError
+from durabletask.sidecar.rpc import optional as _opt
+from durabletask.sidecar.rpc import unary as _unary
 from durabletask.sidecar.waiters import Condition, is_finished, is_started
 
 logger = logging.getLogger("durabletask.sidecar")
 
 HISTORY_CHUNK_SIZE = 100
 
-_Req = TypeVar("_Req")
-_Resp = TypeVar("_Resp")
-_Handler = Callable[["SidecarServicer", _Req, Any], Awaitable[_Resp]]
-
 _UNIMPLEMENTED = (
-    "SignalEntity",
-    "GetEntity",
-    "QueryEntities",
-    "CleanEntityStorage",
-    "CompleteEntityTask",
-    "AbandonTaskEntityWorkItem",
     "CreateTaskHub",
     "DeleteTaskHub",
     "SkipGracefulOrchestrationTerminations",
 )
 
 
-def _unary(method: _Handler[_Req, _Resp]) -> _Handler[_Req, _Resp]:
-    """Turn sidecar errors into gRPC statuses; the server keeps serving."""
-
-    @functools.wraps(method)
-    async def wrapper(self: SidecarServicer, request: _Req, context: Any) -> _Resp:
-        try:
-            return await method(self, request, context)
-        except SidecarRequestError as exc:
-            await context.abort(exc.code, str(exc))
-        except TimeoutError as exc:
-            await context.abort(grpc.StatusCode.DEADLINE_EXCEEDED, str(exc))
-        except (grpc.aio.AbortError, asyncio.CancelledError):
-            raise
-        except Exception as exc:
-            logger.exception("sidecar %s failed", method.__name__)
-            await context.abort(
-                grpc.StatusCode.INTERNAL, f"{method.__name__} failed in the sidecar: {exc!r}"
-            )
-        raise AssertionError("unreachable: context.abort raises")
-
-    return wrapper
-
-
-def _opt(message: Any, field: str) -> str | None:
-    return str(getattr(message, field).value) if message.HasField(field) else None
-
-
-class SidecarServicer(pb_grpc.TaskHubSidecarServiceServicer):
+class SidecarServicer(EntityServicer, pb_grpc.TaskHubSidecarServiceServicer):
     """``TaskHubSidecarService`` over a :class:`SidecarCore`."""
 
     def __init__(self, core: SidecarCore) -> None:
@@ -306,8 +270,8 @@ def _make_unimplemented(rpc: str) -> Callable[..., Awaitable[Any]]:
     async def handler(self: SidecarServicer, request: Any, context: Any) -> Any:
         await context.abort(
             grpc.StatusCode.UNIMPLEMENTED,
-            f"{rpc} is not implemented by the embedded durabletask sidecar (entities and task "
-            f"hub management are not supported); use a sidecar that supports it, such as the "
+            f"{rpc} is not implemented by the embedded durabletask sidecar (task hub "
+            f"management is not supported); use a sidecar that supports it, such as the "
             f"Durable Task Scheduler",
         )
 

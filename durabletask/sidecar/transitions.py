@@ -11,6 +11,7 @@ from datetime import datetime
 
 from durabletask.internal.proto import orchestrator_service_pb2 as pb
 from durabletask.sidecar.clock import from_timestamp, to_timestamp
+from durabletask.sidecar.entities import routing
 from durabletask.sidecar.store.base import (
     TERMINAL_STATUSES,
     EpisodeCommit,
@@ -19,6 +20,7 @@ from durabletask.sidecar.store.base import (
     NewChild,
     OutboxMessage,
 )
+from durabletask.sidecar.store.entity_base import EntityMessage
 
 logger = logging.getLogger("durabletask.sidecar")
 
@@ -95,6 +97,45 @@ def episode_events(now: datetime, rows: Iterable[InboxRow]) -> list[pb.HistoryEv
         if not r.event.HasField("executionStarted") and not r.event.HasField("orchestratorStarted")
     ]
     return [started, *starts, *others]
+
+
+def new_instance(
+    now: datetime,
+    *,
+    instance_id: str,
+    name: str,
+    version: str | None,
+    payload: str | None,
+    tags: dict[str, str],
+    scheduled: datetime | None,
+    trace: pb.TraceContext | None,
+) -> tuple[InstanceRecord, pb.HistoryEvent]:
+    """Build a new instance's PENDING record and its ``executionStarted`` event.
+
+    Returns:
+        The record (with a new execution id) and the start event for its inbox.
+    """
+    execution_id = uuid.uuid4().hex
+    record = InstanceRecord(
+        instance_id=instance_id, execution_id=execution_id, name=name, version=version,
+        input=payload, tags=tags, created_at=now, last_updated_at=now,
+        scheduled_start_at=scheduled,
+    )
+    event = new_event(now)
+    started = event.executionStarted
+    started.name = name
+    started.orchestrationInstance.instanceId = instance_id
+    started.orchestrationInstance.executionId.value = execution_id
+    started.tags.update(tags)
+    if version is not None:
+        started.version.value = version
+    if payload is not None:
+        started.input.value = payload
+    if scheduled is not None:
+        started.scheduledStartTimestamp.FromDatetime(scheduled)
+    if trace is not None:
+        started.parentTraceContext.CopyFrom(trace)
+    return record, event
 
 
 def failure(error_type: str, message: str) -> pb.TaskFailureDetails:
@@ -214,6 +255,7 @@ class _Builder:
     activities: list[pb.ActivityRequest] = field(default_factory=list)
     messages: list[OutboxMessage] = field(default_factory=list)
     children: list[NewChild] = field(default_factory=list)
+    entity_messages: list[EntityMessage] = field(default_factory=list)
     replace: list[pb.HistoryEvent] | None = None
     record: InstanceRecord | None = None
     custom_status: str | None = None
@@ -253,8 +295,7 @@ class _Builder:
             if handler is None:
                 raise UnsupportedActionError(
                     f"the embedded sidecar does not support the '{kind}' orchestrator action "
-                    f"(action id {action.id}); entity operations need a sidecar with entity "
-                    f"support such as the Durable Task Scheduler"
+                    f"(action id {action.id})"
                 )
             handler(self, action)
 
@@ -277,6 +318,7 @@ class _Builder:
             activities=self.activities,
             messages=self.messages,
             children=self.children,
+            entity_messages=self.entity_messages,
         )
 
     def send(self, target: str, event: pb.HistoryEvent, at: datetime | None = None) -> None:
@@ -376,6 +418,25 @@ def _send_event(b: _Builder, action: pb.OrchestratorAction) -> None:
     b.send(a.instance.instanceId, raised)
 
 
+def _send_entity_message(b: _Builder, action: pb.OrchestratorAction) -> None:
+    try:
+        event, message = routing.route_action(
+            action.sendEntityMessage, action.id, b.ctx.now, b.rec.instance_id, b.rec.execution_id
+        )
+    except routing.EntityActionError as exc:
+        raise UnsupportedActionError(str(exc)) from None
+    b.events.append(event)
+    b.entity_messages.append(message)
+
+
+def _release_entity_locks(b: _Builder) -> None:
+    """An execution that ends (or continues as new) gives back the locks it still holds."""
+    b.entity_messages.extend(routing.release_held_locks(
+        [*b.ctx.past, *b.ctx.new_events, *b.events], b.ctx.now,
+        b.rec.instance_id, b.rec.execution_id,
+    ))
+
+
 def _terminate_other(b: _Builder, action: pb.OrchestratorAction) -> None:
     a = action.terminateOrchestration
     ev = new_event(b.ctx.now)
@@ -401,6 +462,7 @@ def _rewind(b: _Builder, action: pb.OrchestratorAction) -> None:
 def _complete(b: _Builder, action: pb.OrchestratorAction) -> None:
     a = action.completeOrchestration
     b.done = True
+    _release_entity_locks(b)
     if a.orchestrationStatus == _CONTINUED_AS_NEW:
         _continue_as_new(b, a)
         return
@@ -509,6 +571,7 @@ _HANDLERS: dict[str, Callable[[_Builder, pb.OrchestratorAction], None]] = {
     "createTimer": _create_timer,
     "createSubOrchestration": _create_sub_orchestration,
     "sendEvent": _send_event,
+    "sendEntityMessage": _send_entity_message,
     "completeOrchestration": _complete,
     "terminateOrchestration": _terminate_other,
     "rewindOrchestration": _rewind,

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Literal, Protocol
 
 from durabletask.internal.proto import orchestrator_service_pb2 as pb
+from durabletask.sidecar.store.entity_base import EntityMessage, EntityStore
 
 TERMINAL_STATUSES: frozenset[int] = frozenset(
     {
@@ -168,6 +169,8 @@ class EpisodeCommit:
     """Inbox rows for this or other instances (timers, events, notifications)."""
     children: Sequence[NewChild] = ()
     """Sub-orchestrations to create."""
+    entity_messages: Sequence[EntityMessage] = ()
+    """Messages for entity inboxes (``sendEntityMessage`` actions, released locks)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -216,8 +219,8 @@ def ascii_lower(text: str) -> str:
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 
-class Store(Protocol):
-    """Persistence for instances, histories, inboxes and the activity queue.
+class Store(EntityStore, Protocol):
+    """Persistence for instances, histories, inboxes, the activity queue and entities.
 
     Every method is one atomic transaction. The sidecar calls them from a
     single thread (its event loop), so implementations need no locking of
@@ -302,9 +305,9 @@ class Store(Protocol):
         execution id differs from ``commit.expected_execution_id``. Otherwise:
         replaces or appends history, stores ``commit.record``, deletes the
         consumed inbox rows, enqueues activities, writes messages (dropped
-        for terminal targets), creates children (replacing terminal ones; if
-        a non-terminal instance holds a child id, the child's
-        ``failed_event`` goes to the committing instance's inbox instead),
+        for terminal targets), queues the entity messages, creates children
+        (replacing terminal ones; if a non-terminal instance holds a child id,
+        the child's ``failed_event`` goes to the committing instance's inbox instead),
         resets the instance's lost-worker count, and, if the new status is
         terminal, deletes the instance's remaining inbox rows.
 

@@ -20,9 +20,10 @@ from durabletask.sidecar.store.base import (
     NewChild,
     ascii_lower,
 )
+from durabletask.sidecar.store.memory_entities import MemoryEntityTables
 
 
-class MemoryStore:
+class MemoryStore(MemoryEntityTables):
     """A ``Store`` kept in Python dicts; nothing survives the process.
 
     Not thread-safe: like every store it is driven from the sidecar's loop.
@@ -41,6 +42,7 @@ class MemoryStore:
         self._activities: dict[int, ActivityTask] = {}
         self._orchestration_losses: dict[str, int] = {}
         self._activity_losses: dict[int, int] = {}
+        self._init_entities()
 
     def group(self) -> contextlib.AbstractContextManager[None]:
         """See ``Store.group``: every call is already final, so this is a no-op."""
@@ -114,6 +116,7 @@ class MemoryStore:
             self._create_child(iid, child)
         for msg in commit.messages:
             self.append_inbox(msg.target_id, msg.event, visible_at=msg.visible_at)
+        self.append_entity_messages(commit.entity_messages)
         if commit.record.is_terminal:
             self._inbox.pop(iid, None)
         return CommitResult(activity_tasks=tasks)
@@ -216,6 +219,7 @@ class MemoryStore:
         self._activities.clear()
         self._orchestration_losses.clear()
         self._activity_losses.clear()
+        self._clear_entities()
 
     def close(self) -> None:
         """See ``Store.close``; nothing to release."""

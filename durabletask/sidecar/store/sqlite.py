@@ -10,7 +10,7 @@ import os
 import sqlite3
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from typing import Any, Generic, Literal, TypeVar
 
 from durabletask.internal.proto import orchestrator_service_pb2 as pb
@@ -27,14 +27,15 @@ from durabletask.sidecar.store.base import (
     ascii_lower,
 )
 from durabletask.sidecar.store.file_lock import DatabaseLock, refuse_foreign_empty_file
+from durabletask.sidecar.store.sqlite_entities import SqliteEntityTables
 from durabletask.sidecar.store.sqlite_schema import TABLES, SchemaError, migrate
+from durabletask.sidecar.store.sqlite_schema import from_us as _dt
+from durabletask.sidecar.store.sqlite_schema import to_us as _us
 
 logger = logging.getLogger("durabletask.sidecar.store")
 
 _V = TypeVar("_V")
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-_MICROSECOND = timedelta(microseconds=1)
 _FAILED = pb.ORCHESTRATION_STATUS_FAILED
 _RECORD_COLUMNS = (
     "instance_id, execution_id, name, version, status, input, output, custom_status, failure, "
@@ -54,7 +55,7 @@ _OPEN_ADVICE = (
 )
 
 
-class SqliteStore:
+class SqliteStore(SqliteEntityTables):
     """A ``Store`` in one SQLite file: WAL journal, ``synchronous=FULL``, append-only history.
 
     Every mutating method is one ``BEGIN IMMEDIATE`` ... ``COMMIT`` transaction,
@@ -225,6 +226,7 @@ class SqliteStore:
                 self._create_child(iid, child)
             for msg in commit.messages:
                 self._append(msg.target_id, msg.event, msg.visible_at)
+            self._queue_entity_messages(commit.entity_messages)
             if commit.record.is_terminal:
                 db.execute("DELETE FROM inbox WHERE instance_id = ?", (iid,))
         return CommitResult(activity_tasks=tasks)
@@ -334,7 +336,8 @@ class SqliteStore:
     def clear(self) -> None:
         """See ``Store.clear``."""
         with self._tx() as db:
-            for table in ("instances", "history", "inbox", "activities"):
+            for table in ("instances", "history", "inbox", "activities", "entities",
+                          "entity_inbox"):
                 db.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
             self._records.clear()
             self._histories.clear()
@@ -551,18 +554,6 @@ def _next_incarnation(conn: sqlite3.Connection, path: str) -> int:
         conn.close()
         raise StoreOpenError(path, f"{exc} ({_OPEN_ADVICE})") from exc
     return int(row[0]) if row else 0
-
-
-def _us(value: datetime | None) -> int | None:
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
-    return (value - _EPOCH) // _MICROSECOND
-
-
-def _dt(value: int | None) -> datetime | None:
-    return None if value is None else _EPOCH + value * _MICROSECOND
 
 
 def _record_params(r: InstanceRecord) -> tuple[Any, ...]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 
 # Timestamps are INTEGER microseconds since the Unix epoch (UTC): exact round trips,
 # cheap comparisons and index-friendly ordering. Events and failure details are
@@ -74,8 +75,54 @@ _SCHEMA_V1 = (
     "INSERT INTO meta (key, value) VALUES ('incarnation', '0')",
 )
 
-TABLES: frozenset[str] = frozenset({"instances", "history", "inbox", "activities", "meta"})
+# Entities: one row per entity (state, lock), and their inboxes. AUTOINCREMENT: an
+# inbox sequence number is never reused, even after the newest row was deleted.
+_SCHEMA_V2 = (
+    """
+    CREATE TABLE entities (
+        entity_id        TEXT PRIMARY KEY,
+        state            TEXT,
+        last_modified_at INTEGER NOT NULL,
+        lock_holder      TEXT,
+        lock_execution   TEXT,
+        lock_section     TEXT,
+        lost_workers     INTEGER NOT NULL DEFAULT 0
+    )
+    """,
+    """
+    CREATE TABLE entity_inbox (
+        seq              INTEGER PRIMARY KEY AUTOINCREMENT,
+        entity_id        TEXT NOT NULL,
+        visible_at       INTEGER,
+        source_id        TEXT,
+        source_execution TEXT,
+        event            BLOB NOT NULL
+    )
+    """,
+    "CREATE INDEX entity_inbox_by_entity ON entity_inbox (entity_id, seq)",
+)
+
+TABLES: frozenset[str] = frozenset(
+    {"instances", "history", "inbox", "activities", "meta", "entities", "entity_inbox"}
+)
 """Tables of the current schema."""
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def to_us(value: datetime | None) -> int | None:
+    """Store a datetime as microseconds since the epoch (naive values are UTC)."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return (value - _EPOCH) // _MICROSECOND
+
+
+def from_us(value: int | None) -> datetime | None:
+    """Read a stored microsecond timestamp back as an aware UTC datetime."""
+    return None if value is None else _EPOCH + value * _MICROSECOND
 
 
 class SchemaError(Exception):
@@ -104,6 +151,7 @@ def _run_all(statements: Sequence[str]) -> Callable[[sqlite3.Connection], None]:
 
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "create instances, history, inbox, activities and meta", _run_all(_SCHEMA_V1)),
+    Migration(2, "add entities and entity_inbox", _run_all(_SCHEMA_V2)),
 )
 """Every migration in order; the last one's version is the current schema version."""
 

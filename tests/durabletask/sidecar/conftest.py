@@ -11,7 +11,9 @@ import pytest
 from durabletask.internal.proto import orchestrator_service_pb2 as pb
 from durabletask.internal.proto import orchestrator_service_pb2_grpc as pb_grpc
 from durabletask.sidecar import EmbeddedSidecar
+from durabletask.sidecar.store import Store
 from tests.durabletask.sidecar.fake_worker import FakeWorker
+from tests.durabletask.sidecar.test_store_contract import STORE_FACTORIES
 
 
 class Harness:
@@ -104,3 +106,13 @@ def make_harness() -> Iterator[Callable[..., Harness]]:
 def harness(make_harness: Callable[..., Harness]) -> Harness:
     """A harness over a sidecar with default test options."""
     return make_harness()
+
+
+@pytest.fixture(params=sorted(STORE_FACTORIES))
+def store(request, tmp_path) -> Iterator[Store]:
+    """Each store implementation in turn: tests taking it form the store contract."""
+    s = STORE_FACTORIES[request.param](tmp_path)
+    try:
+        yield s
+    finally:
+        s.close()

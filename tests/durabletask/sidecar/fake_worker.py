@@ -84,6 +84,29 @@ class FakeWorker:
         """Return the next activity work item (for ``instance_id``)."""
         return self.take("activityRequest", instance_id, timeout)
 
+    def entity(self, entity_id: str | None = None, timeout: float = 5.0) -> pb.WorkItem:
+        """Return the next entity batch (``entityRequestV2``) for ``entity_id``."""
+        return self.take("entityRequestV2", entity_id, timeout)
+
+    def complete_entity(
+        self,
+        item: pb.WorkItem,
+        results: list[pb.OperationResult] | None = None,
+        *,
+        state: str | None = None,
+        actions: list[pb.OperationAction] = (),  # type: ignore[assignment]
+    ) -> None:
+        """Answer an entity batch; by default every operation succeeds without output."""
+        ops = item.entityRequestV2.operationRequests
+        result = pb.EntityBatchResult(
+            completionToken=item.completionToken,
+            results=results if results is not None else [success() for _ in ops],
+            actions=actions,
+        )
+        if state is not None:
+            result.entityState.value = state
+        self.stub.CompleteEntityTask(result, timeout=5)
+
     def expect_nothing(self, within: float = 0.2) -> None:
         """Assert no work item (other than pings) arrives within ``within`` seconds."""
         assert not self._buffer, f"unexpected buffered items: {self._buffer}"
@@ -133,6 +156,8 @@ def _matches(item: pb.WorkItem, kind: str, instance_id: str | None) -> bool:
         return True
     if kind == "orchestratorRequest":
         return item.orchestratorRequest.instanceId == instance_id
+    if kind == "entityRequestV2":
+        return item.entityRequestV2.instanceId == instance_id
     return item.activityRequest.orchestrationInstance.instanceId == instance_id
 
 
@@ -218,4 +243,90 @@ def continue_as_new(
     action.completeOrchestration.carryoverEvents.extend(carryover)
     if new_version is not None:
         action.completeOrchestration.newVersion.value = new_version
+    return action
+
+
+def success(output: str | None = None) -> pb.OperationResult:
+    """A successful entity operation result."""
+    result = pb.OperationResult()
+    result.success.SetInParent()
+    if output is not None:
+        result.success.result.value = output
+    return result
+
+
+def op_failure(message: str, error_type: str = "ValueError") -> pb.OperationResult:
+    """A failed entity operation result."""
+    result = pb.OperationResult()
+    result.failure.failureDetails.errorType = error_type
+    result.failure.failureDetails.errorMessage = message
+    return result
+
+
+def operations(item: pb.WorkItem) -> list[tuple[str, str, str | None]]:
+    """(kind, operation, input) of each operation of an entity batch."""
+    found = []
+    for event in item.entityRequestV2.operationRequests:
+        kind = event.WhichOneof("eventType")
+        op = getattr(event, kind)
+        found.append((kind, op.operation, op.input.value if op.HasField("input") else None))
+    return found
+
+
+def _entity_action(action_id: int, kind: str) -> tuple[pb.OrchestratorAction, object]:
+    action = pb.OrchestratorAction(id=action_id)
+    return action, getattr(action.sendEntityMessage, kind)
+
+
+def call_entity(
+    action_id: int, entity_id: str, operation: str, request_id: str, data: str | None = None
+) -> pb.OrchestratorAction:
+    """A sendEntityMessage(entityOperationCalled) action, as the official SDK builds it."""
+    action, called = _entity_action(action_id, "entityOperationCalled")
+    called.requestId = request_id
+    called.operation = operation
+    called.targetInstanceId.value = entity_id
+    if data is not None:
+        called.input.value = data
+    return action
+
+
+def signal_entity(
+    action_id: int,
+    entity_id: str,
+    operation: str,
+    data: str | None = None,
+    at: datetime | None = None,
+) -> pb.OrchestratorAction:
+    """A sendEntityMessage(entityOperationSignaled) action."""
+    action, signaled = _entity_action(action_id, "entityOperationSignaled")
+    signaled.requestId = f"signal-{action_id}"
+    signaled.operation = operation
+    signaled.targetInstanceId.value = entity_id
+    if data is not None:
+        signaled.input.value = data
+    if at is not None:
+        signaled.scheduledTime.CopyFrom(ts(at))
+    return action
+
+
+def lock_entities(
+    action_id: int, instance_id: str, section: str, *entity_ids: str
+) -> pb.OrchestratorAction:
+    """A sendEntityMessage(entityLockRequested) action (lock set as given)."""
+    action, request = _entity_action(action_id, "entityLockRequested")
+    request.criticalSectionId = section
+    request.parentInstanceId.value = instance_id
+    request.lockSet.extend(entity_ids)
+    return action
+
+
+def unlock_entity(
+    action_id: int, instance_id: str, section: str, entity_id: str
+) -> pb.OrchestratorAction:
+    """A sendEntityMessage(entityUnlockSent) action."""
+    action, unlock = _entity_action(action_id, "entityUnlockSent")
+    unlock.criticalSectionId = section
+    unlock.parentInstanceId.value = instance_id
+    unlock.targetInstanceId.value = entity_id
     return action

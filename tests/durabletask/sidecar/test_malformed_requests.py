@@ -19,6 +19,7 @@ from tests.durabletask.sidecar.fake_worker import FakeWorker, complete
 
 LIVE = "live"
 DONE = "done"
+ENTITY = "@counter@kept"
 OK = grpc.StatusCode.OK
 REFUSALS = frozenset({
     grpc.StatusCode.INVALID_ARGUMENT,
@@ -82,6 +83,26 @@ def _purge(kind, instance_id, created_from, batch):
     return pb.PurgeInstancesRequest()
 
 
+entity_ids = st.one_of(texts, st.sampled_from([ENTITY, "@a@", "@@k", "@a@b@c"]))
+
+
+def _signal(entity_id, name, when):
+    request = pb.SignalEntityRequest(instanceId=entity_id, name=name)
+    if when is not None:
+        request.scheduledTime.CopyFrom(when)
+    return request
+
+
+def _entity_query(size, token, modified_from, prefix):
+    query = pb.EntityQuery(continuationToken=_sv(token), instanceIdStartsWith=_sv(prefix),
+                           includeTransient=True)
+    if size is not None:
+        query.pageSize.value = size
+    if modified_from is not None:
+        query.lastModifiedFrom.CopyFrom(modified_from)
+    return pb.QueryEntitiesRequest(query=query)
+
+
 def _orchestrator_response(token, instance_id, action_id, kind, name, when):
     action = pb.OrchestratorAction(id=action_id)
     if kind == "scheduleTask":
@@ -136,8 +157,18 @@ RPCS: dict[str, tuple[st.SearchStrategy[Any], frozenset[grpc.StatusCode]]] = {
                                               completionToken=texts), REFUSALS),
     "AbandonTaskOrchestratorWorkItem": (st.builds(pb.AbandonOrchestrationTaskRequest,
                                                   completionToken=texts), REFUSALS),
-    "SignalEntity": (st.builds(pb.SignalEntityRequest, instanceId=texts, name=texts), REFUSALS),
-    "GetEntity": (st.builds(pb.GetEntityRequest, instanceId=texts), REFUSALS),
+    "SignalEntity": (st.builds(_signal, entity_ids, texts, st.none() | timestamps), REFUSALS),
+    "GetEntity": (st.builds(pb.GetEntityRequest, instanceId=entity_ids,
+                            includeState=st.booleans()), REFUSALS),
+    "QueryEntities": (st.builds(_entity_query, st.none() | int32, st.none() | texts,
+                                st.none() | timestamps, st.none() | texts), REFUSALS),
+    "CleanEntityStorage": (st.builds(pb.CleanEntityStorageRequest,
+                                     continuationToken=st.none() | st.builds(_sv, texts),
+                                     removeEmptyEntities=st.booleans(),
+                                     releaseOrphanedLocks=st.booleans()), REFUSALS),
+    "CompleteEntityTask": (st.builds(pb.EntityBatchResult, completionToken=texts), REFUSALS),
+    "AbandonTaskEntityWorkItem": (st.builds(pb.AbandonEntityTaskRequest,
+                                            completionToken=texts), REFUSALS),
 }
 
 
@@ -155,12 +186,15 @@ class Target:
         worker.complete(worker.orchestration(DONE), complete(1, result='"ok"'))
         worker.close()
         self.stub.StartInstance(pb.CreateInstanceRequest(instanceId=LIVE, name="o"), timeout=5)
+        self.stub.SignalEntity(pb.SignalEntityRequest(instanceId=ENTITY, name="op"), timeout=5)
 
     def snapshot(self) -> list[bytes]:
         query = pb.InstanceQuery(fetchInputsAndOutputs=True)
         response = self.stub.QueryInstances(pb.QueryInstancesRequest(query=query), timeout=5)
+        entities = self.stub.QueryEntities(pb.QueryEntitiesRequest(query=pb.EntityQuery(
+            includeState=True, includeTransient=True)), timeout=5)
         return sorted(s.SerializeToString(deterministic=True)
-                      for s in response.orchestrationState)
+                      for s in [*response.orchestrationState, *entities.entities])
 
     def call(self, rpc: str, request: Any) -> grpc.StatusCode:
         method: Callable[..., Any] = getattr(self.stub, rpc)

@@ -61,12 +61,6 @@ def test_raise_event_without_name_is_invalid_argument(harness):
 
 
 UNIMPLEMENTED = [
-    ("SignalEntity", pb.SignalEntityRequest()),
-    ("GetEntity", pb.GetEntityRequest()),
-    ("QueryEntities", pb.QueryEntitiesRequest()),
-    ("CleanEntityStorage", pb.CleanEntityStorageRequest()),
-    ("CompleteEntityTask", pb.EntityBatchResult()),
-    ("AbandonTaskEntityWorkItem", pb.AbandonEntityTaskRequest()),
     ("CreateTaskHub", pb.CreateTaskHubRequest()),
     ("DeleteTaskHub", pb.DeleteTaskHubRequest()),
     ("SkipGracefulOrchestrationTerminations", pb.SkipGracefulOrchestrationTerminationsRequest()),
@@ -82,13 +76,26 @@ def test_unsupported_rpc_is_unimplemented_naming_the_rpc(harness, rpc, request_m
     assert harness.stub.Hello(empty_pb2.Empty(), timeout=5) == empty_pb2.Empty()
 
 
-def test_entity_action_fails_the_orchestration_with_unsupported_action(harness):
+def test_entity_action_without_an_entity_target_fails_the_orchestration(harness):
     harness.start("i1")
     worker = harness.worker()
     action = pb.OrchestratorAction(id=1)
     action.sendEntityMessage.entityOperationSignaled.requestId = "r"
+    action.sendEntityMessage.entityOperationSignaled.targetInstanceId.value = "not-an-entity"
     worker.complete(worker.orchestration("i1"), action)
     state = harness.wait_done("i1")
     assert state.orchestrationStatus == pb.ORCHESTRATION_STATUS_FAILED
     assert state.failureDetails.errorType == "UnsupportedAction"
-    assert "sendEntityMessage" in state.failureDetails.errorMessage
+    assert "'not-an-entity'" in state.failureDetails.errorMessage
+    assert "@name@key" in state.failureDetails.errorMessage
+
+
+@pytest.mark.parametrize(("rpc", "request_message"), [
+    ("CompleteEntityTask", pb.EntityBatchResult()),
+    ("AbandonTaskEntityWorkItem", pb.AbandonEntityTaskRequest()),
+])
+def test_entity_completion_without_token_is_invalid_argument(harness, rpc, request_message):
+    with pytest.raises(grpc.RpcError) as info:
+        getattr(harness.stub, rpc)(request_message, timeout=5)
+    assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "completionToken" in info.value.details()

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-
-import pytest
 
 from durabletask.internal.proto import orchestrator_service_pb2 as pb
 from durabletask.sidecar.store import (
@@ -31,15 +29,6 @@ T0 = datetime(2024, 1, 1, tzinfo=timezone.utc)
 COMPLETED = pb.ORCHESTRATION_STATUS_COMPLETED
 RUNNING = pb.ORCHESTRATION_STATUS_RUNNING
 FAILED = pb.ORCHESTRATION_STATUS_FAILED
-
-
-@pytest.fixture(params=sorted(STORE_FACTORIES))
-def store(request, tmp_path) -> Iterator[Store]:
-    s = STORE_FACTORIES[request.param](tmp_path)
-    try:
-        yield s
-    finally:
-        s.close()
 
 
 def record(iid: str = "i1", *, execution: str = "e1", at: datetime = T0, name: str = "orch",
