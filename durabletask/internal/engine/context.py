@@ -15,6 +15,7 @@ from google.protobuf import timestamp_pb2
 from durabletask import task
 from durabletask.internal.engine import actions
 from durabletask.internal.engine.nondeterminism import check_action_matches
+from durabletask.internal.engine.signatures import reconstructable, shape_of
 from durabletask.internal.proto import orchestrator_service_pb2 as pb
 from durabletask.serialization import DataConverter
 
@@ -148,6 +149,9 @@ class RuntimeOrchestrationContext(task.OrchestrationContext):
     ) -> task.CompletableTask[Any]:
         """Schedule activity ``activity`` (a function or its name) with ``input``."""
         name = activity if isinstance(activity, str) else task.get_name(activity)
+        if return_type is None and not isinstance(activity, str):
+            # As in 1.12.0: a function reference's return annotation types the result.
+            return_type = reconstructable(shape_of(activity).output_type, self._converter)
         encoded = self._converter.serialize(input)
         action = actions.new_schedule_task_action(self._next_id(), name, encoded, tags)
         return self._track(action, f"Activity '{name}'", retry_policy, return_type, False)
