@@ -100,7 +100,8 @@ class ActivityExecutor:
         fn = self._registry.get_activity(name)
         if fn is None:
             raise ActivityNotRegisteredError(
-                f"No activity named '{name}' is registered with this worker. Registered "
+                # Starts with 1.12.0's sentence; the rest says how to fix it.
+                f"Activity function named '{name}' was not registered! Registered "
                 f"activities: {describe_registered(self._registry.activity_names)}. "
                 "Register it with add_activity() before starting the worker."
             )

@@ -154,7 +154,9 @@ class RuntimeOrchestrationContext(task.OrchestrationContext):
             return_type = reconstructable(shape_of(activity).output_type, self._converter)
         encoded = self._converter.serialize(input)
         action = actions.new_schedule_task_action(self._next_id(), name, encoded, tags)
-        return self._track(action, f"Activity '{name}'", retry_policy, return_type, False)
+        # The failure message reads "<instance>: Activity task #<id> failed: ..." (1.12.0).
+        label = f"{self._instance_id}: Activity task #{action.id}"
+        return self._track(action, label, retry_policy, return_type, False)
 
     def call_sub_orchestrator(
         self,
@@ -174,7 +176,7 @@ class RuntimeOrchestrationContext(task.OrchestrationContext):
         action = actions.new_create_sub_orchestration_action(
             action_id, name, child_id, encoded, version or self._default_sub_version
         )
-        label = f"Sub-orchestration '{name}' ({child_id})"
+        label = f"Sub-orchestration task #{action_id}"  # 1.12.0's failure message prefix
         return self._track(action, label, retry_policy, return_type, True)
 
     def wait_for_external_event(

@@ -161,7 +161,8 @@ class OrchestrationRunner:
         fn = self._registry.get_orchestrator(name)
         if fn is None:
             raise OrchestratorNotRegisteredError(
-                f"No orchestrator named '{name}' is registered with this worker. Registered "
+                # Starts with 1.12.0's sentence; the rest says how to fix it.
+                f"A '{name}' orchestrator was not registered. Registered "
                 f"orchestrators: {describe_registered(self._registry.orchestrator_names)}. "
                 "Register it with add_orchestrator() before starting the worker."
             )
