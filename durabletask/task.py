@@ -403,16 +403,20 @@ class RetryableTask(CompletableTask[T]):
         policy = self._retry_policy
         if self._attempt_count >= policy.max_number_of_attempts:
             return None
-        if policy.retry_timeout is not None and self._clock is not None:
-            if self._clock() >= self._start_time + policy.retry_timeout:
-                return None
         coefficient = policy.backoff_coefficient or 1.0
         seconds = policy.first_retry_interval.total_seconds() * math.pow(
             coefficient, self._attempt_count - 1
         )
         if policy.max_retry_interval is not None:
             seconds = min(seconds, policy.max_retry_interval.total_seconds())
-        return timedelta(seconds=seconds)
+        delay = timedelta(seconds=seconds)
+        if policy.retry_timeout is not None and self._clock is not None:
+            # On the orchestration clock (deterministic under replay): no attempt starts
+            # after the timeout. 1.12.0 reads the wall clock here, which in effect gives
+            # the same count of attempts; see docs/compatibility.md.
+            if self._clock() + delay >= self._start_time + policy.retry_timeout:
+                return None
+        return delay
 
 
 class CompositeTask(Task[T]):

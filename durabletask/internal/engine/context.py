@@ -291,14 +291,14 @@ class RuntimeOrchestrationContext(task.OrchestrationContext):
         if isinstance(pending, task.RetryableTask):
             delay = pending.compute_next_delay()
             if delay is not None:
-                backoff = task.TimerTask(self._current_utc + delay, None)
+                backoff = task.TimerTask(self._current_utc + delay, self._maximum_timer_interval)
                 backoff.set_retryable_parent(pending)
                 self._start_timer_chunk(backoff, self._current_utc)
                 return
         label = self._task_labels.pop(task_id, f"Task {task_id}")
         pending.fail(f"{label} failed: {failure.errorMessage}", failure)
 
-    def fire_timer(self, timer_id: int, fired_at: datetime | None) -> None:
+    def fire_timer(self, timer_id: int) -> None:
         """Handle ``timerFired``: finish a timer, start its next chunk, or retry its parent."""
         timer = self._take_task(timer_id, "timerFired")
         if timer is None:
@@ -310,16 +310,16 @@ class RuntimeOrchestrationContext(task.OrchestrationContext):
             return
         if timer.is_complete:  # cancelled: the orchestrator no longer waits for it
             return
+        final = timer.final_fire_at
+        # As in 1.12.0, the next chunk of a long timer starts from the episode's time.
+        if final is not None and self._current_utc < final:
+            self._start_timer_chunk(timer, self._current_utc)
+            return
         parent = timer.retryable_parent
         if parent is not None:
             parent.increment_attempt_count()
             self._pending_actions[parent.action.id] = parent.action
             self._pending_tasks[parent.action.id] = parent
-            return
-        final = timer.final_fire_at
-        reached = fired_at if fired_at is not None else self._current_utc
-        if final is not None and reached < final:
-            self._start_timer_chunk(timer, reached)
             return
         timer.complete(None)
 
@@ -381,7 +381,7 @@ class RuntimeOrchestrationContext(task.OrchestrationContext):
     def _start_timer_chunk(self, timer: task.TimerTask, start: datetime) -> None:
         fire_at = timer.final_fire_at or start
         limit = timer.maximum_timer_interval
-        if limit is not None and fire_at - start > limit:
+        if limit is not None and limit > timedelta(0) and fire_at - start > limit:
             fire_at = start + limit
         action = actions.new_create_timer_action(self._next_id(), fire_at)
         self._add_action(action)

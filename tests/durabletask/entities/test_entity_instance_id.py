@@ -33,7 +33,7 @@ def test_entity_instance_id_parse_keeps_at_signs_in_the_key():
 
 @pytest.mark.parametrize("text", ["counter@k", "@counter", "", "@@key"])
 def test_entity_instance_id_parse_rejects_malformed_strings(text):
-    with pytest.raises(ValueError, match="@name@key|Entity name"):
+    with pytest.raises(ValueError, match="@name@key|Entity name|must start with '@'"):
         EntityInstanceId.parse(text)
 
 
@@ -50,8 +50,13 @@ def test_entity_instance_id_rejects_a_non_string_key():
 
 def test_entity_instance_id_validators_accept_valid_values():
     EntityInstanceId.validate_entity_name("counter")
-    EntityInstanceId.validate_key("")
     EntityInstanceId.validate_key("a@b")
+
+
+def test_entity_instance_id_rejects_an_empty_key():
+    # durabletask 1.12.0: validate_key raises "Entity key cannot be empty."
+    with pytest.raises(ValueError, match="Entity key cannot be empty"):
+        EntityInstanceId.parse("@counter@")
 
 
 def test_entity_instance_id_equality_ignores_name_case_and_is_hash_consistent():
