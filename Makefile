@@ -24,7 +24,7 @@ run: $(STAMP)
 	$(PY) -m examples.demo
 
 lint: $(STAMP)
-	$(PY) -m flake8 durabletask durabletask-azuremanaged tests examples bench
+	$(PY) -m flake8 durabletask durabletask-azuremanaged tests examples bench tools
 
 typecheck: $(STAMP)
 	$(PY) -m mypy
