@@ -92,15 +92,15 @@ def test_top_level_exports_resolve_lazily():
 
 
 def test_continue_as_new_keeps_events_raised_before_the_first_episode(dt_client, run_worker):
-    # 1.12.0 (test_orchestration_e2e::test_continue_as_new): events carried over with
-    # save_events=True reach the next execution in order, none replayed or lost.
+    # 1.12.0 (test_orchestration_e2e::test_continue_as_new, which collects only events it
+    # sees while not replaying): events carried over with save_events=True reach the next
+    # execution in order, as new events, none lost.
     def collect(ctx, seen):
-        value = yield ctx.wait_for_external_event("my_event")
-        seen = [*seen, value]
-        if len(seen) < 5:
-            ctx.continue_as_new(seen, save_events=True)
-            return None
-        return seen
+        seen = [*seen, [(yield ctx.wait_for_external_event("my_event")), ctx.is_replaying]]
+        if len(seen) == 5:
+            return seen
+        ctx.continue_as_new(seen, save_events=True)
+        return None
 
     instance_id = dt_client.schedule_new_orchestration(collect, input=[])
     for value in range(1, 6):
@@ -108,4 +108,4 @@ def test_continue_as_new_keeps_events_raised_before_the_first_episode(dt_client,
     run_worker([collect])  # started after every event arrived
     state = dt_client.wait_for_orchestration_completion(instance_id, timeout=30)
     assert state.runtime_status == client.OrchestrationStatus.COMPLETED
-    assert state.get_output() == [1, 2, 3, 4, 5]
+    assert state.get_output() == [[value, False] for value in range(1, 6)]
