@@ -218,7 +218,7 @@ def _build_dataclass(cls: type, value: dict[str, Any], converter: DataConverter)
     namespace = _namespace_of(cls)
     accepted = _init_keywords(cls)
     kwargs = {}
-    for field in dataclasses.fields(cls):  # type: ignore[arg-type]
+    for field in dataclasses.fields(cls):
         if field.name not in value:
             continue
         if not field.init and accepted is not None and field.name not in accepted:
@@ -231,7 +231,8 @@ def _build_dataclass(cls: type, value: dict[str, Any], converter: DataConverter)
 def _init_keywords(cls: type) -> frozenset[str] | None:
     """Keyword names ``cls.__init__`` accepts after its receiver; None when it takes **kwargs."""
     try:
-        parameters = list(inspect.signature(cls.__init__).parameters.values())
+        initializer: Any = cls.__init__  # type: ignore[misc]
+        parameters = list(inspect.signature(initializer).parameters.values())
     except (TypeError, ValueError):
         return None
     if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
