@@ -31,7 +31,7 @@ run: $(RUN_STAMP)
 	$(PY) -m examples.demo
 
 lint: $(STAMP)
-	$(PY) -m flake8 durabletask durabletask-azuremanaged tests examples bench
+	$(PY) -m flake8 durabletask durabletask-azuremanaged tests examples bench tools
 
 typecheck: $(STAMP)
 	$(PY) -m mypy

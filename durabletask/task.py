@@ -63,24 +63,55 @@ class FailureDetails:
     properties: dict[str, Any] | None = None
 
     def is_caused_by(self, error_type: str | type[BaseException]) -> bool:
-        """Return True if this failure or an inner one has ``error_type``.
+        """Return True if this failure's own ``error_type`` is ``error_type``.
 
-        ``error_type`` is a type (matched by its qualified name, also through subclasses
-        when the failure's type can be imported) or a name, fully qualified or short.
+        As in 1.12.0 (and the .NET and Java SDKs): an exception *type* also matches its
+        base classes (a ``builtins.KeyError`` failure is caused by ``LookupError`` and
+        ``Exception``), looking only at subclasses already imported; a *name* matches by
+        name, fully qualified or bare (two fully qualified names must be equal). Inner
+        failures are not searched: use ``inner_failure.is_caused_by(...)`` for those.
+
+        Raises:
+            TypeError: ``error_type`` is neither an exception type nor a string.
         """
-        names = _candidate_names(error_type)
-        failure: FailureDetails | None = self
-        while failure is not None:
-            if failure.error_type in names or failure.error_type.rsplit(".", 1)[-1] in names:
+        if isinstance(error_type, str):
+            return _name_matches(self.error_type, error_type)
+        if not (isinstance(error_type, type) and issubclass(error_type, BaseException)):
+            raise TypeError(
+                "is_caused_by() expects an exception type or a type-name string, "
+                f"but got {error_type!r}."
+            )
+        seen: set[int] = set()
+        stack: list[type] = [error_type]
+        while stack:
+            candidate = stack.pop()
+            if id(candidate) in seen:
+                continue
+            seen.add(id(candidate))
+            if _type_matches(self.error_type, candidate):
                 return True
-            failure = failure.inner_failure
+            stack.extend(candidate.__subclasses__())
         return False
 
 
-def _candidate_names(error_type: str | type[BaseException]) -> set[str]:
-    if isinstance(error_type, str):
-        return {error_type}
-    return {f"{error_type.__module__}.{error_type.__qualname__}"}
+def _type_matches(stored: str, candidate: type) -> bool:
+    if not stored:
+        return False
+    qualified = f"{candidate.__module__}.{candidate.__qualname__}"
+    if stored == qualified:
+        return True
+    # A bare stored name (older SDKs, other languages) compares by the class name only.
+    return "." not in stored and stored == qualified.rsplit(".", 1)[-1]
+
+
+def _name_matches(stored: str, name: str) -> bool:
+    if not stored or not name:
+        return False
+    if stored == name:
+        return True
+    if "." in stored and "." in name:
+        return False  # same short name from different modules
+    return stored.rsplit(".", 1)[-1] == name.rsplit(".", 1)[-1]
 
 
 class TaskFailedError(DurableTaskError):
@@ -255,9 +286,9 @@ class CancellableTask(CompletableTask[T]):
             raise TaskCancelledError("The task was cancelled before it completed.")
         return super().get_result()
 
-    def set_cancel_handler(self, fn: Callable[[], None]) -> None:
-        """Register ``fn``, called once when the task is cancelled."""
-        self._cancel_handler = fn
+    def set_cancel_handler(self, cancel_handler: Callable[[], None]) -> None:
+        """Register ``cancel_handler``, called once when the task is cancelled."""
+        self._cancel_handler = cancel_handler
 
     def cancel(self) -> bool:
         """Cancel the task if it has not completed.
@@ -372,16 +403,20 @@ class RetryableTask(CompletableTask[T]):
         policy = self._retry_policy
         if self._attempt_count >= policy.max_number_of_attempts:
             return None
-        if policy.retry_timeout is not None and self._clock is not None:
-            if self._clock() >= self._start_time + policy.retry_timeout:
-                return None
         coefficient = policy.backoff_coefficient or 1.0
         seconds = policy.first_retry_interval.total_seconds() * math.pow(
             coefficient, self._attempt_count - 1
         )
         if policy.max_retry_interval is not None:
             seconds = min(seconds, policy.max_retry_interval.total_seconds())
-        return timedelta(seconds=seconds)
+        delay = timedelta(seconds=seconds)
+        if policy.retry_timeout is not None and self._clock is not None:
+            # On the orchestration clock (deterministic under replay): no attempt starts
+            # after the timeout. 1.12.0 reads the wall clock here, which in effect gives
+            # the same count of attempts; see docs/compatibility.md.
+            if self._clock() + delay >= self._start_time + policy.retry_timeout:
+                return None
+        return delay
 
 
 class CompositeTask(Task[T]):

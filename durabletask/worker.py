@@ -358,6 +358,8 @@ def _make_logger(
     log_formatter: logging.Formatter | None,
 ) -> logging.Logger:
     if logger is not None:
+        if log_handler is not None or log_formatter is not None:  # as in 1.12.0
+            raise ValueError("'logger' cannot be combined with 'log_handler' or 'log_formatter'.")
         return logger
     result = logging.getLogger("durabletask.worker")
     # The legacy parameters are honoured only when given: the library never configures

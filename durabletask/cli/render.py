@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from durabletask.client import OrchestrationState
-from durabletask.history import HistoryEvent, to_dict
+from durabletask.history import HistoryEvent
 
 # Long payloads would wrap every table row; the full value is always in --json output.
 _MAX_CELL_CHARS = 60
@@ -169,7 +169,7 @@ def event_row(event: HistoryEvent) -> list[str]:
     Args:
         event: A history event returned by the client.
     """
-    document = to_dict(event)
+    document = history_document(event)
     details = ", ".join(
         f"{key}={_detail_text(value)}"
         for key, value in document.items()
@@ -189,7 +189,7 @@ def history_document(event: HistoryEvent) -> dict[str, Any]:
     Args:
         event: A history event returned by the client.
     """
-    return to_dict(event)
+    return {"event_type": type(event).__name__, **event.to_dict()}
 
 
 def _detail_text(value: Any) -> str:

@@ -11,6 +11,8 @@ from durabletask.entities.entity_operation_failed_exception import (
     EntityOperationFailedException,
 )
 
+PACKAGE_NAME = "durabletask.entities"  # as in 1.12.0
+
 __all__ = [
     "DurableEntity",
     "EntityContext",

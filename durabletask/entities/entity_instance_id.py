@@ -72,17 +72,16 @@ class EntityInstanceId:
             The parsed id; the name is lower-cased, the key kept as is.
 
         Raises:
-            ValueError: The string does not start with ``@`` or has no second ``@``.
+            ValueError: The string does not start with ``@``, has no second ``@``, or its
+                name or key is empty.
         """
+        # The messages start with 1.12.0's.
         if not isinstance(entity_id, str) or not entity_id.startswith("@"):
-            raise ValueError(
-                f"Invalid entity instance id {entity_id!r}: expected the form '@name@key'"
-            )
+            raise ValueError(f"Entity ID must start with '@': got {entity_id!r}")
         name, separator, key = entity_id[1:].partition("@")
         if not separator:
             raise ValueError(
-                f"Invalid entity instance id {entity_id!r}: expected the form '@name@key' "
-                "(no '@' separates the name from the key)"
+                f"Invalid entity ID format: {entity_id} (expected '@name@key')"
             )
         return EntityInstanceId(name, key)
 

@@ -132,11 +132,12 @@ class EntityMetadata:
             return None
         return self._converter.deserialize(self._state, intended_type)
 
-    def get_typed_state(self, intended_type: type[TState]) -> TState | None:
+    def get_typed_state(self, intended_type: type[TState] | None = None) -> TState | Any:
         """Return the state as ``intended_type``, or ``None`` when there is none.
 
         Args:
-            intended_type: The type the state must have after decoding.
+            intended_type: The type the state must have after decoding; None (as in
+                1.12.0) returns the decoded JSON value.
 
         Raises:
             TypeError: The decoded state is not an ``intended_type``.

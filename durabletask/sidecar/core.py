@@ -418,20 +418,26 @@ class SidecarCore:
             len(new_events) < 2 or not new_events[1].HasField("executionStarted")
         ):
             return None  # scheduled start not due yet; earlier events wait for it
+        past = episode.history
+        unseen = transitions.unseen_history(past)
+        if unseen:  # after continue-as-new: start + carried-over events, then arrivals
+            new_events = [new_events[0], *past, *new_events[1:]]
+            past = []
         ctx = EpisodeContext(
             record=episode.record,
-            past=episode.history,
+            past=past,
             new_events=new_events,
             consumed=tuple(r.seq for r in episode.inbox),
             now=now,
             max_history_size=self.options.max_history_size,
+            replaces_history=unseen,
         )
         request = pb.OrchestratorRequest(instanceId=instance_id, newEvents=new_events)
         if stream_history:
             request.requiresHistoryStreaming = True
-            request.properties[HISTORY_LENGTH_PROPERTY].number_value = len(episode.history)
+            request.properties[HISTORY_LENGTH_PROPERTY].number_value = len(past)
         else:
-            request.pastEvents.extend(episode.history)
+            request.pastEvents.extend(past)
         request.executionId.value = episode.record.execution_id
         if episode.record.trace_context is not None:
             request.orchestrationTraceContext.CopyFrom(episode.record.trace_context)

@@ -47,6 +47,9 @@ class EpisodeContext:
     """Commit time."""
     max_history_size: int
     """Histories longer than this fail the instance."""
+    replaces_history: bool = False
+    """The committed history was sent as new events (see ``unseen_history``), so the
+    commit replaces it instead of appending to it."""
 
 
 class UnsupportedActionError(Exception):
@@ -136,6 +139,17 @@ def new_instance(
     if trace is not None:
         started.parentTraceContext.CopyFrom(trace)
     return record, event
+
+
+def unseen_history(history: Sequence[pb.HistoryEvent]) -> bool:
+    """True when no episode has run on a non-empty committed history.
+
+    That is the first episode after continue-as-new: the history holds the new
+    execution's start and the carried-over events, which the worker must receive as
+    new events (not replayed), followed by whatever arrived since, as in 1.12.0.
+    """
+    # Only continue-as-new writes a history that does not start with orchestratorStarted.
+    return bool(history) and history[0].HasField("executionStarted")
 
 
 def failure(error_type: str, message: str) -> pb.TaskFailureDetails:
@@ -304,17 +318,20 @@ class _Builder:
             self.rec, custom_status=self.custom_status, trace_context=self.trace_context
         )
         history: list[pb.HistoryEvent] = []
-        if self.replace is None:
+        replace = self.replace
+        if replace is None:
             end = new_event(self.ctx.now)
             end.orchestratorCompleted.SetInParent()
             history = [*self.ctx.new_events, *self.events, end]
+            if self.ctx.replaces_history:
+                replace, history = history, []
         return EpisodeCommit(
             instance_id=self.ctx.record.instance_id,
             expected_execution_id=self.ctx.record.execution_id,
             record=record,
             consumed=self.ctx.consumed,
             history_append=history,
-            history_replace=self.replace,
+            history_replace=replace,
             activities=self.activities,
             messages=self.messages,
             children=self.children,
@@ -447,7 +464,7 @@ def _terminate_other(b: _Builder, action: pb.OrchestratorAction) -> None:
 
 
 def _rewind(b: _Builder, action: pb.OrchestratorAction) -> None:
-    history = list(action.rewindOrchestration.newHistory)
+    history = _without_failed_children(b.ctx.past, action.rewindOrchestration.newHistory)
     execution_id = b.rec.execution_id
     for ev in history:
         if ev.HasField("executionStarted"):
@@ -457,6 +474,32 @@ def _rewind(b: _Builder, action: pb.OrchestratorAction) -> None:
     b.record = dataclasses.replace(b.rec, status=_RUNNING, execution_id=execution_id or "")
     b.send(b.rec.instance_id, wake_marker(b.ctx.now))
     b.done = True
+
+
+def _without_failed_children(
+    past: Sequence[pb.HistoryEvent], new_history: Sequence[pb.HistoryEvent]
+) -> list[pb.HistoryEvent]:
+    """Drop the creation of sub-orchestrations that failed from a rewound history.
+
+    The official worker keeps those ``subOrchestrationInstanceCreated`` events (its own
+    in-memory backend then rewinds each failed child); without them the replay creates
+    the child again under the same id, which this sidecar allows over a failed or
+    purged instance. Histories from our worker have them dropped already.
+    """
+    latest: dict[int, pb.HistoryEvent] = {}  # task id -> its latest creation
+    failed: set[bytes] = set()
+    for e in past:
+        if e.HasField("subOrchestrationInstanceCreated"):
+            latest[e.eventId] = e
+        elif e.HasField("subOrchestrationInstanceFailed"):
+            created = latest.pop(e.subOrchestrationInstanceFailed.taskScheduledId, None)
+            if created is not None:  # only this attempt failed; a retry may have succeeded
+                failed.add(created.SerializeToString(deterministic=True))
+    return [
+        e for e in new_history
+        if not (e.HasField("subOrchestrationInstanceCreated")
+                and e.SerializeToString(deterministic=True) in failed)
+    ]
 
 
 def _complete(b: _Builder, action: pb.OrchestratorAction) -> None:
@@ -542,9 +585,7 @@ def _continue_as_new(b: _Builder, a: pb.CompleteOrchestrationAction) -> None:
     execution_id = uuid.uuid4().hex
     started.orchestrationInstance.instanceId = b.rec.instance_id
     started.orchestrationInstance.executionId.value = execution_id
-    head = new_event(b.ctx.now)
-    head.orchestratorStarted.SetInParent()
-    b.replace = [head, started_event, *a.carryoverEvents]
+    b.replace = [started_event, *a.carryoverEvents]  # sent as new events: unseen_history
     b.record = dataclasses.replace(
         b.rec,
         status=_RUNNING,

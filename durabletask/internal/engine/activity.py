@@ -16,7 +16,7 @@ from durabletask.internal.engine.registry import (
     Registry,
     describe_registered,
 )
-from durabletask.internal.engine.signatures import shape_of
+from durabletask.internal.engine.signatures import reconstructable, shape_of
 from durabletask.internal.proto import orchestrator_service_pb2 as pb
 from durabletask.serialization import DEFAULT_DATA_CONVERTER, DataConverter
 
@@ -100,7 +100,8 @@ class ActivityExecutor:
         fn = self._registry.get_activity(name)
         if fn is None:
             raise ActivityNotRegisteredError(
-                f"No activity named '{name}' is registered with this worker. Registered "
+                # Starts with 1.12.0's sentence; the rest says how to fix it.
+                f"Activity function named '{name}' was not registered! Registered "
                 f"activities: {describe_registered(self._registry.activity_names)}. "
                 "Register it with add_activity() before starting the worker."
             )
@@ -108,7 +109,8 @@ class ActivityExecutor:
         context = task.ActivityContext(orchestration_id, task_id)
         if not shape.takes_input:
             return fn, (context,)
-        return fn, (context, self._converter.deserialize(encoded_input, shape.input_type))
+        input_type = reconstructable(shape.input_type, self._converter)
+        return fn, (context, self._converter.deserialize(encoded_input, input_type))
 
     def _failed(
         self, name: str, orchestration_id: str, task_id: int, exc: Exception

@@ -16,6 +16,7 @@ from durabletask import task
 from durabletask.internal.engine import actions
 from durabletask.internal.engine.context_entities import EntityContextMixin
 from durabletask.internal.engine.nondeterminism import check_action_matches
+from durabletask.internal.engine.signatures import reconstructable, shape_of
 from durabletask.internal.proto import orchestrator_service_pb2 as pb
 from durabletask.serialization import DataConverter
 
@@ -151,9 +152,14 @@ class RuntimeOrchestrationContext(EntityContextMixin, task.OrchestrationContext)
     ) -> task.CompletableTask[Any]:
         """Schedule activity ``activity`` (a function or its name) with ``input``."""
         name = activity if isinstance(activity, str) else task.get_name(activity)
+        if return_type is None and not isinstance(activity, str):
+            # As in 1.12.0: a function reference's return annotation types the result.
+            return_type = reconstructable(shape_of(activity).output_type, self._converter)
         encoded = self._converter.serialize(input)
         action = actions.new_schedule_task_action(self._next_id(), name, encoded, tags)
-        return self._track(action, f"Activity '{name}'", retry_policy, return_type, False)
+        # The failure message reads "<instance>: Activity task #<id> failed: ..." (1.12.0).
+        label = f"{self._instance_id}: Activity task #{action.id}"
+        return self._track(action, label, retry_policy, return_type, False)
 
     def call_sub_orchestrator(
         self,
@@ -173,7 +179,7 @@ class RuntimeOrchestrationContext(EntityContextMixin, task.OrchestrationContext)
         action = actions.new_create_sub_orchestration_action(
             action_id, name, child_id, encoded, version or self._default_sub_version
         )
-        label = f"Sub-orchestration '{name}' ({child_id})"
+        label = f"Sub-orchestration task #{action_id}"  # 1.12.0's failure message prefix
         return self._track(action, label, retry_policy, return_type, True)
 
     def wait_for_external_event(
@@ -297,14 +303,14 @@ class RuntimeOrchestrationContext(EntityContextMixin, task.OrchestrationContext)
         if isinstance(pending, task.RetryableTask):
             delay = pending.compute_next_delay()
             if delay is not None:
-                backoff = task.TimerTask(self._current_utc + delay, None)
+                backoff = task.TimerTask(self._current_utc + delay, self._maximum_timer_interval)
                 backoff.set_retryable_parent(pending)
                 self._start_timer_chunk(backoff, self._current_utc)
                 return
         label = self._task_labels.pop(task_id, f"Task {task_id}")
         pending.fail(f"{label} failed: {failure.errorMessage}", failure)
 
-    def fire_timer(self, timer_id: int, fired_at: datetime | None) -> None:
+    def fire_timer(self, timer_id: int) -> None:
         """Handle ``timerFired``: finish a timer, start its next chunk, or retry its parent."""
         timer = self._take_task(timer_id, "timerFired")
         if timer is None:
@@ -316,16 +322,16 @@ class RuntimeOrchestrationContext(EntityContextMixin, task.OrchestrationContext)
             return
         if timer.is_complete:  # cancelled: the orchestrator no longer waits for it
             return
+        final = timer.final_fire_at
+        # As in 1.12.0, the next chunk of a long timer starts from the episode's time.
+        if final is not None and self._current_utc < final:
+            self._start_timer_chunk(timer, self._current_utc)
+            return
         parent = timer.retryable_parent
         if parent is not None:
             parent.increment_attempt_count()
             self._pending_actions[parent.action.id] = parent.action
             self._pending_tasks[parent.action.id] = parent
-            return
-        final = timer.final_fire_at
-        reached = fired_at if fired_at is not None else self._current_utc
-        if final is not None and reached < final:
-            self._start_timer_chunk(timer, reached)
             return
         timer.complete(None)
 
@@ -389,7 +395,7 @@ class RuntimeOrchestrationContext(EntityContextMixin, task.OrchestrationContext)
     def _start_timer_chunk(self, timer: task.TimerTask, start: datetime) -> None:
         fire_at = timer.final_fire_at or start
         limit = timer.maximum_timer_interval
-        if limit is not None and fire_at - start > limit:
+        if limit is not None and limit > timedelta(0) and fire_at - start > limit:
             fire_at = start + limit
         action = actions.new_create_timer_action(self._next_id(), fire_at)
         self._add_action(action)

@@ -62,10 +62,7 @@ def _on_sub_orchestration_failed(run: OrchestrationRunner, event: pb.HistoryEven
 
 
 def _on_timer_fired(run: OrchestrationRunner, event: pb.HistoryEvent) -> None:
-    fired = event.timerFired
-    fire_at = fired.fireAt
-    fired_at = fire_at.ToDatetime() if (fire_at.seconds or fire_at.nanos) else None
-    run.context.fire_timer(fired.timerId, fired_at)
+    run.context.fire_timer(event.timerFired.timerId)
 
 
 def _on_event_raised(run: OrchestrationRunner, event: pb.HistoryEvent) -> None:

@@ -18,13 +18,22 @@ __all__ = [
 class OrchestratorNotRegisteredError(ValueError):
     """A work item named an orchestrator that this worker has not registered."""
 
+    # Failures carry the type name 1.12.0 sends (SDKs in other languages compare it).
+    __module__ = "durabletask.worker"
+
 
 class ActivityNotRegisteredError(ValueError):
     """A work item named an activity that this worker has not registered."""
 
+    # Failures carry the type name 1.12.0 sends (SDKs in other languages compare it).
+    __module__ = "durabletask.worker"
+
 
 class EntityNotRegisteredError(ValueError):
     """A work item named an entity that this worker has not registered."""
+
+    # Failures carry the type name 1.12.0 sends (SDKs in other languages compare it).
+    __module__ = "durabletask.worker"
 
 
 # Failure details name the type as the official worker does ("durabletask.worker.

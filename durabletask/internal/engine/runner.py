@@ -20,7 +20,7 @@ from durabletask.internal.engine.registry import (
     describe_registered,
 )
 from durabletask.internal.engine.results import ExecutionResults
-from durabletask.internal.engine.signatures import shape_of
+from durabletask.internal.engine.signatures import reconstructable, shape_of
 from durabletask.internal.engine.versioning import (
     VersionFailureStrategy,
     VersioningOptions,
@@ -161,7 +161,8 @@ class OrchestrationRunner:
         fn = self._registry.get_orchestrator(name)
         if fn is None:
             raise OrchestratorNotRegisteredError(
-                f"No orchestrator named '{name}' is registered with this worker. Registered "
+                # Starts with 1.12.0's sentence; the rest says how to fix it.
+                f"A '{name}' orchestrator was not registered. Registered "
                 f"orchestrators: {describe_registered(self._registry.orchestrator_names)}. "
                 "Register it with add_orchestrator() before starting the worker."
             )
@@ -169,7 +170,8 @@ class OrchestrationRunner:
         encoded = started.input.value if started.HasField("input") else None
         try:
             shape = shape_of(fn)
-            value = self._converter.deserialize(encoded, shape.input_type)
+            value = self._converter.deserialize(
+                encoded, reconstructable(shape.input_type, self._converter))
             result = fn(self.context, value) if shape.takes_input else fn(self.context)
         except Exception as exc:  # the orchestrator's own failure fails the orchestration
             self.fail(exc)

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["FunctionShape", "shape_of"]
+__all__ = ["FunctionShape", "reconstructable", "shape_of"]
 
 
 @dataclass(frozen=True)
@@ -22,6 +22,20 @@ class FunctionShape:
     """The annotation of the input parameter (resolved), or None."""
     is_async: bool
     """True for ``async def`` functions (and objects with an ``async def __call__``)."""
+    output_type: Any = None
+    """The resolved return annotation, or None."""
+
+
+def reconstructable(annotation: Any, converter: Any) -> Any:
+    """Return ``annotation`` if ``converter.can_reconstruct`` it, else None.
+
+    As in 1.12.0, an annotation only drives deserialisation when the converter claims the
+    type (the default one: dataclasses and ``from_json`` types, also in Optional/list);
+    otherwise the raw payload is passed.
+    """
+    if annotation is None or annotation is Any:
+        return None
+    return annotation if converter.can_reconstruct(annotation) else None
 
 
 def _positional(sig: inspect.Signature) -> tuple[list[inspect.Parameter], bool]:
@@ -51,12 +65,19 @@ def _compute_shape(fn: Callable[..., Any]) -> FunctionShape:
         return FunctionShape(takes_input=True, input_type=None, is_async=is_async)
     params, varargs = _positional(sig)
     takes_input = varargs or len(params) >= 2
+    hints = _resolved_hints(fn)
     input_type: Any = None
     if len(params) >= 2:
-        annotation = _resolved_hints(fn).get(params[1].name, params[1].annotation)
-        if annotation is not inspect.Parameter.empty and not isinstance(annotation, str):
-            input_type = annotation
-    return FunctionShape(takes_input=takes_input, input_type=input_type, is_async=is_async)
+        input_type = _usable(hints.get(params[1].name, params[1].annotation))
+    output_type = _usable(hints.get("return", sig.return_annotation))
+    return FunctionShape(takes_input=takes_input, input_type=input_type, is_async=is_async,
+                         output_type=output_type)
+
+
+def _usable(annotation: Any) -> Any:
+    if annotation is inspect.Parameter.empty or isinstance(annotation, str):
+        return None
+    return annotation
 
 
 @functools.lru_cache(maxsize=1024)

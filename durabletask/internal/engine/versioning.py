@@ -85,14 +85,15 @@ def version_mismatch(options: VersioningOptions, orchestration_version: str | No
     actual = orchestration_version or options.default_version or ""
     worker = options.version or ""
     difference = compare_versions(actual, worker)
+    # The messages are 1.12.0's, word for word.
     if strategy is VersionMatchStrategy.STRICT and difference != 0:
         return (
             f"The orchestration version '{actual}' does not match the worker version "
-            f"'{worker}' (match strategy STRICT)."
+            f"'{worker}'."
         )
     if strategy is VersionMatchStrategy.CURRENT_OR_OLDER and difference > 0:
         return (
-            f"The orchestration version '{actual}' is newer than the worker version "
-            f"'{worker}' (match strategy CURRENT_OR_OLDER)."
+            f"The orchestration version '{actual}' is greater than the worker version "
+            f"'{worker}'."
         )
     return None

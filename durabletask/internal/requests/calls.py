@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Generator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeAlias, TypeVar
 
 from google.protobuf.message import Message
@@ -65,6 +66,7 @@ class ClientSettings:
         default_version: The version given to new orchestrations that name none.
         max_send_bytes: The largest request allowed, or None for no limit.
         default_call_timeout: The deadline of calls that set none, or None.
+        logger: Where flows log (the client's logger).
     """
 
     address: str
@@ -72,6 +74,7 @@ class ClientSettings:
     default_version: str | None = None
     max_send_bytes: int | None = DEFAULT_MAX_MESSAGE_BYTES
     default_call_timeout: float | None = None
+    logger: logging.Logger = field(default_factory=lambda: logging.getLogger("durabletask.client"))
 
     def call_info(self, call: Call) -> CallInfo:
         """Describe ``call`` for error translation."""

@@ -179,8 +179,16 @@ def get_all_orchestration_states(
             for state in response.orchestrationState
         )
         token = optional_string(response, "continuationToken")
-        if not token or token in seen_tokens:
+        if not token:
             break
+        if token in seen_tokens:
+            settings.logger.warning(
+                "Received the same continuation token value %s again, stopping to avoid an "
+                "infinite loop.", token)
+            break
+        # The same INFO line as 1.12.0 (programs and tests look for it).
+        settings.logger.info(
+            "Received continuation token with value %s, fetching next page...", token)
         seen_tokens.add(token)
         query.continuationToken.value = token
     return states

@@ -64,6 +64,8 @@ def status_from_proto(value: int) -> OrchestrationStatus:
 class OrchestrationFailedError(DurableTaskError):
     """Raised by ``OrchestrationState.raise_if_failed()`` for a FAILED orchestration."""
 
+    __module__ = "durabletask.client"  # where users import it from, as in 1.12.0
+
     # The official signature takes the details positionally; pickling is not a use case.
     def __init__(self, message: str, failure_details: FailureDetails) -> None:  # noqa: B042
         super().__init__(message)

@@ -57,14 +57,26 @@ def _metadata(metadata: Sequence[tuple[str, str]] | None) -> tuple[tuple[str, st
 
 
 def _logger(logger: logging.Logger | None, log_handler: Any, log_formatter: Any) -> logging.Logger:
-    if log_handler is not None or log_formatter is not None:
-        warnings.warn(
-            "log_handler and log_formatter are deprecated and ignored: the SDK never "
-            "configures logging. Pass logger=, or configure the 'durabletask' logger.",
-            DeprecationWarning,
-            stacklevel=4,
-        )
-    return logger if logger is not None else logging.getLogger("durabletask.client")
+    if logger is not None:
+        if log_handler is not None or log_formatter is not None:
+            raise ValueError("'logger' cannot be combined with 'log_handler' or 'log_formatter'.")
+        return logger
+    if log_handler is None and log_formatter is None:
+        return logging.getLogger("durabletask.client")
+    warnings.warn(
+        "log_handler and log_formatter are deprecated: pass logger=, or configure the "
+        "'durabletask' logger.",
+        DeprecationWarning,
+        stacklevel=4,
+    )
+    # As in 1.12.0, the legacy parameters give the client a logger of its own, holding
+    # that handler (a StreamHandler when only a formatter is given) and nothing else.
+    private = logging.Logger("durabletask-client")
+    handler = log_handler if log_handler is not None else logging.StreamHandler()
+    if log_formatter is not None:
+        handler.setFormatter(log_formatter)
+    private.addHandler(handler)
+    return private
 
 
 def configure_client(
@@ -92,6 +104,7 @@ def configure_client(
         ValueError: Bad metadata or host address.
     """
     resiliency = resiliency_options or GrpcClientResiliencyOptions()
+    client_logger = _logger(logger, log_handler, log_formatter)
     spec = None
     address = host_address or _CALLER_CHANNEL
     if not has_channel:
@@ -105,11 +118,12 @@ def configure_client(
         default_version=default_version,
         max_send_bytes=max_send_bytes(channel_options),
         default_call_timeout=resiliency.default_call_timeout_seconds,
+        logger=client_logger,
     )
     return ClientConfig(
         settings=settings,
         metadata=_metadata(metadata),
-        logger=_logger(logger, log_handler, log_formatter),
+        logger=client_logger,
         spec=spec,
         interceptors=tuple(interceptors or ()),
         payload_store=payload_store,

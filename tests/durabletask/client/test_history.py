@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from datetime import datetime
+from datetime import datetime, timezone
 
 import pytest
 from google.protobuf import wrappers_pb2
@@ -32,11 +32,11 @@ def test_history_event_from_proto_converts_each_kind(case: str) -> None:
     getattr(event, case).SetInParent()
     converted = history.history_event_from_proto(event)
     assert converted.event_id == 7
-    assert converted.timestamp == datetime(2024, 2, 3, 4, 5, 6)
+    # 1.12.0 gives aware UTC timestamps.
+    assert converted.timestamp == datetime(2024, 2, 3, 4, 5, 6, tzinfo=timezone.utc)
     assert dataclasses.is_dataclass(converted)
-    with pytest.raises(dataclasses.FrozenInstanceError):
-        converted.event_id = 8  # type: ignore[misc]
     json.dumps(history.to_dict(converted))
+    assert converted.to_dict() == history.to_dict(converted)
 
 
 def test_history_event_fields_match_the_proto_fields() -> None:
@@ -67,7 +67,8 @@ def test_execution_started_event_converts_nested_values() -> None:
     assert converted.orchestration_instance == history.OrchestrationInstance("i", "e")
     assert converted.parent_trace_context == history.TraceContext("00-ab", "cd", None)
     assert converted.tags == {"k": "v"}
-    assert converted.timestamp is None
+    # An unset wire timestamp reads as the epoch, as in 1.12.0.
+    assert converted.timestamp == datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 def test_task_failed_and_execution_completed_events_convert_failure_and_status() -> None:
@@ -83,15 +84,16 @@ def test_task_failed_and_execution_completed_events_convert_failure_and_status()
         executionCompleted=pb.ExecutionCompletedEvent(
             orchestrationStatus=pb.ORCHESTRATION_STATUS_COMPLETED,
             result=wrappers_pb2.StringValue(value="1"))))
-    assert completed.orchestration_status is OrchestrationStatus.COMPLETED  # type: ignore
-    assert history.to_dict(completed)["orchestration_status"] == "COMPLETED"
+    # 1.12.0 keeps the proto's number for the status.
+    assert completed.orchestration_status == OrchestrationStatus.COMPLETED.value
+    assert history.to_dict(completed)["orchestration_status"] == 1
 
 
-def test_to_dict_names_the_event_type_and_formats_datetimes() -> None:
-    fired = history.TimerFiredEvent(event_id=4, timestamp=None,
+def test_to_dict_formats_datetimes_in_field_order() -> None:
+    fired = history.TimerFiredEvent(event_id=4, timestamp=datetime(2024, 1, 1, tzinfo=timezone.utc),
                                     fire_at=datetime(2024, 1, 1, 0, 0, 1), timer_id=2)
     assert history.to_dict(fired) == {
-        "event_type": "TimerFiredEvent", "event_id": 4, "timestamp": None,
+        "event_id": 4, "timestamp": "2024-01-01T00:00:00+00:00",
         "fire_at": "2024-01-01T00:00:01", "timer_id": 2,
     }
 

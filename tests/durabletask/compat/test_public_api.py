@@ -114,7 +114,7 @@ SIGNATURES: list[tuple[str, str, str]] = [
     ("durabletask.task", "CompletableTask.fail", "message, details"),
     ("durabletask.task", "CancellableTask", "expected_type=None"),
     ("durabletask.task", "CancellableTask.cancel", ""),
-    ("durabletask.task", "CancellableTask.set_cancel_handler", "fn"),
+    ("durabletask.task", "CancellableTask.set_cancel_handler", "cancel_handler"),
     ("durabletask.task", "TimerTask", "final_fire_at=None, maximum_timer_interval=None"),
     # API.md abbreviates this parameter as `task`; the official name is `retryable_task`.
     ("durabletask.task", "TimerTask.set_retryable_parent", "retryable_task"),

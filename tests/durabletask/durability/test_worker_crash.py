@@ -65,5 +65,5 @@ def test_activity_that_kills_every_worker_fails_with_worker_lost_after_max_attem
     assert _invocations(marker) == MAX_RECOVERY_ATTEMPTS + 1
     state = c.get_orchestration_state(instance_id)
     assert state.runtime_status == client.OrchestrationStatus.FAILED
-    assert state.failure_details.is_caused_by("WorkerLost")
+    assert state.failure_details.inner_failure.is_caused_by("WorkerLost")
     assert f"max_recovery_attempts={MAX_RECOVERY_ATTEMPTS}" in state.failure_details.message

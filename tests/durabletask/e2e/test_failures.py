@@ -79,7 +79,9 @@ def test_activity_failure_fails_orchestration_with_inner_failure(run_worker, dt_
     assert state.runtime_status == Status.FAILED
     details = state.failure_details
     assert details.error_type == "durabletask.task.TaskFailedError"
-    assert details.is_caused_by(ValueError)
+    # As in 1.12.0, is_caused_by looks at this failure only; the cause is the inner one.
+    assert details.is_caused_by(task.TaskFailedError)
+    assert details.inner_failure.is_caused_by(ValueError)
     assert "bad value in activity" in details.inner_failure.message
     with pytest.raises(client.OrchestrationFailedError) as raised:
         state.raise_if_failed()
@@ -117,7 +119,7 @@ def test_oversized_activity_result_fails_orchestration_at_once(run_worker, dt_cl
     instance_id = dt_client.schedule_new_orchestration(returns_huge, input=5 * 1024 * 1024)
     state = dt_client.wait_for_orchestration_completion(instance_id, timeout=60)
     assert state.runtime_status == Status.FAILED
-    assert state.failure_details.is_caused_by(PayloadTooLargeError)
+    assert state.failure_details.inner_failure.is_caused_by(PayloadTooLargeError)
     assert "bytes" in state.failure_details.inner_failure.message
 
 

@@ -34,7 +34,7 @@ def test_entity_instance_id_parse_keeps_at_signs_in_the_key():
 @pytest.mark.parametrize("text", ["counter@k", "@counter", "", "@@key", "@counter@"])
 def test_entity_instance_id_parse_rejects_malformed_strings(text):
     # Official test_entity_id_parsing: an empty key ("@invalid@") is not an entity id.
-    with pytest.raises(ValueError, match="@name@key|Entity name|Entity key"):
+    with pytest.raises(ValueError, match="@name@key|Entity name|Entity key|must start with '@'"):
         EntityInstanceId.parse(text)
 
 
@@ -54,6 +54,12 @@ def test_entity_instance_id_validators_accept_valid_values_and_reject_an_empty_k
     EntityInstanceId.validate_key("a@b")
     with pytest.raises(ValueError, match="Entity key cannot be empty"):
         EntityInstanceId.validate_key("")
+
+
+def test_entity_instance_id_rejects_an_empty_key():
+    # durabletask 1.12.0: validate_key raises "Entity key cannot be empty."
+    with pytest.raises(ValueError, match="Entity key cannot be empty"):
+        EntityInstanceId.parse("@counter@")
 
 
 def test_entity_instance_id_equality_ignores_name_case_and_is_hash_consistent():

@@ -238,12 +238,38 @@ def custom_status(ctx: task.OrchestrationContext, _: Any) -> Orchestration:
     return "ok"
 
 
+def collect_carried(ctx: task.OrchestrationContext, seen: list[Any]) -> Orchestration:
+    """Collects three ``item`` events across continue-as-new, carrying unread ones over.
+
+    Each entry records whether the event was delivered during replay: carried-over
+    events are new to the next execution, so never.
+    """
+    item = yield ctx.wait_for_external_event("item")
+    seen = [*seen, [item, ctx.is_replaying]]
+    if len(seen) < 3:
+        ctx.continue_as_new(seen, save_events=True)
+        return None
+    return seen
+
+
+def child_flaky(ctx: task.OrchestrationContext, succeed_on: int) -> Orchestration:
+    """Sub-orchestration whose activity fails until its ``succeed_on``-th attempt."""
+    return (yield ctx.call_activity(flaky, input=succeed_on))
+
+
+def parent_of_flaky_child(ctx: task.OrchestrationContext, succeed_on: int) -> Orchestration:
+    """Fails when ``child_flaky`` fails; a rewind must bring the child back too."""
+    result = yield ctx.call_sub_orchestrator(
+        child_flaky, input=succeed_on, instance_id=f"{ctx.instance_id}-child")
+    return f"parent got: {result}"
+
+
 ORCHESTRATORS = (
     activity_chain, fan_out_fan_in, relative_timer, absolute_timer, two_events,
     event_or_timeout, child_greeter, parent_of_greeter, child_failing, parent_catching_child,
     child_waiting, parent_of_waiting, retry_until_success, retry_exhausted, counter,
     wait_for_go, echo, failing_activity_call, caught_activity_failure, raising_orchestrator,
-    custom_status,
+    custom_status, collect_carried, child_flaky, parent_of_flaky_child,
 )
 ACTIVITIES = (greet, square, flaky, always_fails)
 
@@ -316,6 +342,16 @@ SCENARIOS: tuple[Any, ...] = (
       expected_message_part="orchestrator boom"),
     S("custom_status", custom_status, expected_output="ok",
       expected_custom_status={"stage": "done", "n": 4}),
+    # 1.12.0 test_orchestration_e2e::test_continue_as_new: events raised before the first
+    # episode are carried over with save_events=True, in order, none replayed or lost.
+    S("continue_as_new_carries_events", collect_carried, input=[], start_in=1.0,
+      steps=(sr.raise_event("item", 1), sr.raise_event("item", 2), sr.raise_event("item", 3)),
+      expected_output=[[1, False], [2, False], [3, False]]),
+    # 1.12.0 test_rewind_e2e::test_rewind_with_sub_orchestration: rewinding a parent whose
+    # sub-orchestration failed brings the child back, and the parent completes.
+    S("rewind_failed_sub_orchestration", parent_of_flaky_child, input=2,
+      steps=(sr.wait_status("FAILED"), sr.rewind("fixed")),
+      expected_output="parent got: succeeded on attempt 2", expected_observations=("FAILED",)),
 )
 SCENARIOS_BY_NAME = {scenario.name: scenario for scenario in SCENARIOS}
 

@@ -13,6 +13,7 @@ import sys
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -63,7 +64,7 @@ class Step:
 
     Attributes:
         kind: What to do: ``raise_event``, ``suspend``, ``resume``, ``terminate``,
-            ``purge``, ``wait_status``, ``observe_status`` or ``wait_terminal``.
+            ``purge``, ``rewind``, ``wait_status``, ``observe_status`` or ``wait_terminal``.
         target: Suffix appended to the scenario's instance id (``""`` is the
             instance itself, ``"-child"`` its sub-orchestration).
         name: Event name for ``raise_event``.
@@ -95,6 +96,7 @@ class Scenario:
         expected_custom_status: Final custom status (deserialised JSON).
         expected_observations: Values recorded by observing steps, in order.
         exclusions: Target name -> reason the scenario cannot run there.
+        start_in: Seconds until the scheduled start (``start_at``); None starts at once.
     """
 
     name: str
@@ -109,6 +111,7 @@ class Scenario:
     expected_custom_status: Any = None
     expected_observations: tuple[Any, ...] = ()
     exclusions: Mapping[str, str] = field(default_factory=dict)
+    start_in: float | None = None
 
 
 def raise_event(name: str, data: Any = None, target: str = "") -> Step:
@@ -134,6 +137,11 @@ def terminate(output: Any = None, target: str = "") -> Step:
 def purge(target: str = "") -> Step:
     """Step: purge the instance (recursive, the client default); records the deleted count."""
     return Step("purge", target=target)
+
+
+def rewind(reason: str = "interop", target: str = "") -> Step:
+    """Step: rewind the (failed) instance."""
+    return Step("rewind", target=target, data=reason)
 
 
 def wait_status(status: str, target: str = "") -> Step:
@@ -170,9 +178,12 @@ class ScenarioRun:
         started = time.monotonic()
         outcome: dict[str, Any] = {"name": self._scenario.name, "instance_id": self._instance_id}
         try:
+            start_at = None
+            if self._scenario.start_in is not None:
+                start_at = datetime.now(timezone.utc) + timedelta(seconds=self._scenario.start_in)
             self._client.schedule_new_orchestration(
                 self._scenario.orchestrator, input=self._scenario.input,
-                instance_id=self._instance_id)
+                instance_id=self._instance_id, start_at=start_at)
             for step in self._scenario.steps:
                 self._apply(step)
             if self._final is None:
@@ -207,6 +218,9 @@ class ScenarioRun:
     def _step_purge(self, step: Step, target: str) -> None:
         result = self._client.purge_orchestration(target)
         self._observations.append(result.deleted_instance_count)
+
+    def _step_rewind(self, step: Step, target: str) -> None:
+        self._client.rewind_orchestration(target, reason=step.data)
 
     def _step_wait_status(self, step: Step, target: str) -> None:
         def probe() -> str | None:

@@ -191,15 +191,18 @@ def test_continue_as_new_replaces_history_and_keeps_events_that_arrived_meanwhil
     carry.eventRaised.name = "carried"
     worker.complete(first, continue_as_new(1, "1", [carry], new_version="2"))
     request = worker.orchestration("i1").orchestratorRequest
-    assert kinds(request.pastEvents) == ["orchestratorStarted", "executionStarted", "eventRaised"]
-    started = request.pastEvents[1].executionStarted
+    # As the official backend does: the new execution's first episode replays nothing; its
+    # start and the carried-over events come as new events, then what arrived meanwhile.
+    assert list(request.pastEvents) == []
+    assert kinds(request.newEvents) == [
+        "orchestratorStarted", "executionStarted", "eventRaised", "eventRaised"]
+    assert [e.eventRaised.name for e in request.newEvents[2:]] == ["carried", "meanwhile"]
+    started = request.newEvents[1].executionStarted
     assert started.input.value == "1"
     assert started.version.value == "2"
     assert dict(started.tags) == {"t": "1"}
     assert started.orchestrationInstance.executionId.value != old_execution
     assert request.executionId.value == started.orchestrationInstance.executionId.value
-    assert kinds(request.newEvents) == ["orchestratorStarted", "eventRaised"]
-    assert request.newEvents[1].eventRaised.name == "meanwhile"
     state = harness.get("i1").orchestrationState
     assert state.orchestrationStatus == pb.ORCHESTRATION_STATUS_RUNNING
     assert state.input.value == "1"
