@@ -77,7 +77,9 @@ class EntityInstanceId:
         """
         # The messages start with 1.12.0's.
         if not isinstance(entity_id, str) or not entity_id.startswith("@"):
-            raise ValueError(f"Entity ID must start with '@': got {entity_id!r}")
+            raise ValueError(
+                f"Entity ID must start with '@': got {entity_id!r} (expected '@name@key')"
+            )
         name, separator, key = entity_id[1:].partition("@")
         if not separator:
             raise ValueError(

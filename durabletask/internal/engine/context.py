@@ -310,8 +310,13 @@ class RuntimeOrchestrationContext(EntityContextMixin, task.OrchestrationContext)
         label = self._task_labels.pop(task_id, f"Task {task_id}")
         pending.fail(f"{label} failed: {failure.errorMessage}", failure)
 
-    def fire_timer(self, timer_id: int) -> None:
-        """Handle ``timerFired``: finish a timer, start its next chunk, or retry its parent."""
+    def fire_timer(self, timer_id: int, fired_at: datetime | None) -> None:
+        """Handle ``timerFired``: finish a timer, start its next chunk, or retry its parent.
+
+        Args:
+            timer_id: The fired timer's action id.
+            fired_at: The fired chunk's ``fireAt`` (None when the event has none).
+        """
         timer = self._take_task(timer_id, "timerFired")
         if timer is None:
             return
@@ -322,10 +327,12 @@ class RuntimeOrchestrationContext(EntityContextMixin, task.OrchestrationContext)
             return
         if timer.is_complete:  # cancelled: the orchestrator no longer waits for it
             return
-        final = timer.final_fire_at
-        # As in 1.12.0, the next chunk of a long timer starts from the episode's time.
-        if final is not None and self._current_utc < final:
-            self._start_timer_chunk(timer, self._current_utc)
+        final, limit = timer.final_fire_at, timer.maximum_timer_interval
+        # As in 1.12.0, the next chunk of a long timer starts where the fired chunk ended
+        # (its fireAt), not at the episode's time: the chunks add up to the timer exactly.
+        reached = fired_at if fired_at is not None else self._current_utc
+        if final is not None and limit is not None and limit > timedelta(0) and reached < final:
+            self._start_timer_chunk(timer, reached)
             return
         parent = timer.retryable_parent
         if parent is not None:

@@ -62,7 +62,10 @@ def _on_sub_orchestration_failed(run: OrchestrationRunner, event: pb.HistoryEven
 
 
 def _on_timer_fired(run: OrchestrationRunner, event: pb.HistoryEvent) -> None:
-    run.context.fire_timer(event.timerFired.timerId)
+    fired = event.timerFired
+    fire_at = fired.fireAt
+    fired_at = fire_at.ToDatetime() if (fire_at.seconds or fire_at.nanos) else None
+    run.context.fire_timer(fired.timerId, fired_at)
 
 
 def _on_event_raised(run: OrchestrationRunner, event: pb.HistoryEvent) -> None:
