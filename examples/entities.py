@@ -81,9 +81,9 @@ def run(address: str) -> int:
                 results.append(state.serialized_output)
                 print(f"transfer {amount}: {state.serialized_output}")
             log = c.get_entity(EntityInstanceId("audit_log", "bank"))
-            print(f"audit log: {log.get_state() if log else None}")
+            print(f"audit log: {log.get_typed_state() if log else None}")
             accounts = c.get_all_entities(client.EntityQuery(instance_id_starts_with="@account@"))
-            print(f"accounts: {sorted((a.id.key, a.get_state()) for a in accounts)}")
+            print(f"accounts: {sorted((a.id.key, a.get_typed_state()) for a in accounts)}")
             return 0 if '"done"' in results[0] and '"refused"' in results[1] else 1
 
 

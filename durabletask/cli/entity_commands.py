@@ -155,8 +155,7 @@ def _entity_id(text: str) -> EntityInstanceId:
 
 
 def _state(metadata: EntityMetadata) -> Any:
-    value = metadata.get_state()
-    # Whether get_state() decodes the JSON has varied; show the decoded value either way.
+    value = metadata.get_state()  # the stored JSON string, as 1.12.0 returns it
     return render.decode_payload(value) if isinstance(value, str) else value
 
 

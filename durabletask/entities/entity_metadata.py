@@ -26,7 +26,7 @@ class EntityMetadata:
         includes_state: Whether the state was requested (``include_state``) and is present
             in ``state``.
         state: The serialized state as stored, or ``None``.
-        data_converter: Decodes ``state`` in :meth:`get_state`.
+        data_converter: Decodes ``state`` in :meth:`get_typed_state`.
 
     Attributes:
         id: The entity's id.
@@ -123,14 +123,31 @@ class EntityMetadata:
         )
 
     def get_state(self, intended_type: type[TState] | None = None) -> TState | Any:
-        """Return the decoded state, or ``None`` when it was not fetched or is empty.
+        """Return the state as stored (its serialized JSON string), as 1.12.0 does.
+
+        To decode it (and rebuild dataclasses and the like) use :meth:`get_typed_state`.
 
         Args:
-            intended_type: Rebuild this type from the stored JSON (e.g. a dataclass).
+            intended_type: Coerce the stored string with ``intended_type(state)`` (the
+                official SDK's legacy contract), e.g. ``int`` for a stored ``"5"``.
+
+        Returns:
+            The stored string, its coercion, or ``None`` when the state was not fetched
+            or the entity has none.
+
+        Raises:
+            TypeError: ``intended_type(state)`` failed.
         """
-        if not self.includes_state:
-            return None
-        return self._converter.deserialize(self._state, intended_type)
+        state = self._state if self.includes_state else None
+        if intended_type is None or state is None or isinstance(state, intended_type):
+            return state
+        try:
+            return intended_type(state)  # type: ignore[call-arg]
+        except Exception as exc:  # noqa: BLE001 - any failed coercion is the same TypeError
+            raise TypeError(
+                f"Could not convert state of type '{type(state).__name__}' to "
+                f"'{intended_type.__name__}'"
+            ) from exc
 
     def get_typed_state(self, intended_type: type[TState] | None = None) -> TState | Any:
         """Return the state as ``intended_type``, or ``None`` when there is none.
@@ -142,7 +159,9 @@ class EntityMetadata:
         Raises:
             TypeError: The decoded state is not an ``intended_type``.
         """
-        value = self.get_state(intended_type)
+        if not self.includes_state or self._state is None:
+            return None
+        value = self._converter.deserialize(self._state, intended_type)
         if value is None or not isinstance(intended_type, type):
             return value
         if not isinstance(value, intended_type):

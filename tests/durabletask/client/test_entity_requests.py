@@ -50,7 +50,7 @@ def test_get_entity_maps_missing_to_none_and_existing_to_metadata() -> None:
     _, metadata = drive(entity_flows.get_entity(SETTINGS, COUNTER),
                         [pb.GetEntityResponse(exists=True, entity=entity)])
     assert metadata.id == COUNTER
-    assert metadata.get_state() == 3
+    assert metadata.get_typed_state() == 3
 
 
 def test_get_all_entities_follows_continuation_tokens() -> None:

@@ -59,7 +59,7 @@ class Account(DurableEntity):
 
 def _state(c: client.TaskHubGrpcClient, entity_id: EntityInstanceId) -> Any:
     metadata = c.get_entity(entity_id)
-    return None if metadata is None else metadata.get_state()
+    return None if metadata is None else metadata.get_typed_state()
 
 
 def _wait_for_state(c: client.TaskHubGrpcClient, entity_id: EntityInstanceId, expected: Any):
@@ -315,7 +315,7 @@ def test_get_all_entities_filters_by_prefix_and_time_and_follows_pages(
         instance_id_starts_with=prefix,
         last_modified_from=datetime.now(timezone.utc) + timedelta(hours=1)))
 
-    assert sorted((e.id.key, e.get_state()) for e in paged) == [
+    assert sorted((e.id.key, e.get_typed_state()) for e in paged) == [
         (entity_id.key, n + 1) for n, entity_id in enumerate(ids)]
     assert sorted(e.id.key for e in stateless) == [entity_id.key for entity_id in ids]
     assert all(e.includes_state is False and e.get_state() is None for e in stateless)
@@ -332,8 +332,8 @@ def test_clean_entity_storage_removes_entities_without_state(
         entity_client.signal_entity(entity_id, "add", input=1)
     entity_client.signal_entity(emptied, "delete")
     _wait_for_state(entity_client, kept, 1)
-    poll_until(lambda: (m := entity_client.get_entity(emptied)) is None or m.get_state() is None,
-               timeout=TIMEOUT, message="the deleted state")
+    poll_until(lambda: (m := entity_client.get_entity(emptied)) is None
+               or m.get_typed_state() is None, timeout=TIMEOUT, message="the deleted state")
 
     result = entity_client.clean_entity_storage(release_orphaned_locks=False)
 
