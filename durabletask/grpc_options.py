@@ -299,7 +299,8 @@ class GrpcClientResiliencyOptions:
     >= ``retired_channel_linger_seconds``."""
 
     default_call_timeout_seconds: float | None = 30.0
-    """Deadline of every unary call that is not a long poll and has none; > 0 or None."""
+    """Deadline of every call that is not a long poll and has none, unary or streaming
+    (``get_orchestration_history`` must receive the whole history within it); > 0 or None."""
 
     def __post_init__(self) -> None:
         owner = type(self).__name__
