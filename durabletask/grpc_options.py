@@ -15,6 +15,7 @@ __all__ = [
     "GrpcClientResiliencyOptions",
     "GrpcRetryPolicyOptions",
     "GrpcWorkerResiliencyOptions",
+    "KeepalivePolicy",
 ]
 
 _logger = logging.getLogger("durabletask.grpc_options")
@@ -140,9 +141,11 @@ class GrpcChannelOptions:
     """
 
     keepalive_time_ms: int | None = None
-    """Interval of client keepalive pings; None leaves keepalive off (the gRPC default).
+    """Interval of client keepalive pings; None lets the SDK choose (docs/resiliency.md).
 
-    Only turn it on when the server permits pings that often: a default gRPC server answers
+    With None, SDK-owned channels ping every 6 minutes during calls (what default gRPC
+    servers accept), or every 10 s towards a sidecar that advertises allowing it (ours).
+    Only set it when the server permits pings that often: a default gRPC server answers
     pings more frequent than every 5 minutes with GOAWAY ``too_many_pings``.
     """
 
@@ -215,6 +218,70 @@ class GrpcChannelOptions:
         return options
 
 
+@dataclass(frozen=True, slots=True)
+class KeepalivePolicy:
+    """Client keepalive the SDK gives its own channels when ``GrpcChannelOptions`` sets none.
+
+    Attributes:
+        time_ms: Interval of the HTTP/2 keepalive pings.
+        timeout_ms: How long a ping may stay unacknowledged before the connection is
+            declared dead (``grpc.keepalive_timeout_ms`` and ``grpc.http2.ping_timeout_ms``:
+            with grpcio 1.85 the first alone does not shorten gRPC's 60 s ack wait).
+        permit_without_calls: Also ping while no call is open.
+    """
+
+    time_ms: int
+    timeout_ms: int
+    permit_without_calls: bool
+
+    def to_grpc_options(self) -> list[tuple[str, Any]]:
+        """Return the channel arguments of this policy."""
+        return [
+            ("grpc.keepalive_time_ms", self.time_ms),
+            ("grpc.keepalive_timeout_ms", self.timeout_ms),
+            ("grpc.http2.ping_timeout_ms", self.timeout_ms),
+            ("grpc.keepalive_permit_without_calls", int(self.permit_without_calls)),
+            # A worker only receives on its stream: without this, gRPC stops pinging after
+            # two pings that were not followed by data sent by the client.
+            ("grpc.http2.max_pings_without_data", 0),
+        ]
+
+
+SAFE_KEEPALIVE = KeepalivePolicy(time_ms=360_000, timeout_ms=20_000, permit_without_calls=False)
+"""Keepalive towards a sidecar that does not say what it permits (the official in-memory
+sidecar, durabletask-go, the Durable Task Scheduler). Default gRPC servers (grpcio, gRPC-Go)
+answer pings more frequent than every 5 minutes with GOAWAY ``too_many_pings``, and gRPC-Go
+also pings made while no call is open; 6 minutes, only during calls, is accepted by both and
+still ends a half-open worker stream within about 6.5 minutes."""
+
+FAST_KEEPALIVE = KeepalivePolicy(time_ms=10_000, timeout_ms=5_000, permit_without_calls=True)
+"""Keepalive towards a sidecar that advertises accepting pings this often (ours does): a dead
+connection is noticed within 15 s, by gRPC itself, even while the stream is busy."""
+
+SILENT_DISCONNECT_PINGS = 3
+"""Against a sidecar that advertises its health-ping interval, the silent-disconnect window is
+this many intervals (capped by ``silent_disconnect_timeout_seconds``)."""
+
+
+def negotiated_keepalive(min_ping_interval_ms: int | None) -> KeepalivePolicy:
+    """Return the keepalive to use towards a sidecar that advertised its ping policy.
+
+    Args:
+        min_ping_interval_ms: The shortest client ping interval the sidecar accepts, or None
+            when it advertised nothing.
+
+    Returns:
+        :data:`FAST_KEEPALIVE` (slowed down to what the sidecar accepts), or
+        :data:`SAFE_KEEPALIVE` when nothing was advertised.
+    """
+    if min_ping_interval_ms is None:
+        return SAFE_KEEPALIVE
+    fast = FAST_KEEPALIVE
+    if min_ping_interval_ms <= fast.time_ms:
+        return fast
+    return KeepalivePolicy(min_ping_interval_ms, fast.timeout_ms, fast.permit_without_calls)
+
+
 @dataclass(slots=True, kw_only=True)
 class GrpcWorkerResiliencyOptions:
     """How a worker detects a broken connection, reconnects and stops."""
@@ -223,8 +290,14 @@ class GrpcWorkerResiliencyOptions:
     """Deadline of the ``Hello`` handshake on every (re)connect; > 0."""
 
     silent_disconnect_timeout_seconds: float = 120.0
-    """Longest gap allowed between two stream messages (health pings included), and before
-    the first one; >= 0, 0 disables the check."""
+    """Longest gap allowed between two stream messages (health pings included); >= 0, 0
+    disables the check.
+
+    The window is armed once the sidecar is known to send health pings: it advertised its
+    ping interval (then the window is the smaller of this and 3 intervals: 15 s with our
+    sidecar's defaults), or a health ping arrived. A sidecar that never pings (the official
+    in-memory one, durabletask-go) is watched by keepalive instead, so an idle worker is not
+    reconnected every two minutes."""
 
     channel_recreate_failure_threshold: int = 5
     """Consecutive connection failures after which an SDK-owned channel is replaced;
