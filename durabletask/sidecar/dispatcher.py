@@ -244,11 +244,17 @@ class Dispatcher:
         # instance waits a moment for more results (fan-in batching).
         self._open_tasks: dict[str, set[int]] = {}
         self._batching: set[str] = set()
+        self._closing = False
 
     @property
     def stream_count(self) -> int:
         """Number of connected worker streams."""
         return len(self._streams)
+
+    @property
+    def closing(self) -> bool:
+        """True once :meth:`close` was called (the sidecar is shutting down)."""
+        return self._closing
 
     def mark_ready(self, instance_id: str) -> None:
         """Note that an instance may have work; it is dispatched when a stream is free.
@@ -347,7 +353,13 @@ class Dispatcher:
         self._batching.clear()
 
     def close(self) -> None:
-        """End every stream gracefully (the worker sees the stream complete)."""
+        """End every stream gracefully (the worker sees the stream complete).
+
+        The sidecar is shutting down: nothing more is dispatched, and the streams it ends are
+        not lost workers. Their leases stay valid, so completions that arrive during the
+        server's grace period are accepted; the next run redelivers the rest from the store.
+        """
+        self._closing = True
         for ws in self._streams:
             ws.closed = True
             ws.wake()
@@ -390,6 +402,8 @@ class Dispatcher:
 
     def pump(self) -> None:
         """Assign ready work to streams with room; re-entrant calls are folded."""
+        if self._closing:
+            return
         if self._pumping:
             self._pump_again = True
             return
@@ -485,6 +499,8 @@ class Dispatcher:
         if ws in self._streams:
             self._streams.remove(ws)
         logger.debug("worker stream %d closed (%d open)", ws.stream_id, len(self._streams))
+        if self._closing:
+            return  # the sidecar is stopping: a closed stream is not a lost worker
         for lease in list(ws.leases.values()):
             self._take_back(lease)
         self.pump()

@@ -217,7 +217,12 @@ class SidecarServicer(pb_grpc.TaskHubSidecarServiceServicer):
         self, request: pb.GetWorkItemsRequest, context: Any
     ) -> AsyncIterator[pb.WorkItem]:
         """Stream work items to a worker until it disconnects or the sidecar stops."""
-        async for item in self._core.dispatcher.stream(request):
+        dispatcher = self._core.dispatcher
+        if dispatcher.closing:
+            # Not UNAVAILABLE: a refusal must not look like a broken connection (R-T6).
+            await context.abort(grpc.StatusCode.FAILED_PRECONDITION,
+                                "the sidecar is shutting down; connect again once it is back")
+        async for item in dispatcher.stream(request):
             yield item
 
     @_unary
