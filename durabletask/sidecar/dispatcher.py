@@ -134,6 +134,17 @@ class WorkerStream:
     closed: bool = False
     history_streaming: bool = False
     """The worker fetches past events itself (``WORKER_CAPABILITY_HISTORY_STREAMING``)."""
+    suspect: bool = False
+    """A lease it held expired unanswered: no new work until it answers again."""
+    dropped: bool = False
+    """The stream is gone (ended or cancelled)."""
+    expired_tokens: set[str] = field(default_factory=set)
+    """Tokens of its leases that expired, by which a late answer is recognised."""
+
+    @property
+    def open_for_work(self) -> bool:
+        """True if new work may be sent to this stream."""
+        return not (self.closed or self.suspect)
 
     def has_capacity(self, kind: WorkKind) -> bool:
         """True if the stream may take another item of ``kind`` (0 means unlimited)."""
@@ -244,6 +255,8 @@ class Dispatcher:
         # instance waits a moment for more results (fan-in batching).
         self._open_tasks: dict[str, set[int]] = {}
         self._batching: set[str] = set()
+        # Expired lease tokens -> the stream that held them (see WorkerStream.suspect).
+        self._expired: dict[str, WorkerStream] = {}
         self._closing = False
 
     @property
@@ -302,7 +315,7 @@ class Dispatcher:
         The caller commits the result and then calls :meth:`mark_ready` for
         the instance, without awaiting in between.
         """
-        lease = self._leases.get(token)
+        lease = self._heard_from(token)
         if lease is None or lease.kind is not kind:
             return None
         self._end_lease(lease)
@@ -317,8 +330,9 @@ class Dispatcher:
         Returns:
             False if the token is stale or unknown (nothing changes).
         """
-        lease = self._leases.get(token)
+        lease = self._heard_from(token)
         if lease is None or lease.kind is not kind:
+            self.pump()  # a stream that answered late may take work again
             return False
         self._end_lease(lease)
         key = _abandon_key(lease)
@@ -427,13 +441,13 @@ class Dispatcher:
         count = len(self._streams)
         for offset in range(count):
             ws = self._streams[(self._next_stream + offset) % count]
-            if not ws.closed and ws.accepts(kind, name, version):
+            if ws.open_for_work and ws.accepts(kind, name, version):
                 self._next_stream = (self._next_stream + offset + 1) % count
                 return ws
         return None
 
     def _any_capacity(self, kind: WorkKind) -> bool:
-        return any(not ws.closed and ws.has_capacity(kind) for ws in self._streams)
+        return any(ws.open_for_work and ws.has_capacity(kind) for ws in self._streams)
 
     def _pump_orchestrations(self) -> None:
         skipped: list[str] = []
@@ -496,14 +510,29 @@ class Dispatcher:
 
     def _drop_stream(self, ws: WorkerStream) -> None:
         ws.closed = True
+        ws.dropped = True
         if ws in self._streams:
             self._streams.remove(ws)
+        for token in ws.expired_tokens:
+            self._expired.pop(token, None)
         logger.debug("worker stream %d closed (%d open)", ws.stream_id, len(self._streams))
         if self._closing:
             return  # the sidecar is stopping: a closed stream is not a lost worker
         for lease in list(ws.leases.values()):
             self._take_back(lease)
         self.pump()
+
+    def _heard_from(self, token: str) -> Lease | None:
+        """Note an answer (completion or abandon) for ``token``; return its live lease.
+
+        A stream that answers, even late with an expired token, shows progress again.
+        """
+        lease = self._leases.get(token)
+        ws = lease.stream if lease is not None else self._expired.pop(token, None)
+        if ws is not None:
+            ws.expired_tokens.discard(token)
+            ws.suspect = False
+        return lease
 
     def _take_back(self, lease: Lease) -> None:
         """End a lease whose worker is gone or hung and queue its item first in line."""
@@ -539,9 +568,16 @@ class Dispatcher:
         for lease in expired:
             logger.warning(
                 "lease of %s work item for instance %s expired after %.1fs without an answer; "
-                "taking it back from the worker", lease.kind.value, lease.instance_id,
-                self._options.lease_timeout_seconds,
+                "taking it back from the worker, which gets no new work until it answers",
+                lease.kind.value, lease.instance_id, self._options.lease_timeout_seconds,
             )
+            ws = lease.stream
+            if not ws.dropped:
+                # A hung worker would otherwise get the item (and others) again and again,
+                # each costing a lease timeout and counting as another lost worker.
+                ws.suspect = True
+                ws.expired_tokens.add(lease.token)
+                self._expired[lease.token] = ws
             self._take_back(lease)
         if expired:
             self.pump()
