@@ -134,17 +134,23 @@ class WorkerStream:
     closed: bool = False
     history_streaming: bool = False
     """The worker fetches past events itself (``WORKER_CAPABILITY_HISTORY_STREAMING``)."""
+    worker_id: str | None = None
+    """The worker's id (``durabletask-worker-id`` metadata), when it sends one."""
+    draining: bool = False
+    """The worker announced a clean stop: no new work; its leases outlive the stream."""
+    drain_until: datetime | None = None
+    """When a draining worker's leases stop being valid."""
     suspect: bool = False
     """A lease it held expired unanswered: no new work until it answers again."""
     dropped: bool = False
-    """The stream is gone (ended or cancelled)."""
+    """The stream is gone (ended, cancelled, or superseded by a newer one of its worker)."""
     expired_tokens: set[str] = field(default_factory=set)
     """Tokens of its leases that expired, by which a late answer is recognised."""
 
     @property
     def open_for_work(self) -> bool:
         """True if new work may be sent to this stream."""
-        return not (self.closed or self.suspect)
+        return not (self.closed or self.draining or self.suspect)
 
     def has_capacity(self, kind: WorkKind) -> bool:
         """True if the stream may take another item of ``kind`` (0 means unlimited)."""
@@ -378,11 +384,40 @@ class Dispatcher:
             ws.closed = True
             ws.wake()
 
-    async def stream(self, request: pb.GetWorkItemsRequest) -> AsyncIterator[pb.WorkItem]:
+    def drain_worker(self, worker_id: str, grace_seconds: float) -> int:
+        """A worker stops cleanly: send it nothing new and end its streams.
+
+        Items queued for it but not yet sent go back to the queue; the leases it holds stay
+        valid for ``grace_seconds`` after its stream ends, so its completions are accepted
+        and its abandons requeue work without counting a loss. Leases still held after that
+        are taken back as lost (the worker neither finished nor abandoned them).
+
+        Returns:
+            The number of streams of that worker.
+        """
+        until = self._clock() + timedelta(seconds=grace_seconds)
+        streams = [ws for ws in self._streams if ws.worker_id == worker_id]
+        for ws in streams:
+            ws.draining = True
+            ws.drain_until = until
+            self._requeue_unsent(ws)
+            ws.closed = True
+            ws.wake()
+        if streams:
+            logger.info("worker %s is stopping; %d work item(s) stay leased to it for %.1fs",
+                        worker_id, sum(len(ws.leases) for ws in streams), grace_seconds)
+        self.pump()
+        return len(streams)
+
+    async def stream(
+        self, request: pb.GetWorkItemsRequest, *, worker_id: str | None = None
+    ) -> AsyncIterator[pb.WorkItem]:
         """Serve one ``GetWorkItems`` stream until it is closed or cancelled.
 
         Args:
             request: The worker's request (limits and filters).
+            worker_id: The worker's id; a new stream of the same worker supersedes (and
+                proves dead) the streams it had before.
 
         Yields:
             Work items, and a health ping whenever the stream was idle for
@@ -396,7 +431,10 @@ class Dispatcher:
             },
             work_filter=WorkFilter.from_request(request),
             history_streaming=pb.WORKER_CAPABILITY_HISTORY_STREAMING in request.capabilities,
+            worker_id=worker_id,
         )
+        if worker_id is not None:
+            self._supersede(worker_id)
         self._streams.append(ws)
         logger.debug("worker stream %d connected (%d open)", ws.stream_id, len(self._streams))
         self.pump()
@@ -508,8 +546,19 @@ class Dispatcher:
             return lambda: self.enqueue_activity(task)
         return lambda: self.mark_ready(lease.instance_id)
 
+    def _supersede(self, worker_id: str) -> None:
+        # A worker has one stream at a time: when it opens another, the old one is dead
+        # (typically half-open after a network fault) even if no error reached us yet.
+        for old in [ws for ws in self._streams if ws.worker_id == worker_id]:
+            logger.info("worker %s reconnected; taking its work back from its previous stream",
+                        worker_id)
+            self._drop_stream(old)
+            old.wake()
+
     def _drop_stream(self, ws: WorkerStream) -> None:
         ws.closed = True
+        if ws.dropped:
+            return
         ws.dropped = True
         if ws in self._streams:
             self._streams.remove(ws)
@@ -518,9 +567,32 @@ class Dispatcher:
         logger.debug("worker stream %d closed (%d open)", ws.stream_id, len(self._streams))
         if self._closing:
             return  # the sidecar is stopping: a closed stream is not a lost worker
+        if ws.draining and ws.drain_until is not None:
+            self._requeue_unsent(ws)
+            if ws.leases:
+                self._timers.schedule(ws.drain_until, lambda: self._drain_over(ws))
+        else:
+            for lease in list(ws.leases.values()):
+                self._take_back(lease)
+        self.pump()
+
+    def _drain_over(self, ws: WorkerStream) -> None:
+        if not ws.leases:
+            return
+        logger.warning("stopping worker %s neither finished nor abandoned %d work item(s) "
+                       "within its grace period; taking them back", ws.worker_id,
+                       len(ws.leases))
         for lease in list(ws.leases.values()):
             self._take_back(lease)
         self.pump()
+
+    def _requeue_unsent(self, ws: WorkerStream) -> None:
+        """Queue again, without counting a loss, what was assigned to ``ws`` but not sent."""
+        for _item, lease in ws.outbox:
+            if lease.token in ws.leases and not lease.delivered:
+                self._end_lease(lease)
+                self._requeue(lease)
+        ws.outbox.clear()
 
     def _heard_from(self, token: str) -> Lease | None:
         """Note an answer (completion or abandon) for ``token``; return its live lease.
@@ -539,6 +611,10 @@ class Dispatcher:
         self._end_lease(lease)
         if lease.delivered and self._lost_too_often(lease):
             return
+        self._requeue(lease)
+
+    def _requeue(self, lease: Lease) -> None:
+        """Queue the item of an ended lease first in line."""
         if lease.task is not None:
             self._activities.appendleft(lease.task)
         elif lease.instance_id not in self._ready_set:

@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 import grpc
 from google.protobuf import empty_pb2
 
+from durabletask.internal.dialect import DrainNotice, read_worker_id
 from durabletask.internal.proto import orchestrator_service_pb2 as pb
 from durabletask.internal.proto import orchestrator_service_pb2_grpc as pb_grpc
 from durabletask.sidecar import encoding, validation
@@ -80,7 +81,10 @@ class SidecarServicer(pb_grpc.TaskHubSidecarServiceServicer):
 
     @_unary
     async def Hello(self, request: empty_pb2.Empty, context: Any) -> empty_pb2.Empty:  # noqa: N802
-        """Answer the connectivity probe."""
+        """Answer the connectivity probe; take a stopping worker's drain notice."""
+        notice = DrainNotice.from_metadata(context.invocation_metadata())
+        if notice is not None:
+            self._core.dispatcher.drain_worker(notice.worker_id, notice.grace_seconds)
         return empty_pb2.Empty()
 
     @_unary
@@ -222,7 +226,8 @@ class SidecarServicer(pb_grpc.TaskHubSidecarServiceServicer):
             # Not UNAVAILABLE: a refusal must not look like a broken connection (R-T6).
             await context.abort(grpc.StatusCode.FAILED_PRECONDITION,
                                 "the sidecar is shutting down; connect again once it is back")
-        async for item in dispatcher.stream(request):
+        worker_id = read_worker_id(context.invocation_metadata())
+        async for item in dispatcher.stream(request, worker_id=worker_id):
             yield item
 
     @_unary
