@@ -202,7 +202,7 @@ class DispatchOptions:
 
     max_recovery_attempts: int = 5
     """Redeliveries after lost workers before the work item is failed."""
-    health_ping_interval_seconds: float = 15.0
+    health_ping_interval_seconds: float = 5.0
     """A ``healthPing`` goes to each stream idle this long."""
     abandon_backoff_base_seconds: float = 0.1
     """Redelivery delay after the first abandon; doubles per abandon."""

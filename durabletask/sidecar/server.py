@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 import grpc
 from google.protobuf import empty_pb2
 
-from durabletask.internal.dialect import DrainNotice, read_worker_id
+from durabletask.internal.dialect import DrainNotice, SidecarTraits, read_worker_id
 from durabletask.internal.proto import orchestrator_service_pb2 as pb
 from durabletask.internal.proto import orchestrator_service_pb2_grpc as pb_grpc
 from durabletask.sidecar import encoding, validation
@@ -78,13 +78,21 @@ class SidecarServicer(pb_grpc.TaskHubSidecarServiceServicer):
             core: The sidecar behaviour.
         """
         self._core = core
+        options = core.options
+        # Advertised on every Hello (our wire dialect, durabletask/internal/dialect.py).
+        self._traits = SidecarTraits(
+            health_ping_ms=round(options.health_ping_interval_seconds * 1000),
+            min_ping_interval_ms=round(options.min_client_ping_interval_seconds * 1000),
+            drain=True,
+        ).to_metadata()
 
     @_unary
     async def Hello(self, request: empty_pb2.Empty, context: Any) -> empty_pb2.Empty:  # noqa: N802
-        """Answer the connectivity probe; take a stopping worker's drain notice."""
+        """Answer the connectivity probe, advertising our traits; take a drain notice."""
         notice = DrainNotice.from_metadata(context.invocation_metadata())
         if notice is not None:
             self._core.dispatcher.drain_worker(notice.worker_id, notice.grace_seconds)
+        await context.send_initial_metadata(self._traits)
         return empty_pb2.Empty()
 
     @_unary
