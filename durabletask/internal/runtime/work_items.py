@@ -33,6 +33,14 @@ from durabletask.internal.transport.stream import StreamGeneration
 
 _logger = logging.getLogger("durabletask.worker")
 
+# How each kind of work item is handed back: the Abandon RPC and its request type.
+_ABANDON_RPCS: dict[str, tuple[str, Any]] = {
+    "orchestratorRequest": ("AbandonTaskOrchestratorWorkItem", pb.AbandonOrchestrationTaskRequest),
+    "activityRequest": ("AbandonTaskActivityWorkItem", pb.AbandonActivityTaskRequest),
+    "entityRequest": ("AbandonTaskEntityWorkItem", pb.AbandonEntityTaskRequest),
+    "entityRequestV2": ("AbandonTaskEntityWorkItem", pb.AbandonEntityTaskRequest),
+}
+
 # Statuses after which resending a completion may help; anything else means the sidecar
 # answered and has decided (for example a stale token after redelivery).
 _RETRYABLE_COMPLETION_CODES = frozenset(
@@ -239,12 +247,16 @@ class WorkItemRunner:
         return unit + self._rng.random() * 0.2 * unit
 
     async def _abandon_orchestration(self, tracked: _Tracked) -> None:
-        request = pb.AbandonOrchestrationTaskRequest(completionToken=tracked.item.completionToken)
-        await self._abandon(tracked.stub.AbandonTaskOrchestratorWorkItem, request)
+        await self._abandon_item(tracked)
 
     async def _abandon_activity(self, tracked: _Tracked) -> None:
-        request = pb.AbandonActivityTaskRequest(completionToken=tracked.item.completionToken)
-        await self._abandon(tracked.stub.AbandonTaskActivityWorkItem, request)
+        await self._abandon_item(tracked)
+
+    async def _abandon_item(self, tracked: _Tracked) -> None:
+        """Hand any kind of work item back to the sidecar (best effort, bounded)."""
+        rpc_name, request_type = _ABANDON_RPCS[tracked.item.WhichOneof("request")]
+        request = request_type(completionToken=tracked.item.completionToken)
+        await self._abandon(getattr(tracked.stub, rpc_name), request)
 
     async def _abandon(self, rpc: Any, request: Any) -> None:
         try:
@@ -260,13 +272,18 @@ class WorkItemRunner:
         except Exception as exc:
             _logger.warning("Could not abandon a work item (%r); the sidecar recovers it", exc)
 
+    def stop_accepting(self) -> None:
+        """Start no more work: queued items, and items that still arrive, are abandoned."""
+        self._stopping = True
+
     async def shutdown(self, grace_seconds: float) -> list[str]:
         """Stop starting work, wait up to ``grace_seconds`` for running items, abandon the rest.
 
-        Queued items are abandoned at once. Returns descriptions of items still running
-        when the grace period passed (they were abandoned; their threads cannot be killed).
+        Queued items are abandoned at once, whatever their kind. Returns descriptions of
+        items still running when the grace period passed (they were abandoned; their
+        threads cannot be killed).
         """
-        self._stopping = True
+        self.stop_accepting()
         pending = list(self._tasks)
         if pending:
             await asyncio.wait(pending, timeout=grace_seconds)
@@ -274,15 +291,15 @@ class WorkItemRunner:
         for task, tracked in list(self._tasks.items()):
             orphans.append(_describe(tracked.item))
             task.cancel()
-            if tracked.item.HasField("orchestratorRequest"):
-                await self._abandon_orchestration(tracked)
-            else:
-                await self._abandon_activity(tracked)
+            await self._abandon_item(tracked)
         return orphans
 
 
 def _describe(item: pb.WorkItem) -> str:
-    if item.HasField("activityRequest"):
+    kind = item.WhichOneof("request")
+    if kind == "activityRequest":
         request = item.activityRequest
         return f"activity {request.name} of {request.orchestrationInstance.instanceId}"
-    return f"orchestration {item.orchestratorRequest.instanceId}"
+    if kind == "orchestratorRequest":
+        return f"orchestration {item.orchestratorRequest.instanceId}"
+    return f"{kind} work item"
