@@ -263,6 +263,14 @@ SILENT_DISCONNECT_PINGS = 3
 this many intervals (capped by ``silent_disconnect_timeout_seconds``)."""
 
 
+HEALTHY_STREAM_SECONDS = 5.0
+"""A stream that delivered messages and stayed open this long resets the reconnect backoff;
+one that ends sooner (a sidecar ending every stream at once) keeps backing off."""
+
+DRAIN_NOTICE_TIMEOUT_SECONDS = 1.0
+"""Deadline of the notice a stopping worker sends a sidecar that honours it (our dialect)."""
+
+
 def negotiated_keepalive(min_ping_interval_ms: int | None) -> KeepalivePolicy:
     """Return the keepalive to use towards a sidecar that advertised its ping policy.
 
