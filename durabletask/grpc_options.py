@@ -263,6 +263,14 @@ SILENT_DISCONNECT_PINGS = 3
 this many intervals (capped by ``silent_disconnect_timeout_seconds``)."""
 
 
+LIVENESS_PROBE_SECONDS = 15.0
+"""Against a sidecar not known to send health pings, a stream silent this long is probed
+with a ``Hello`` on the same connection (any sidecar answers it, and a request is never
+refused as too many pings); a probe that gets no answer proves the connection dead."""
+
+LIVENESS_PROBE_TIMEOUT_SECONDS = 10.0
+"""Deadline of that probe."""
+
 HEALTHY_STREAM_SECONDS = 5.0
 """A stream that delivered messages and stayed open this long resets the reconnect backoff;
 one that ends sooner (a sidecar ending every stream at once) keeps backing off."""
@@ -304,8 +312,9 @@ class GrpcWorkerResiliencyOptions:
     The window is armed once the sidecar is known to send health pings: it advertised its
     ping interval (then the window is the smaller of this and 3 intervals: 15 s with our
     sidecar's defaults), or a health ping arrived. A sidecar that never pings (the official
-    in-memory one, durabletask-go) is watched by keepalive instead, so an idle worker is not
-    reconnected every two minutes."""
+    in-memory one, durabletask-go) is probed instead: after 15 s of silence the worker sends
+    ``Hello`` on the same connection and reconnects only if it gets no answer, so an idle
+    worker is not reconnected every two minutes."""
 
     channel_recreate_failure_threshold: int = 5
     """Consecutive connection failures after which an SDK-owned channel is replaced;

@@ -20,7 +20,11 @@ import grpc
 import grpc.aio
 from google.protobuf import empty_pb2
 
-from durabletask.grpc_options import SILENT_DISCONNECT_PINGS
+from durabletask.grpc_options import (
+    LIVENESS_PROBE_SECONDS,
+    LIVENESS_PROBE_TIMEOUT_SECONDS,
+    SILENT_DISCONNECT_PINGS,
+)
 from durabletask.internal.dialect import SidecarTraits
 from durabletask.internal.proto import orchestrator_service_pb2 as pb
 from durabletask.internal.transport.manager import Transport
@@ -134,8 +138,9 @@ class Liveness:
 
     The silent-disconnect window is armed only once the sidecar is known to send health
     pings: it advertised their interval (the window is then ``SILENT_DISCONNECT_PINGS``
-    intervals, at most the configured one), or one arrived (the configured window). A
-    sidecar that never pings is left to keepalive; the window would only cut idle streams.
+    intervals, at most the configured one), or one arrived (the configured window). On a
+    sidecar not known to ping, a window would only cut idle streams: a silent stream is
+    probed instead (:meth:`probe_after`).
     """
 
     def __init__(self, configured_window: float) -> None:
@@ -156,6 +161,12 @@ class Liveness:
         if interval_ms is not None:
             return min(self.configured_window, SILENT_DISCONNECT_PINGS * interval_ms / 1000)
         return self.configured_window if self.pings_seen else None
+
+    def probe_after(self) -> float | None:
+        """Silence after which the connection is probed with ``Hello``; None for never."""
+        if self.configured_window <= 0 or self.window() is not None:
+            return None
+        return LIVENESS_PROBE_SECONDS
 
 
 class StreamGeneration:
@@ -226,6 +237,7 @@ class WorkItemStreamConsumer:
         self._on_first_message = on_first_message
         self._call: Any = None
         self._waiter: asyncio.Future[Any] | None = None
+        self._probe: asyncio.Future[Any] | None = None
         self._first_message = False
         self._cancel_requested = False
         self._phase = StreamPhase.HELLO
@@ -311,8 +323,9 @@ class WorkItemStreamConsumer:
     def _cancel_call(self) -> None:
         if self._call is not None and hasattr(self._call, "cancel"):
             self._call.cancel()
-        if self._waiter is not None and not self._waiter.done():
-            self._waiter.cancel()
+        for future in (self._waiter, self._probe):
+            if future is not None and not future.done():
+                future.cancel()
 
     def cancel(self) -> None:
         """Cancel the connection (safe at any time, also before it was opened)."""
@@ -320,20 +333,53 @@ class WorkItemStreamConsumer:
         self._cancel_call()
 
     async def _read_all(self) -> StreamResult:
-        while True:
-            try:
-                item = await asyncio.wait_for(self._call.read(), self._liveness.window())
-            except asyncio.TimeoutError:
+        read: asyncio.Future[Any] | None = None
+        try:
+            while True:
+                if read is None:
+                    read = asyncio.ensure_future(self._call.read())
+                window = self._liveness.window()
+                probe_after = self._liveness.probe_after()
+                done, _ = await asyncio.wait({read}, timeout=window or probe_after)
                 if self._cancel_requested:
                     return self._result(StreamOutcome.SHUTDOWN)
-                return self._result(StreamOutcome.SILENT_DISCONNECT)
-            if item is grpc.aio.EOF:
-                return self._result(StreamOutcome.GRACEFUL_DRAIN)
-            if not self._first_message:
-                self._first_message = True
-                if self._on_first_message is not None:
-                    self._on_first_message()
-            if item.HasField("healthPing"):
-                self._liveness.pings_seen = True
-                continue
-            self._sink(item, self._transport, self._stream)
+                if not done:
+                    alive = window is None and await self._connection_answers()
+                    if not read.done():
+                        if not alive:
+                            return self._result(StreamOutcome.SILENT_DISCONNECT)
+                        continue  # the probe was answered: the stream is merely idle
+                item, read = read.result(), None
+                outcome = self._take(item)
+                if outcome is not None:
+                    return outcome
+        finally:
+            if read is not None and not read.done():
+                read.cancel()
+
+    async def _connection_answers(self) -> bool:
+        """Probe a silent stream's connection with ``Hello``; False when it is dead."""
+        # A future of its own, so that cancel() ends the probe too.
+        probe = self._probe = asyncio.ensure_future(self._stub.Hello(
+            empty_pb2.Empty(), timeout=LIVENESS_PROBE_TIMEOUT_SECONDS, metadata=self._metadata))
+        try:
+            await probe
+        except grpc.aio.AioRpcError as exc:
+            return exc.code() not in _TRANSPORT_CODES  # any other status is an answer
+        finally:
+            self._probe = None
+        return True
+
+    def _take(self, item: Any) -> StreamResult | None:
+        """Handle one message; returns the result when the stream ended."""
+        if item is grpc.aio.EOF:
+            return self._result(StreamOutcome.GRACEFUL_DRAIN)
+        if not self._first_message:
+            self._first_message = True
+            if self._on_first_message is not None:
+                self._on_first_message()
+        if item.HasField("healthPing"):
+            self._liveness.pings_seen = True
+            return None
+        self._sink(item, self._transport, self._stream)
+        return None
