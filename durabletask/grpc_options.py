@@ -254,22 +254,24 @@ answer pings more frequent than every 5 minutes with GOAWAY ``too_many_pings``, 
 also pings made while no call is open; 6 minutes, only during calls, is accepted by both and
 still ends a half-open worker stream within about 6.5 minutes."""
 
-FAST_KEEPALIVE = KeepalivePolicy(time_ms=10_000, timeout_ms=5_000, permit_without_calls=True)
-"""Keepalive towards a sidecar that advertises accepting pings this often (ours does): a dead
-connection is noticed within 15 s, by gRPC itself, even while the stream is busy."""
+KEEPALIVE_INTERVAL_FACTOR = 2
+"""Towards a sidecar that advertises the shortest client ping interval it accepts (ours: 5 s),
+the worker pings at this many times that interval (10 s) and allows one interval for the ack:
+a dead connection is noticed within 15 s, by gRPC itself, even while the stream is busy."""
 
 SILENT_DISCONNECT_PINGS = 3
 """Against a sidecar that advertises its health-ping interval, the silent-disconnect window is
 this many intervals (capped by ``silent_disconnect_timeout_seconds``)."""
 
 
-LIVENESS_PROBE_SECONDS = 15.0
-"""Against a sidecar not known to send health pings, a stream silent this long is probed
-with a ``Hello`` on the same connection (any sidecar answers it, and a request is never
-refused as too many pings); a probe that gets no answer proves the connection dead."""
+LIVENESS_PROBE_FRACTION = 1 / 8
+"""Against a sidecar not known to send health pings, a stream silent for this fraction of
+``silent_disconnect_timeout_seconds`` (15 s by default) is probed with a ``Hello`` on the same
+connection: any sidecar answers it, and a request is never refused as too many pings."""
 
-LIVENESS_PROBE_TIMEOUT_SECONDS = 10.0
-"""Deadline of that probe."""
+LIVENESS_PROBE_TIMEOUT_FRACTION = 1 / 12
+"""Deadline of that probe, as a fraction of the window (10 s by default); a probe without an
+answer proves the connection dead."""
 
 HEALTHY_STREAM_SECONDS = 5.0
 """A stream that delivered messages and stayed open this long resets the reconnect backoff;
@@ -287,15 +289,13 @@ def negotiated_keepalive(min_ping_interval_ms: int | None) -> KeepalivePolicy:
             when it advertised nothing.
 
     Returns:
-        :data:`FAST_KEEPALIVE` (slowed down to what the sidecar accepts), or
-        :data:`SAFE_KEEPALIVE` when nothing was advertised.
+        Pings at :data:`KEEPALIVE_INTERVAL_FACTOR` times the accepted interval, each allowed
+        one interval for its ack; :data:`SAFE_KEEPALIVE` when nothing was advertised.
     """
     if min_ping_interval_ms is None:
         return SAFE_KEEPALIVE
-    fast = FAST_KEEPALIVE
-    if min_ping_interval_ms <= fast.time_ms:
-        return fast
-    return KeepalivePolicy(min_ping_interval_ms, fast.timeout_ms, fast.permit_without_calls)
+    return KeepalivePolicy(time_ms=KEEPALIVE_INTERVAL_FACTOR * min_ping_interval_ms,
+                           timeout_ms=min_ping_interval_ms, permit_without_calls=True)
 
 
 @dataclass(slots=True, kw_only=True)
@@ -312,7 +312,7 @@ class GrpcWorkerResiliencyOptions:
     The window is armed once the sidecar is known to send health pings: it advertised its
     ping interval (then the window is the smaller of this and 3 intervals: 15 s with our
     sidecar's defaults), or a health ping arrived. A sidecar that never pings (the official
-    in-memory one, durabletask-go) is probed instead: after 15 s of silence the worker sends
+    in-memory one, durabletask-go) is probed instead: after 15 s of silence (1/8 of this) the worker sends
     ``Hello`` on the same connection and reconnects only if it gets no answer, so an idle
     worker is not reconnected every two minutes."""
 

@@ -21,8 +21,8 @@ import grpc.aio
 from google.protobuf import empty_pb2
 
 from durabletask.grpc_options import (
-    LIVENESS_PROBE_SECONDS,
-    LIVENESS_PROBE_TIMEOUT_SECONDS,
+    LIVENESS_PROBE_FRACTION,
+    LIVENESS_PROBE_TIMEOUT_FRACTION,
     SILENT_DISCONNECT_PINGS,
 )
 from durabletask.internal.dialect import SidecarTraits
@@ -166,7 +166,11 @@ class Liveness:
         """Silence after which the connection is probed with ``Hello``; None for never."""
         if self.configured_window <= 0 or self.window() is not None:
             return None
-        return LIVENESS_PROBE_SECONDS
+        return self.configured_window * LIVENESS_PROBE_FRACTION
+
+    def probe_timeout(self) -> float:
+        """Deadline of a probe."""
+        return self.configured_window * LIVENESS_PROBE_TIMEOUT_FRACTION
 
 
 class StreamGeneration:
@@ -361,7 +365,7 @@ class WorkItemStreamConsumer:
         """Probe a silent stream's connection with ``Hello``; False when it is dead."""
         # A future of its own, so that cancel() ends the probe too.
         probe = self._probe = asyncio.ensure_future(self._stub.Hello(
-            empty_pb2.Empty(), timeout=LIVENESS_PROBE_TIMEOUT_SECONDS, metadata=self._metadata))
+            empty_pb2.Empty(), timeout=self._liveness.probe_timeout(), metadata=self._metadata))
         try:
             await probe
         except grpc.aio.AioRpcError as exc:
