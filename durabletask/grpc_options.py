@@ -312,9 +312,9 @@ class GrpcWorkerResiliencyOptions:
     The window is armed once the sidecar is known to send health pings: it advertised its
     ping interval (then the window is the smaller of this and 3 intervals: 15 s with our
     sidecar's defaults), or a health ping arrived. A sidecar that never pings (the official
-    in-memory one, durabletask-go) is probed instead: after 15 s of silence (1/8 of this) the worker sends
-    ``Hello`` on the same connection and reconnects only if it gets no answer, so an idle
-    worker is not reconnected every two minutes."""
+    in-memory one, durabletask-go) is probed instead: after 15 s of silence (1/8 of this)
+    the worker sends ``Hello`` on the same connection and reconnects only if it gets no
+    answer, so an idle worker is not reconnected every two minutes."""
 
     channel_recreate_failure_threshold: int = 5
     """Consecutive connection failures after which an SDK-owned channel is replaced;

@@ -30,7 +30,7 @@ FORCED = GrpcClientResiliencyOptions(channel_recreate_failure_threshold=1,
 
 
 @pytest.fixture
-def no_cyclic_gc() -> Iterator[None]:
+def _no_cyclic_gc() -> Iterator[None]:
     gc.collect()
     gc.disable()
     try:
@@ -51,8 +51,9 @@ async def _fail_once(c: client.AsyncTaskHubGrpcClient, fake: FakeSidecar) -> Non
 
 
 @pytest.mark.slow
+@pytest.mark.usefixtures("_no_cyclic_gc")
 async def test_async_client_with_failed_calls_closes_every_connection_without_gc(
-    fake: FakeSidecar, no_cyclic_gc: None
+    fake: FakeSidecar,
 ):
     with tcp_proxy(fake.port) as proxy, recording(proxy.address) as events:
         warmup = client.AsyncTaskHubGrpcClient(host_address=proxy.address)
