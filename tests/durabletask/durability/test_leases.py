@@ -120,3 +120,24 @@ def test_restart_ignores_completion_tokens_of_the_previous_run(make_sqlite_harne
     worker.complete(fresh, complete(1, result='"new"'))
     assert second.wait_done("i1").output.value == '"new"'
     assert kinds(second.history("i1")).count("executionCompleted") == 1
+
+
+@pytest.mark.slow
+def test_graceful_sidecar_stop_does_not_count_the_streams_it_ends_as_lost_workers(
+    make_sqlite_harness,
+):
+    # With max_recovery_attempts=0 one lost worker would fail the activity (WorkerLost).
+    first = make_sqlite_harness(max_recovery_attempts=0)
+    first.start("i1")
+    worker = first.worker()
+    worker.complete(worker.orchestration("i1"), schedule_task(1, "a"))
+    worker.activity("i1")  # leased when the sidecar stops
+    first.sidecar.stop(grace=1.0)  # graceful: the sidecar ends the stream itself
+    first.close()
+
+    second = make_sqlite_harness(max_recovery_attempts=0)
+    worker = second.worker()
+    worker.complete_activity(worker.activity("i1"), result='"done"')
+    events = worker.orchestration("i1").orchestratorRequest.newEvents
+    assert "taskCompleted" in kinds(events)
+    assert "taskFailed" not in kinds(events)
