@@ -10,6 +10,8 @@ per measurement. Probes (all by default except the two that need the official SD
   2 s and the first completion counts.
 * ``idle-official``: a worker idle for ``--minutes`` on the official in-memory sidecar
   (grpcio's default ping policy): TCP connections, reconnects, GOAWAYs.
+* ``client-deadlines``: every client call, sync and async, on a blackholed connection with
+  DEFAULT options: how long each took to raise, and what it raised.
 * ``recreations``: 100 forced channel recreations of the async client (automatic GC off,
   ``gc.collect()`` never called): open connections and fds after ``close()``.
 * ``stop-sigint`` / ``stop-call``: Ctrl-C, or ``stop()``, of a worker running a 5 s activity,
@@ -97,6 +99,57 @@ def probe_blackhole(trials: int, official: bool) -> None:
         emit({"probe": "blackhole", "sidecar": kind, "trials": trials,
               "median_s": round(statistics.median(figures), 2),
               "max_s": round(max(figures), 2)})
+
+
+def _timed(call: Callable[[], object]) -> tuple[float, str]:
+    started = time.monotonic()
+    try:
+        call()
+        outcome = "returned"
+    except Exception as exc:  # noqa: BLE001 - the probe reports what was raised
+        code = getattr(exc, "code", None)
+        outcome = type(exc).__name__ + (f" {code().name}" if callable(code) else "")
+    return time.monotonic() - started, outcome
+
+
+async def _timed_async(call: Callable[[], object]) -> tuple[float, str]:
+    started = time.monotonic()
+    try:
+        await call()  # type: ignore[misc]
+        outcome = "returned"
+    except Exception as exc:  # noqa: BLE001 - the probe reports what was raised
+        code = getattr(exc, "code", None)
+        outcome = type(exc).__name__ + (f" {code().name}" if callable(code) else "")
+    return time.monotonic() - started, outcome
+
+
+def probe_client_deadlines() -> None:
+    """Every client call on a blackholed connection, default options: when each raises."""
+    import concurrent.futures
+
+    from tests.durabletask.faults.test_client_deadlines import CALLS
+
+    def report(kind: str, results: list[tuple[float, str]]) -> None:
+        for (name, _), (seconds, outcome) in zip(CALLS, results):
+            emit({"probe": "client_deadlines", "client": kind, "call": name,
+                  "raised_after_s": round(seconds, 2), "outcome": outcome})
+
+    with our_sidecar() as sidecar, tcp_proxy(sidecar.port) as proxy:
+        with client.TaskHubGrpcClient(host_address=proxy.address) as c:
+            c.get_orchestration_state("warm-up")
+            proxy.set_mode("blackhole")
+            with concurrent.futures.ThreadPoolExecutor(len(CALLS)) as pool:
+                report("sync", list(pool.map(lambda item: _timed(lambda: item[1](c)), CALLS)))
+        proxy.set_mode("pass")
+
+        async def run_async() -> list[tuple[float, str]]:
+            async with client.AsyncTaskHubGrpcClient(host_address=proxy.address) as ac:
+                await ac.get_orchestration_state("warm-up")
+                proxy.set_mode("blackhole")
+                return list(await asyncio.gather(
+                    *(_timed_async(lambda call=call: call(ac)) for _, call in CALLS)))
+
+        report("async", asyncio.run(run_async()))
 
 
 def probe_idle_official(minutes: float) -> None:
@@ -209,6 +262,7 @@ def probe_sigstop(n: int) -> None:
 
 PROBES: dict[str, Callable[[argparse.Namespace], None]] = {
     "blackhole": lambda a: probe_blackhole(a.trials, official=False),
+    "client-deadlines": lambda a: probe_client_deadlines(),
     "recreations": lambda a: probe_recreations(100),
     "stop-sigint": lambda a: probe_clean_stop("sigint"),
     "stop-call": lambda a: probe_clean_stop("stop"),
@@ -217,8 +271,8 @@ PROBES: dict[str, Callable[[argparse.Namespace], None]] = {
     "blackhole-official": lambda a: probe_blackhole(a.trials, official=True),
     "idle-official": lambda a: probe_idle_official(a.minutes),
 }
-_DEFAULT = ("blackhole", "recreations", "stop-sigint", "stop-call", "sidecar-restarts",
-            "sigstop")
+_DEFAULT = ("blackhole", "client-deadlines", "recreations", "stop-sigint", "stop-call",
+            "sidecar-restarts", "sigstop")
 
 
 def main(argv: list[str] | None = None) -> int:
