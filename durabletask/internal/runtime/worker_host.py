@@ -174,7 +174,7 @@ class WorkerHost:
         )
         user = list(config.interceptors)
 
-        def open_channel(first: list[Any]) -> grpc.aio.Channel:
+        def open_channel(first: Sequence[Any]) -> grpc.aio.Channel:
             current = self._spec or spec  # the keepalive may change after a Hello
             return current.open_aio([*first, *user])
 

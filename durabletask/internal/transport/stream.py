@@ -303,7 +303,7 @@ class WorkItemStreamConsumer:
 
     async def _guarded(self, step: Any) -> StreamResult | None:
         try:
-            return await step()  # type: ignore[no-any-return]
+            return await step()
         except grpc.aio.AioRpcError as exc:
             if self._cancel_requested:
                 return self._result(StreamOutcome.SHUTDOWN)
