@@ -15,6 +15,7 @@ __all__ = [
     "GrpcClientResiliencyOptions",
     "GrpcRetryPolicyOptions",
     "GrpcWorkerResiliencyOptions",
+    "KeepalivePolicy",
 ]
 
 _logger = logging.getLogger("durabletask.grpc_options")
@@ -140,9 +141,11 @@ class GrpcChannelOptions:
     """
 
     keepalive_time_ms: int | None = None
-    """Interval of client keepalive pings; None leaves keepalive off (the gRPC default).
+    """Interval of client keepalive pings; None lets the SDK choose (docs/resiliency.md).
 
-    Only turn it on when the server permits pings that often: a default gRPC server answers
+    With None, SDK-owned channels ping every 6 minutes during calls (what default gRPC
+    servers accept), or every 10 s towards a sidecar that advertises allowing it (ours).
+    Only set it when the server permits pings that often: a default gRPC server answers
     pings more frequent than every 5 minutes with GOAWAY ``too_many_pings``.
     """
 
@@ -215,6 +218,86 @@ class GrpcChannelOptions:
         return options
 
 
+@dataclass(frozen=True, slots=True)
+class KeepalivePolicy:
+    """Client keepalive the SDK gives its own channels when ``GrpcChannelOptions`` sets none.
+
+    Attributes:
+        time_ms: Interval of the HTTP/2 keepalive pings.
+        timeout_ms: How long a ping may stay unacknowledged before the connection is
+            declared dead (``grpc.keepalive_timeout_ms`` and ``grpc.http2.ping_timeout_ms``:
+            with grpcio 1.85 the first alone does not shorten gRPC's 60 s ack wait).
+        permit_without_calls: Also ping while no call is open.
+    """
+
+    time_ms: int
+    timeout_ms: int
+    permit_without_calls: bool
+
+    def to_grpc_options(self) -> list[tuple[str, Any]]:
+        """Return the channel arguments of this policy."""
+        return [
+            ("grpc.keepalive_time_ms", self.time_ms),
+            ("grpc.keepalive_timeout_ms", self.timeout_ms),
+            ("grpc.http2.ping_timeout_ms", self.timeout_ms),
+            ("grpc.keepalive_permit_without_calls", int(self.permit_without_calls)),
+            # A worker only receives on its stream: without this, gRPC stops pinging after
+            # two pings that were not followed by data sent by the client.
+            ("grpc.http2.max_pings_without_data", 0),
+        ]
+
+
+SAFE_KEEPALIVE = KeepalivePolicy(time_ms=360_000, timeout_ms=20_000, permit_without_calls=False)
+"""Keepalive towards a sidecar that does not say what it permits (the official in-memory
+sidecar, durabletask-go, the Durable Task Scheduler). Default gRPC servers (grpcio, gRPC-Go)
+answer pings more frequent than every 5 minutes with GOAWAY ``too_many_pings``, and gRPC-Go
+also pings made while no call is open; 6 minutes, only during calls, is accepted by both and
+still ends a half-open worker stream within about 6.5 minutes."""
+
+KEEPALIVE_INTERVAL_FACTOR = 2
+"""Towards a sidecar that advertises the shortest client ping interval it accepts (ours: 5 s),
+the worker pings at this many times that interval (10 s) and allows one interval for the ack:
+a dead connection is noticed within 15 s, by gRPC itself, even while the stream is busy."""
+
+SILENT_DISCONNECT_PINGS = 3
+"""Against a sidecar that advertises its health-ping interval, the silent-disconnect window is
+this many intervals (capped by ``silent_disconnect_timeout_seconds``)."""
+
+
+LIVENESS_PROBE_FRACTION = 1 / 8
+"""Against a sidecar not known to send health pings, a stream silent for this fraction of
+``silent_disconnect_timeout_seconds`` (15 s by default) is probed with a ``Hello`` on the same
+connection: any sidecar answers it, and a request is never refused as too many pings."""
+
+LIVENESS_PROBE_TIMEOUT_FRACTION = 1 / 12
+"""Deadline of that probe, as a fraction of the window (10 s by default); a probe without an
+answer proves the connection dead."""
+
+HEALTHY_STREAM_SECONDS = 5.0
+"""A stream that delivered messages and stayed open this long resets the reconnect backoff;
+one that ends sooner (a sidecar ending every stream at once) keeps backing off."""
+
+DRAIN_NOTICE_TIMEOUT_SECONDS = 1.0
+"""Deadline of the notice a stopping worker sends a sidecar that honours it (our dialect)."""
+
+
+def negotiated_keepalive(min_ping_interval_ms: int | None) -> KeepalivePolicy:
+    """Return the keepalive to use towards a sidecar that advertised its ping policy.
+
+    Args:
+        min_ping_interval_ms: The shortest client ping interval the sidecar accepts, or None
+            when it advertised nothing.
+
+    Returns:
+        Pings at :data:`KEEPALIVE_INTERVAL_FACTOR` times the accepted interval, each allowed
+        one interval for its ack; :data:`SAFE_KEEPALIVE` when nothing was advertised.
+    """
+    if min_ping_interval_ms is None:
+        return SAFE_KEEPALIVE
+    return KeepalivePolicy(time_ms=KEEPALIVE_INTERVAL_FACTOR * min_ping_interval_ms,
+                           timeout_ms=min_ping_interval_ms, permit_without_calls=True)
+
+
 @dataclass(slots=True, kw_only=True)
 class GrpcWorkerResiliencyOptions:
     """How a worker detects a broken connection, reconnects and stops."""
@@ -223,8 +306,15 @@ class GrpcWorkerResiliencyOptions:
     """Deadline of the ``Hello`` handshake on every (re)connect; > 0."""
 
     silent_disconnect_timeout_seconds: float = 120.0
-    """Longest gap allowed between two stream messages (health pings included), and before
-    the first one; >= 0, 0 disables the check."""
+    """Longest gap allowed between two stream messages (health pings included); >= 0, 0
+    disables the check.
+
+    The window is armed once the sidecar is known to send health pings: it advertised its
+    ping interval (then the window is the smaller of this and 3 intervals: 15 s with our
+    sidecar's defaults), or a health ping arrived. A sidecar that never pings (the official
+    in-memory one, durabletask-go) is probed instead: after 15 s of silence (1/8 of this)
+    the worker sends ``Hello`` on the same connection and reconnects only if it gets no
+    answer, so an idle worker is not reconnected every two minutes."""
 
     channel_recreate_failure_threshold: int = 5
     """Consecutive connection failures after which an SDK-owned channel is replaced;
@@ -299,7 +389,8 @@ class GrpcClientResiliencyOptions:
     >= ``retired_channel_linger_seconds``."""
 
     default_call_timeout_seconds: float | None = 30.0
-    """Deadline of every unary call that is not a long poll and has none; > 0 or None."""
+    """Deadline of every call that is not a long poll and has none, unary or streaming
+    (``get_orchestration_history`` must receive the whole history within it); > 0 or None."""
 
     def __post_init__(self) -> None:
         owner = type(self).__name__

@@ -353,6 +353,7 @@ class SidecarCore:
                 "ignoring orchestration completion for %r with a stale or unknown token",
                 response.instanceId,
             )
+            self._after_commit(self.dispatcher.pump)  # a worker that answered late is back
             return
         if response.requiresHistory:
             # We always send the full history, so just dispatch the episode again.

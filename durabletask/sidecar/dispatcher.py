@@ -145,6 +145,23 @@ class WorkerStream:
     closed: bool = False
     history_streaming: bool = False
     """The worker fetches past events itself (``WORKER_CAPABILITY_HISTORY_STREAMING``)."""
+    worker_id: str | None = None
+    """The worker's id (``durabletask-worker-id`` metadata), when it sends one."""
+    draining: bool = False
+    """The worker announced a clean stop: no new work; its leases outlive the stream."""
+    drain_until: datetime | None = None
+    """When a draining worker's leases stop being valid."""
+    suspect: bool = False
+    """A lease it held expired unanswered: no new work until it answers again."""
+    dropped: bool = False
+    """The stream is gone (ended, cancelled, or superseded by a newer one of its worker)."""
+    expired_tokens: set[str] = field(default_factory=set)
+    """Tokens of its leases that expired, by which a late answer is recognised."""
+
+    @property
+    def open_for_work(self) -> bool:
+        """True if new work may be sent to this stream."""
+        return not (self.closed or self.draining or self.suspect)
 
     def has_capacity(self, kind: WorkKind) -> bool:
         """True if the stream may take another item of ``kind`` (0 means unlimited)."""
@@ -196,7 +213,7 @@ class DispatchOptions:
 
     max_recovery_attempts: int = 5
     """Redeliveries after lost workers before the work item is failed."""
-    health_ping_interval_seconds: float = 15.0
+    health_ping_interval_seconds: float = 5.0
     """A ``healthPing`` goes to each stream idle this long."""
     abandon_backoff_base_seconds: float = 0.1
     """Redelivery delay after the first abandon; doubles per abandon."""
@@ -259,11 +276,19 @@ class Dispatcher:
         # instance waits a moment for more results (fan-in batching).
         self._open_tasks: dict[str, set[int]] = {}
         self._batching: set[str] = set()
+        # Expired lease tokens -> the stream that held them (see WorkerStream.suspect).
+        self._expired: dict[str, WorkerStream] = {}
+        self._closing = False
 
     @property
     def stream_count(self) -> int:
         """Number of connected worker streams."""
         return len(self._streams)
+
+    @property
+    def closing(self) -> bool:
+        """True once :meth:`close` was called (the sidecar is shutting down)."""
+        return self._closing
 
     def mark_ready(self, instance_id: str) -> None:
         """Note that an instance may have work; it is dispatched when a stream is free.
@@ -326,7 +351,7 @@ class Dispatcher:
         The caller commits the result and then calls :meth:`mark_ready` for
         the instance, without awaiting in between.
         """
-        lease = self._leases.get(token)
+        lease = self._heard_from(token)
         if lease is None or lease.kind is not kind:
             return None
         self._end_lease(lease)
@@ -341,8 +366,9 @@ class Dispatcher:
         Returns:
             False if the token is stale or unknown (nothing changes).
         """
-        lease = self._leases.get(token)
+        lease = self._heard_from(token)
         if lease is None or lease.kind is not kind:
+            self.pump()  # a stream that answered late may take work again
             return False
         self._end_lease(lease)
         key = _abandon_key(lease)
@@ -379,16 +405,51 @@ class Dispatcher:
         self._batching.clear()
 
     def close(self) -> None:
-        """End every stream gracefully (the worker sees the stream complete)."""
+        """End every stream gracefully (the worker sees the stream complete).
+
+        The sidecar is shutting down: nothing more is dispatched, and the streams it ends are
+        not lost workers. Their leases stay valid, so completions that arrive during the
+        server's grace period are accepted; the next run redelivers the rest from the store.
+        """
+        self._closing = True
         for ws in self._streams:
             ws.closed = True
             ws.wake()
 
-    async def stream(self, request: pb.GetWorkItemsRequest) -> AsyncIterator[pb.WorkItem]:
+    def drain_worker(self, worker_id: str, grace_seconds: float) -> int:
+        """A worker stops cleanly: send it nothing new and end its streams.
+
+        Items queued for it but not yet sent go back to the queue; the leases it holds stay
+        valid for ``grace_seconds`` after its stream ends, so its completions are accepted
+        and its abandons requeue work without counting a loss. Leases still held after that
+        are taken back as lost (the worker neither finished nor abandoned them).
+
+        Returns:
+            The number of streams of that worker.
+        """
+        until = self._clock() + timedelta(seconds=grace_seconds)
+        streams = [ws for ws in self._streams if ws.worker_id == worker_id]
+        for ws in streams:
+            ws.draining = True
+            ws.drain_until = until
+            self._requeue_unsent(ws)
+            ws.closed = True
+            ws.wake()
+        if streams:
+            logger.info("worker %s is stopping; %d work item(s) stay leased to it for %.1fs",
+                        worker_id, sum(len(ws.leases) for ws in streams), grace_seconds)
+        self.pump()
+        return len(streams)
+
+    async def stream(
+        self, request: pb.GetWorkItemsRequest, *, worker_id: str | None = None
+    ) -> AsyncIterator[pb.WorkItem]:
         """Serve one ``GetWorkItems`` stream until it is closed or cancelled.
 
         Args:
             request: The worker's request (limits and filters).
+            worker_id: The worker's id; a new stream of the same worker supersedes (and
+                proves dead) the streams it had before.
 
         Yields:
             Work items, and a health ping whenever the stream was idle for
@@ -403,7 +464,10 @@ class Dispatcher:
             },
             work_filter=WorkFilter.from_request(request),
             history_streaming=pb.WORKER_CAPABILITY_HISTORY_STREAMING in request.capabilities,
+            worker_id=worker_id,
         )
+        if worker_id is not None:
+            self._supersede(worker_id)
         self._streams.append(ws)
         logger.debug("worker stream %d connected (%d open)", ws.stream_id, len(self._streams))
         self.pump()
@@ -423,6 +487,8 @@ class Dispatcher:
 
     def pump(self) -> None:
         """Assign ready work to streams with room; re-entrant calls are folded."""
+        if self._closing:
+            return
         if self._pumping:
             self._pump_again = True
             return
@@ -447,13 +513,13 @@ class Dispatcher:
         count = len(self._streams)
         for offset in range(count):
             ws = self._streams[(self._next_stream + offset) % count]
-            if not ws.closed and ws.accepts(kind, name, version):
+            if ws.open_for_work and ws.accepts(kind, name, version):
                 self._next_stream = (self._next_stream + offset + 1) % count
                 return ws
         return None
 
     def _any_capacity(self, kind: WorkKind) -> bool:
-        return any(not ws.closed and ws.has_capacity(kind) for ws in self._streams)
+        return any(ws.open_for_work and ws.has_capacity(kind) for ws in self._streams)
 
     def _pump_orchestrations(self) -> None:
         skipped: list[str] = []
@@ -541,20 +607,75 @@ class Dispatcher:
             return lambda: self.mark_entity_ready(lease.instance_id)
         return lambda: self.mark_ready(lease.instance_id)
 
+    def _supersede(self, worker_id: str) -> None:
+        # A worker has one stream at a time: when it opens another, the old one is dead
+        # (typically half-open after a network fault) even if no error reached us yet.
+        for old in [ws for ws in self._streams if ws.worker_id == worker_id]:
+            logger.info("worker %s reconnected; taking its work back from its previous stream",
+                        worker_id)
+            self._drop_stream(old)
+            old.wake()
+
     def _drop_stream(self, ws: WorkerStream) -> None:
         ws.closed = True
+        if ws.dropped:
+            return
+        ws.dropped = True
         if ws in self._streams:
             self._streams.remove(ws)
+        for token in ws.expired_tokens:
+            self._expired.pop(token, None)
         logger.debug("worker stream %d closed (%d open)", ws.stream_id, len(self._streams))
+        if self._closing:
+            return  # the sidecar is stopping: a closed stream is not a lost worker
+        if ws.draining and ws.drain_until is not None:
+            self._requeue_unsent(ws)
+            if ws.leases:
+                self._timers.schedule(ws.drain_until, lambda: self._drain_over(ws))
+        else:
+            for lease in list(ws.leases.values()):
+                self._take_back(lease)
+        self.pump()
+
+    def _drain_over(self, ws: WorkerStream) -> None:
+        if not ws.leases:
+            return
+        logger.warning("stopping worker %s neither finished nor abandoned %d work item(s) "
+                       "within its grace period; taking them back", ws.worker_id,
+                       len(ws.leases))
         for lease in list(ws.leases.values()):
             self._take_back(lease)
         self.pump()
+
+    def _requeue_unsent(self, ws: WorkerStream) -> None:
+        """Queue again, without counting a loss, what was assigned to ``ws`` but not sent."""
+        for _item, lease in ws.outbox:
+            if lease.token in ws.leases and not lease.delivered:
+                self._end_lease(lease)
+                self._requeue(lease)
+        ws.outbox.clear()
+
+    def _heard_from(self, token: str) -> Lease | None:
+        """Note an answer (completion or abandon) for ``token``; return its live lease.
+
+        A stream that answers, even late with an expired token, shows progress again.
+        """
+        lease = self._leases.get(token)
+        ws = lease.stream if lease is not None else self._expired.pop(token, None)
+        if ws is not None:
+            ws.expired_tokens.discard(token)
+            ws.suspect = False
+        return lease
 
     def _take_back(self, lease: Lease) -> None:
         """End a lease whose worker is gone or hung and queue its item first in line."""
         self._end_lease(lease)
         if lease.delivered and self._lost_too_often(lease):
             return
+        self._requeue(lease)
+
+    def _requeue(self, lease: Lease) -> None:
+        """Queue the item of an ended lease first in line."""
         if lease.task is not None:
             self._activities.appendleft(lease.task)
         elif lease.kind is WorkKind.ENTITY:
@@ -588,9 +709,16 @@ class Dispatcher:
         for lease in expired:
             logger.warning(
                 "lease of %s work item for instance %s expired after %.1fs without an answer; "
-                "taking it back from the worker", lease.kind.value, lease.instance_id,
-                self._options.lease_timeout_seconds,
+                "taking it back from the worker, which gets no new work until it answers",
+                lease.kind.value, lease.instance_id, self._options.lease_timeout_seconds,
             )
+            ws = lease.stream
+            if not ws.dropped:
+                # A hung worker would otherwise get the item (and others) again and again,
+                # each costing a lease timeout and counting as another lost worker.
+                ws.suspect = True
+                ws.expired_tokens.add(lease.token)
+                self._expired[lease.token] = ws
             self._take_back(lease)
         if expired:
             self.pump()

@@ -12,8 +12,17 @@ class SidecarOptions:
 
     max_history_size: int = 10000
     """An instance whose history would exceed this many events fails."""
-    health_ping_interval_seconds: float = 15.0
-    """Each idle worker stream gets a ``healthPing`` this often."""
+    health_ping_interval_seconds: float = 5.0
+    """Each idle worker stream gets a ``healthPing`` this often. The interval is advertised
+    to our workers, which then declare a stream dead after three intervals of silence."""
+    keepalive_time_seconds: float = 10.0
+    """The server pings every connection this often (HTTP/2 keepalive)."""
+    keepalive_timeout_seconds: float = 5.0
+    """A connection whose ping stays unanswered this long is closed, and the work items of
+    its streams are redelivered (a worker behind a dead connection, or a stopped process)."""
+    min_client_ping_interval_seconds: float = 5.0
+    """Client keepalive pings are accepted this often (advertised to our workers); more
+    frequent ones are answered with GOAWAY ``too_many_pings``."""
     max_recovery_attempts: int = 5
     """Redeliveries after lost workers before a work item is failed with ``WorkerLost``."""
     max_message_bytes: int = 4 * 1024 * 1024
@@ -70,10 +79,37 @@ class SidecarOptions:
             "abandon_backoff_cap_seconds",
             "default_wait_timeout_seconds",
             "lease_timeout_seconds",
+            "keepalive_time_seconds",
+            "keepalive_timeout_seconds",
+            "min_client_ping_interval_seconds",
         ):
             value = getattr(self, name)
             if not value > 0:
                 raise ValueError(f"{name} must be > 0 seconds, got {value}")
+
+
+def server_options(options: SidecarOptions) -> list[tuple[str, int]]:
+    """Return the gRPC server arguments of the sidecar's transport policy (resiliency R-K3).
+
+    Args:
+        options: The sidecar's options.
+    """
+    timeout_ms = _ms(options.keepalive_timeout_seconds)
+    return [
+        ("grpc.keepalive_permit_without_calls", 1),
+        # (The argument gRPC core reads is this one; "min_recv_..." is not a gRPC argument.)
+        ("grpc.http2.min_ping_interval_without_data_ms",
+         _ms(options.min_client_ping_interval_seconds)),
+        ("grpc.keepalive_time_ms", _ms(options.keepalive_time_seconds)),
+        ("grpc.keepalive_timeout_ms", timeout_ms),
+        # With grpcio 1.85 only this bounds the wait for a ping's ack (else 60 s and more).
+        ("grpc.http2.ping_timeout_ms", timeout_ms),
+        ("grpc.http2.max_pings_without_data", 0),
+    ]
+
+
+def _ms(seconds: float) -> int:
+    return max(1, round(seconds * 1000))
 
 
 def validate_hub_names(names: Iterable[str]) -> tuple[str, ...]:

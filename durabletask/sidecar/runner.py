@@ -14,7 +14,7 @@ import grpc
 
 from durabletask.sidecar.clock import Clock, system_clock
 from durabletask.sidecar.hubs import StoreFactory, TaskHubs
-from durabletask.sidecar.options import SidecarOptions
+from durabletask.sidecar.options import SidecarOptions, server_options
 from durabletask.sidecar.store.base import Store
 
 logger = logging.getLogger("durabletask.sidecar")
@@ -94,14 +94,10 @@ class SidecarHost:
                 ("grpc.max_receive_message_length", limit),
                 ("grpc.max_send_message_length", limit),
                 ("grpc.so_reuseport", 0),
-                ("grpc.keepalive_permit_without_calls", 1),
-                ("grpc.http2.min_ping_interval_without_data_ms", 5000),
-                # Accept client keepalive pings every 10 s, and ping idle workers ourselves
-                # (30 s, 10 s to answer) so a worker behind a dead connection is noticed
-                # and its work items go back to the queue (resiliency.md R-K3).
-                ("grpc.http2.min_recv_ping_interval_without_data_ms", 10000),
-                ("grpc.keepalive_time_ms", 30000),
-                ("grpc.keepalive_timeout_ms", 10000),
+                # Accept our workers' short keepalive, and ping every connection ourselves,
+                # so a worker behind a dead connection (or a stopped worker process) is
+                # noticed within seconds and its work items go back to the queue.
+                *server_options(self.options),
                 # gRPC core cancels calls queued beyond these (default ~1000) before the
                 # aio server picks them up; bursts of completions from busy workers hit that.
                 ("grpc.server.max_pending_requests", _MAX_PENDING_REQUESTS),
@@ -221,7 +217,7 @@ class EmbeddedSidecar:
         *,
         store: Store | None = None,
         max_history_size: int = 10000,
-        health_ping_interval_seconds: float = 15.0,
+        health_ping_interval_seconds: float = 5.0,
         max_recovery_attempts: int = 5,
         max_message_bytes: int = 4 * 1024 * 1024,
         abandon_backoff_base_seconds: float = 0.1,
@@ -229,6 +225,9 @@ class EmbeddedSidecar:
         lease_timeout_seconds: float = 300.0,
         fan_in_batch_window_seconds: float = 0.02,
         group_commit_spacing_seconds: float = 0.001,
+        keepalive_time_seconds: float = 10.0,
+        keepalive_timeout_seconds: float = 5.0,
+        min_client_ping_interval_seconds: float = 5.0,
         clock: Clock = system_clock,
         taskhubs: Sequence[str] = (),
         require_token: bool | str = False,
@@ -254,6 +253,10 @@ class EmbeddedSidecar:
                 wait up to this long to share one episode; 0 disables.
             group_commit_spacing_seconds: On a SQLite store, worker completions arriving
                 within this long of the last commit share the next commit; 0 disables.
+            keepalive_time_seconds: The server pings every connection this often.
+            keepalive_timeout_seconds: A connection whose ping is unanswered this long is
+                closed and its work items redelivered.
+            min_client_ping_interval_seconds: Client keepalive pings accepted this often.
             clock: Wall-clock source.
             taskhubs: Task hub names, each with isolated state, picked per call by the
                 ``taskhub`` header (unknown: NOT_FOUND). Empty: one hub, any header.
@@ -276,6 +279,9 @@ class EmbeddedSidecar:
             lease_timeout_seconds=lease_timeout_seconds,
             fan_in_batch_window_seconds=fan_in_batch_window_seconds,
             group_commit_spacing_seconds=group_commit_spacing_seconds,
+            keepalive_time_seconds=keepalive_time_seconds,
+            keepalive_timeout_seconds=keepalive_timeout_seconds,
+            min_client_ping_interval_seconds=min_client_ping_interval_seconds,
             taskhubs=tuple(taskhubs),
             require_token=require_token,
         )

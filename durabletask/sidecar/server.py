@@ -9,6 +9,7 @@ from typing import Any
 import grpc
 from google.protobuf import empty_pb2
 
+from durabletask.internal.dialect import DrainNotice, SidecarTraits, read_worker_id
 from durabletask.internal.proto import orchestrator_service_pb2 as pb
 from durabletask.internal.proto import orchestrator_service_pb2_grpc as pb_grpc
 from durabletask.sidecar import encoding, validation
@@ -41,10 +42,21 @@ class SidecarServicer(EntityServicer, pb_grpc.TaskHubSidecarServiceServicer):
             core: The sidecar behaviour.
         """
         self._core = core
+        options = core.options
+        # Advertised on every Hello (our wire dialect, durabletask/internal/dialect.py).
+        self._traits = SidecarTraits(
+            health_ping_ms=round(options.health_ping_interval_seconds * 1000),
+            min_ping_interval_ms=round(options.min_client_ping_interval_seconds * 1000),
+            drain=True,
+        ).to_metadata()
 
     @_unary
     async def Hello(self, request: empty_pb2.Empty, context: Any) -> empty_pb2.Empty:  # noqa: N802
-        """Answer the connectivity probe."""
+        """Answer the connectivity probe, advertising our traits; take a drain notice."""
+        notice = DrainNotice.from_metadata(context.invocation_metadata())
+        if notice is not None:
+            self._core.dispatcher.drain_worker(notice.worker_id, notice.grace_seconds)
+        await context.send_initial_metadata(self._traits)
         return empty_pb2.Empty()
 
     @_unary
@@ -181,7 +193,13 @@ class SidecarServicer(EntityServicer, pb_grpc.TaskHubSidecarServiceServicer):
         self, request: pb.GetWorkItemsRequest, context: Any
     ) -> AsyncIterator[pb.WorkItem]:
         """Stream work items to a worker until it disconnects or the sidecar stops."""
-        async for item in self._core.dispatcher.stream(request):
+        dispatcher = self._core.dispatcher
+        if dispatcher.closing:
+            # Not UNAVAILABLE: a refusal must not look like a broken connection (R-T6).
+            await context.abort(grpc.StatusCode.FAILED_PRECONDITION,
+                                "the sidecar is shutting down; connect again once it is back")
+        worker_id = read_worker_id(context.invocation_metadata())
+        async for item in dispatcher.stream(request, worker_id=worker_id):
             yield item
 
     @_unary

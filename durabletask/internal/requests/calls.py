@@ -81,8 +81,12 @@ class ClientSettings:
         return CallInfo(call.method, self.address, call.instance_id, call.timeout)
 
     def deadline(self, call: Call) -> float | None:
-        """Return the gRPC timeout for ``call``: its own, else the default for unary calls."""
-        if call.timeout is not None or call.streaming:
+        """Return the gRPC timeout for ``call``: its own, else the default.
+
+        Streaming calls (``StreamInstanceHistory``) get the default too, for the whole
+        stream: on a half-open connection a stream without a deadline never ends.
+        """
+        if call.timeout is not None:
             return call.timeout
         return self.default_call_timeout
 

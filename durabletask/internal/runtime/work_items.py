@@ -33,6 +33,14 @@ from durabletask.internal.transport.stream import StreamGeneration
 
 _logger = logging.getLogger("durabletask.worker")
 
+# How each kind of work item is handed back: the Abandon RPC and its request type.
+_ABANDON_RPCS: dict[str, tuple[str, Any]] = {
+    "orchestratorRequest": ("AbandonTaskOrchestratorWorkItem", pb.AbandonOrchestrationTaskRequest),
+    "activityRequest": ("AbandonTaskActivityWorkItem", pb.AbandonActivityTaskRequest),
+    "entityRequest": ("AbandonTaskEntityWorkItem", pb.AbandonEntityTaskRequest),
+    "entityRequestV2": ("AbandonTaskEntityWorkItem", pb.AbandonEntityTaskRequest),
+}
+
 # Statuses after which resending a completion may help; anything else means the sidecar
 # answered and has decided (for example a stale token after redelivery).
 _RETRYABLE_COMPLETION_CODES = frozenset(
@@ -141,7 +149,7 @@ class WorkItemRunner:
 
     async def _run_orchestration(self, tracked: _Tracked) -> None:
         async with self._orchestration_slots:
-            if not await self._may_start(tracked, self._abandon_orchestration):
+            if not await self._may_start(tracked, self._abandon_item):
                 return
             request = tracked.item.orchestratorRequest
             try:
@@ -152,7 +160,7 @@ class WorkItemRunner:
                 results = None
             if results is None or results.abandon:
                 self._episodes.completed(request.instanceId, accepted=False)
-                await self._abandon_orchestration(tracked)
+                await self._abandon_item(tracked)
                 return
             response = completions.orchestrator_response(
                 request, tracked.item.completionToken, results, self._settings.max_message_bytes
@@ -163,7 +171,7 @@ class WorkItemRunner:
 
     async def _run_activity(self, tracked: _Tracked) -> None:
         async with self._activity_slots:
-            if not await self._may_start(tracked, self._abandon_activity):
+            if not await self._may_start(tracked, self._abandon_item):
                 return
             request = tracked.item.activityRequest
             args = (
@@ -182,7 +190,7 @@ class WorkItemRunner:
                     )
             except Exception:
                 _logger.exception("Activity work item %s failed internally", request.name)
-                await self._abandon_activity(tracked)
+                await self._abandon_item(tracked)
                 return
             response = completions.activity_response(
                 request,
@@ -195,13 +203,13 @@ class WorkItemRunner:
 
     async def _run_entity_batch(self, tracked: _Tracked) -> None:
         async with self._entity_slots:
-            if not await self._may_start(tracked, self._abandon_entity_batch):
+            if not await self._may_start(tracked, self._abandon_item):
                 return
             result = await entity_items.execute(
                 self._entities, tracked.item, self._pool, self._settings.max_message_bytes
             )
             if result is None:
-                await self._abandon_entity_batch(tracked)
+                await self._abandon_item(tracked)
                 return
             await self._complete(tracked.stub.CompleteEntityTask, result, tracked)
 
@@ -256,17 +264,11 @@ class WorkItemRunner:
         )
         return unit + self._rng.random() * 0.2 * unit
 
-    async def _abandon_orchestration(self, tracked: _Tracked) -> None:
-        request = pb.AbandonOrchestrationTaskRequest(completionToken=tracked.item.completionToken)
-        await self._abandon(tracked.stub.AbandonTaskOrchestratorWorkItem, request)
-
-    async def _abandon_activity(self, tracked: _Tracked) -> None:
-        request = pb.AbandonActivityTaskRequest(completionToken=tracked.item.completionToken)
-        await self._abandon(tracked.stub.AbandonTaskActivityWorkItem, request)
-
-    async def _abandon_entity_batch(self, tracked: _Tracked) -> None:
-        request = pb.AbandonEntityTaskRequest(completionToken=tracked.item.completionToken)
-        await self._abandon(tracked.stub.AbandonTaskEntityWorkItem, request)
+    async def _abandon_item(self, tracked: _Tracked) -> None:
+        """Hand any kind of work item back to the sidecar (best effort, bounded)."""
+        rpc_name, request_type = _ABANDON_RPCS[tracked.item.WhichOneof("request")]
+        request = request_type(completionToken=tracked.item.completionToken)
+        await self._abandon(getattr(tracked.stub, rpc_name), request)
 
     async def _abandon(self, rpc: Any, request: Any) -> None:
         try:
@@ -282,13 +284,18 @@ class WorkItemRunner:
         except Exception as exc:
             _logger.warning("Could not abandon a work item (%r); the sidecar recovers it", exc)
 
+    def stop_accepting(self) -> None:
+        """Start no more work: queued items, and items that still arrive, are abandoned."""
+        self._stopping = True
+
     async def shutdown(self, grace_seconds: float) -> list[str]:
         """Stop starting work, wait up to ``grace_seconds`` for running items, abandon the rest.
 
-        Queued items are abandoned at once. Returns descriptions of items still running
-        when the grace period passed (they were abandoned; their threads cannot be killed).
+        Queued items are abandoned at once, whatever their kind. Returns descriptions of
+        items still running when the grace period passed (they were abandoned; their
+        threads cannot be killed).
         """
-        self._stopping = True
+        self.stop_accepting()
         pending = list(self._tasks)
         if pending:
             await asyncio.wait(pending, timeout=grace_seconds)
@@ -296,19 +303,17 @@ class WorkItemRunner:
         for task, tracked in list(self._tasks.items()):
             orphans.append(_describe(tracked.item))
             task.cancel()
-            if tracked.item.HasField("orchestratorRequest"):
-                await self._abandon_orchestration(tracked)
-            elif tracked.item.HasField("activityRequest"):
-                await self._abandon_activity(tracked)
-            else:
-                await self._abandon_entity_batch(tracked)
+            await self._abandon_item(tracked)
         return orphans
 
 
 def _describe(item: pb.WorkItem) -> str:
-    if item.WhichOneof("request") in entity_items.KINDS:
+    kind = item.WhichOneof("request")
+    if kind in entity_items.KINDS:
         return entity_items.describe(item)
-    if item.HasField("activityRequest"):
+    if kind == "activityRequest":
         request = item.activityRequest
         return f"activity {request.name} of {request.orchestrationInstance.instanceId}"
-    return f"orchestration {item.orchestratorRequest.instanceId}"
+    if kind == "orchestratorRequest":
+        return f"orchestration {item.orchestratorRequest.instanceId}"
+    return f"{kind} work item"

@@ -1,8 +1,11 @@
 """Hosts a running worker: event-loop thread, channel manager, stream supervisor and runner.
 
-``stop()`` (R-S1 to R-S4): cancel the stream, ``Hello`` and any backoff at once; abandon
-queued items; wait up to ``stop_timeout_seconds`` for running ones and abandon the rest;
-close every SDK-owned channel (current and retired); stop the loop thread. It is bounded by
+``stop()`` (R-S1 to R-S4) is a clean stop, never counted as a lost worker: start no new
+work; tell a sidecar that honours it (ours) that the worker is stopping, so that it sends
+nothing new and keeps this worker's leases valid, and read its stream to the end; cancel the
+stream, ``Hello`` and any backoff; abandon queued items; wait up to ``stop_timeout_seconds``
+for running ones (their completions are accepted) and abandon the rest explicitly; close
+every SDK-owned channel (current and retired); stop the loop thread. It is bounded by
 ``stop_timeout + abandon_timeout + 2 s`` and returns within about a second when idle.
 """
 
@@ -12,6 +15,7 @@ import asyncio
 import concurrent.futures
 import contextlib
 import logging
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -19,7 +23,12 @@ from typing import Any
 import grpc
 import grpc.aio
 
-from durabletask.grpc_options import GrpcChannelOptions, GrpcWorkerResiliencyOptions
+from durabletask.grpc_options import (
+    DRAIN_NOTICE_TIMEOUT_SECONDS,
+    GrpcChannelOptions,
+    GrpcWorkerResiliencyOptions,
+    KeepalivePolicy,
+)
 from durabletask.internal.proto import orchestrator_service_pb2 as pb
 from durabletask.internal.proto import orchestrator_service_pb2_grpc as pb_grpc
 from durabletask.internal.runtime.loop_thread import LoopThread
@@ -27,7 +36,7 @@ from durabletask.internal.runtime.work_items import RunnerSettings, WorkItemRunn
 from durabletask.internal.transport import observe
 from durabletask.internal.transport.channel import ChannelSpec
 from durabletask.internal.transport.manager import AsyncChannelManager, ManagerPolicy
-from durabletask.internal.transport.stream import StreamSupervisor, SupervisorSettings
+from durabletask.internal.transport.supervisor import StreamSupervisor, SupervisorSettings
 from durabletask.internal.transport.sync_adapter import SyncChannelStub
 
 # gRPC's own default receive limit, which is also what a sidecar accepts unless configured.
@@ -96,6 +105,9 @@ class WorkerHost:
         self._runner: WorkItemRunner | None = None
         self._supervisor: StreamSupervisor | None = None
         self._run_future: concurrent.futures.Future[None] | None = None
+        self._spec: ChannelSpec | None = None
+        # One id per worker run: our sidecar knows this worker's streams by it.
+        self._worker_id = uuid.uuid4().hex
 
     def start(self) -> None:
         """Start the loop thread and begin connecting in the background."""
@@ -126,7 +138,17 @@ class WorkerHost:
                 backoff_cap_seconds=resiliency.reconnect_backoff_cap_seconds,
             ),
             sink=self._runner.submit,
+            worker_id=self._worker_id,
+            reconfigure=self._reconfigure if self._spec is not None else None,
         )
+
+    def _reconfigure(self, keepalive: KeepalivePolicy) -> bool:
+        """Use ``keepalive`` for the next channels; True when that changes them."""
+        spec = self._spec
+        if spec is None or spec.user_keepalive or spec.keepalive == keepalive:
+            return False
+        self._spec = spec.with_keepalive(keepalive)
+        return True
 
     def _new_manager(self) -> AsyncChannelManager:
         config = self._config
@@ -150,15 +172,19 @@ class WorkerHost:
                 stub_factory=stub_factory, open_channel=lambda _first: caller_channel,
                 owns_channel=False,
             )
-        spec = ChannelSpec.from_args(
+        spec = self._spec = ChannelSpec.from_args(
             config.host_address, secure_channel=config.secure_channel,
             channel_options=config.channel_options,
         )
         user = list(config.interceptors)
+
+        def open_channel(first: Sequence[Any]) -> grpc.aio.Channel:
+            current = self._spec or spec  # the keepalive may change after a Hello
+            return current.open_aio([*first, *user])
+
         return AsyncChannelManager(
             target=spec.target, owner="worker", policy=policy,
-            stub_factory=pb_grpc.TaskHubSidecarServiceStub,
-            open_channel=lambda first: spec.open_aio([*first, *user]),
+            stub_factory=pb_grpc.TaskHubSidecarServiceStub, open_channel=open_channel,
         )
 
     def resiliency_stats(self) -> dict[str, Any]:
@@ -190,7 +216,10 @@ class WorkerHost:
             self._loop_thread.stop(_TEARDOWN_SECONDS)
 
     async def _shutdown(self) -> None:
+        if self._runner is not None:
+            self._runner.stop_accepting()  # items still arriving are handed back
         if self._supervisor is not None:
+            await self._drain()
             self._supervisor.stop()
         if self._runner is not None:
             orphans = await self._runner.shutdown(self._stop_timeout)
@@ -205,3 +234,18 @@ class WorkerHost:
                 await asyncio.wrap_future(self._run_future)
         if self._manager is not None:
             await self._manager.close()
+
+    async def _drain(self) -> None:
+        """Tell the sidecar the worker stops, and read its stream to the end (bounded).
+
+        The leases must stay valid for the whole stop, completions and abandons included.
+        """
+        assert self._supervisor is not None
+        grace = self._stop_timeout + self._abandon_timeout + _TEARDOWN_SECONDS
+        if not await self._supervisor.drain(grace) or self._run_future is None:
+            return
+        # The sidecar ends the stream after what it already sent; those items are handed
+        # back by the runner rather than lost in a cancelled stream.
+        with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
+            await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(self._run_future)),
+                                   DRAIN_NOTICE_TIMEOUT_SECONDS)

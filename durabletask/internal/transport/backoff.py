@@ -1,4 +1,4 @@
-"""Full-jitter exponential backoff; the random source is injected for tests."""
+"""Jittered exponential backoff (full, and floored at half); the random source is injected."""
 
 from __future__ import annotations
 
@@ -25,3 +25,24 @@ def full_jitter_delay(
     """
     exponent = min(max(attempt, 0), _MAX_EXPONENT)
     return rng() * min(cap_seconds, base_seconds * (2**exponent))
+
+
+def floored_jitter_delay(
+    attempt: int,
+    base_seconds: float,
+    cap_seconds: float,
+    rng: Callable[[], float] = random.random,
+) -> float:
+    """Return a delay drawn uniformly from ``[d/2, d)``, ``d = min(cap, base * 2**attempt)``.
+
+    Unlike full jitter, the delay never falls near zero, so however a sidecar ends the
+    worker's streams, reconnects stay spaced: with a 1 s base, at most four in any 5 s.
+
+    Args:
+        attempt: Zero-based attempt number; the first retry after a healthy period is 0.
+        base_seconds: Upper bound of the first delay.
+        cap_seconds: Largest upper bound, whatever the attempt.
+        rng: Source of uniform numbers in [0, 1).
+    """
+    bound = full_jitter_delay(attempt, base_seconds, cap_seconds, lambda: 1.0)
+    return bound / 2 + rng() * bound / 2

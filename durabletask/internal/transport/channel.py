@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias, Union
@@ -9,7 +10,7 @@ from typing import Any, TypeAlias, Union
 import grpc
 import grpc.aio
 
-from durabletask.grpc_options import GrpcChannelOptions
+from durabletask.grpc_options import SAFE_KEEPALIVE, GrpcChannelOptions, KeepalivePolicy
 from durabletask.internal.transport.address import HostAddress, parse_host_address
 
 __all__ = [
@@ -21,6 +22,7 @@ __all__ = [
 ]
 
 _LOCAL_POOL_ARG = "grpc.use_local_subchannel_pool"
+_KEEPALIVE_ARG = "grpc.keepalive_time_ms"
 
 SyncClientInterceptor: TypeAlias = Union[
     grpc.UnaryUnaryClientInterceptor,
@@ -44,10 +46,13 @@ class ChannelSpec:
     Attributes:
         address: Where to connect and whether to use TLS.
         options: The channel options; ``GrpcChannelOptions()`` defaults when none given.
+        keepalive: The keepalive used when ``options`` sets none (``keepalive_time_ms``
+            None and no raw keepalive argument); what the sidecar permits decides it.
     """
 
     address: HostAddress
     options: GrpcChannelOptions = field(default_factory=GrpcChannelOptions)
+    keepalive: KeepalivePolicy = SAFE_KEEPALIVE
 
     @classmethod
     def from_args(
@@ -76,14 +81,29 @@ class ChannelSpec:
         """The gRPC target the channel dials, e.g. ``localhost:4001``."""
         return self.address.target
 
+    @property
+    def user_keepalive(self) -> bool:
+        """True when the caller's options configure keepalive themselves (never overridden)."""
+        options = self.options
+        return options.keepalive_time_ms is not None or any(
+            name == _KEEPALIVE_ARG for name, _ in options.raw_options)
+
+    def with_keepalive(self, keepalive: KeepalivePolicy) -> ChannelSpec:
+        """Return the same recipe with another default keepalive."""
+        return dataclasses.replace(self, keepalive=keepalive)
+
     def grpc_options(self) -> list[tuple[str, Any]]:
         """Return the channel arguments passed to gRPC.
 
         SDK-owned channels use a local subchannel pool: by default gRPC shares connections
         between channels with equal arguments, so a "recreated" channel would reuse the
-        very TCP connection that was found broken.
+        very TCP connection that was found broken. They also get :attr:`keepalive` unless
+        the caller's options configure keepalive.
         """
         options = self.options.to_grpc_options()
+        if not self.user_keepalive:
+            # First, so that the caller's own arguments (appended later) still win.
+            options[:0] = self.keepalive.to_grpc_options()
         if not any(name == _LOCAL_POOL_ARG for name, _ in options):
             options.insert(0, (_LOCAL_POOL_ARG, 1))
         return options

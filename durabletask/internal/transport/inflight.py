@@ -3,8 +3,9 @@
 A :class:`ChannelLease` belongs to one channel generation. Every call or work item that uses
 the channel holds a token from it. When the channel is replaced the lease is *retired*: the
 channel is closed as soon as no token is held any more, and at the latest when the linger
-bound passes (R-D1 to R-D4). The bound is ``linger``, extended to one second past the latest
-deadline of the calls still in flight, and never beyond ``max_linger``.
+bound passes (R-D1 to R-D4). The bound is ``linger``, extended to one second past the
+latest known deadline of the calls still in flight (calls without one do not shorten it),
+and never beyond ``max_linger``.
 """
 
 from __future__ import annotations
@@ -177,10 +178,12 @@ class ChannelLease:
         self._close_once()
 
     def _bound(self, linger: float, max_linger: float) -> float:
-        latest = max(self._tokens.values())
+        # A call without a deadline (a history stream, a work item) does not cancel the
+        # extension another in-flight call's later deadline asks for.
+        known = [deadline for deadline in self._tokens.values() if deadline != math.inf]
         wait = linger
-        if latest != math.inf:
-            wait = max(linger, latest - self._clock() + _DEADLINE_GRACE_SECONDS)
+        if known:
+            wait = max(linger, max(known) - self._clock() + _DEADLINE_GRACE_SECONDS)
         return min(max(wait, 0.0), max_linger)
 
     def _close_once(self) -> None:

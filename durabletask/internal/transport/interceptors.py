@@ -211,7 +211,14 @@ class AsyncResiliencyInterceptor(grpc.aio.UnaryUnaryClientInterceptor):
 
     async def intercept_unary_unary(self, continuation: Any, client_call_details: Any,
                                     request: Any) -> Any:
-        """Intercept a unary-unary call: await it to see its status (counted)."""
+        """Intercept a unary-unary call: await it to see its status (counted).
+
+        A failed call is returned, not re-raised: awaiting it raises its error in the
+        caller. Raising here would store the error in grpc's interceptor task, whose
+        traceback holds the intercepted call, which holds the task: a reference cycle
+        that keeps the channel (and its TCP connection) alive after ``close()`` until the
+        cyclic garbage collector runs.
+        """
         observer = self.observer
         method = normalize_method(client_call_details.method)
         details = observer.with_default_deadline(client_call_details, method)
@@ -219,12 +226,12 @@ class AsyncResiliencyInterceptor(grpc.aio.UnaryUnaryClientInterceptor):
         code: grpc.StatusCode | None = None
         try:
             call = await continuation(details, request)
-            await call
-            code = grpc.StatusCode.OK
+            try:
+                await call
+                code = grpc.StatusCode.OK
+            except grpc.aio.AioRpcError as err:
+                code = err.code()
             return call
-        except grpc.aio.AioRpcError as err:
-            code = err.code()
-            raise
         finally:
             # A CancelledError or a local error leaves code None: neutral (R-T4).
             observer.finish(token, method, code, True)

@@ -115,7 +115,7 @@ class _ManagerCore:
         self._retired: list[ChannelLease] = []
         self._current: Transport | None = None
         self._counts = {"recreations": 0, "recreations_suppressed_cooldown": 0,
-                        "closed_channels": 0}
+                        "reconfigurations": 0, "closed_channels": 0}
 
     @property
     def current(self) -> Transport:
@@ -173,7 +173,7 @@ class _ManagerCore:
             owner=self.owner, clock=self._clock,
         )
 
-    def _publish(self, new: Transport) -> Transport | None:
+    def _publish(self, new: Transport, counted: bool = True) -> Transport | None:
         """Swap in ``new``; returns the old transport, or None when closing (not published)."""
         with self._lock:
             self._recreating = False
@@ -181,7 +181,7 @@ class _ManagerCore:
                 return None
             old, self._current = self._current, new
             if old is not None:
-                self._counts["recreations"] += 1
+                self._counts["recreations" if counted else "reconfigurations"] += 1
                 self._retired.append(old.lease)
                 self._retired = [r for r in self._retired if r.state is not LeaseState.CLOSED]
         self.tracker.reset()
@@ -202,8 +202,12 @@ class _ManagerCore:
         cell.append(channel)
         return Transport(generation, channel, self._stub_factory(channel), lease)
 
-    def _swap(self) -> Transport | None:
-        """Build and publish a new generation, retiring the old; None if none was published."""
+    def _swap(self, counted: bool = True) -> Transport | None:
+        """Build and publish a new generation, retiring the old; None if none was published.
+
+        ``counted=False`` is a planned change of the channel's settings, not a recovery: it
+        is reported as ``channel_reconfigured`` and not counted in ``recreations``.
+        """
         try:
             new = self._build()
         except Exception as exc:
@@ -211,11 +215,11 @@ class _ManagerCore:
             observe.emit("recreate_failed", self.target, self.owner, self.current.generation,
                          error=repr(exc))
             return None
-        old = self._publish(new)
+        old = self._publish(new, counted)
         if old is None:
             new.lease.close_now()
             return None
-        self._retire(old)
+        self._retire(old, counted)
         return new
 
     # What the sync and aio managers supply.
@@ -230,9 +234,10 @@ class _ManagerCore:
     def _close_channel(self, channel: Any, generation: int) -> None:
         raise NotImplementedError
 
-    def _retire(self, old: Transport) -> None:
-        observe.emit("channel_recreated", self.target, self.owner, old.generation + 1,
-                     previous_generation=old.generation, in_flight=old.lease.in_flight)
+    def _retire(self, old: Transport, counted: bool = True) -> None:
+        observe.emit("channel_recreated" if counted else "channel_reconfigured", self.target,
+                     self.owner, old.generation + 1, previous_generation=old.generation,
+                     in_flight=old.lease.in_flight)
         old.lease.retire(self.policy.linger_seconds, self.policy.max_linger_seconds)
 
     def _on_closed(self, generation: int) -> None:
@@ -411,17 +416,20 @@ class AsyncChannelManager(_ManagerCore):
         self._spawn(self._swap_on_loop())
         return True
 
-    async def recreate_now(self) -> Transport | None:
+    async def recreate_now(self, *, counted: bool = True) -> Transport | None:
         """Recreate now, ignoring the cooldown (single flight still holds).
 
         A caller-owned channel only gets a new stub and generation (the worker's R-O2).
+
+        Args:
+            counted: False for a planned change of settings rather than a recovery.
 
         Returns:
             The new transport, or None when none was published (closing, busy, failed).
         """
         if not self._begin_recreate(cooldown=False):
             return None
-        return self._swap()
+        return self._swap(counted)
 
     async def _swap_on_loop(self) -> None:
         # A task, so that request_recreate() returns before the new channel is built.

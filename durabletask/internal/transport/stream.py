@@ -1,11 +1,9 @@
-"""The worker's work-item stream: one consumer per connection, one supervisor for reconnects.
+"""The worker's work-item stream: one consumer per connection, and what it ends with.
 
 The consumer runs one connection (``Hello`` with a deadline, then ``GetWorkItems`` with
-none) and reports exactly one :class:`StreamResult` (R-W1, R-W3, R-W4). The supervisor alone
-decides what follows (R-W10): count a failure or not (R-T5), recreate the channel when the
-threshold is reached (R-C6, no delay before the new connect), or wait a full-jitter backoff
-whose attempt resets only when a stream delivers its first message (R-B1 to R-B4). Every
-wait ends at once when :meth:`StreamSupervisor.stop` is called (R-B5, R-S2).
+none) and reports exactly one :class:`StreamResult` (R-W1, R-W3, R-W4); the supervisor
+(``supervisor.py``) alone decides what follows. :class:`Liveness` holds what the worker knows
+about the sidecar's liveness signals, and so how long a stream may stay silent.
 """
 
 from __future__ import annotations
@@ -13,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import enum
 import logging
-import random
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -22,28 +20,34 @@ import grpc
 import grpc.aio
 from google.protobuf import empty_pb2
 
+from durabletask.grpc_options import (
+    LIVENESS_PROBE_FRACTION,
+    LIVENESS_PROBE_TIMEOUT_FRACTION,
+    SILENT_DISCONNECT_PINGS,
+)
+from durabletask.internal.dialect import SidecarTraits
 from durabletask.internal.proto import orchestrator_service_pb2 as pb
-from durabletask.internal.transport import observe
-from durabletask.internal.transport.backoff import full_jitter_delay
-from durabletask.internal.transport.manager import AsyncChannelManager, Transport
+from durabletask.internal.transport.manager import Transport
 
 __all__ = [
+    "Liveness",
     "StreamGeneration",
     "StreamOutcome",
     "StreamPhase",
     "StreamResult",
-    "StreamSupervisor",
     "StreamVerdict",
-    "SupervisorSettings",
     "WorkItemSink",
     "WorkItemStreamConsumer",
     "judge_stream_result",
+    "proves_connection_dead",
 ]
 
 _logger = logging.getLogger("durabletask.worker.stream")
 
 # Statuses of Hello or GetWorkItems that suggest a broken connection (R-T5 a, b).
 _TRANSPORT_CODES = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED})
+# How gRPC reports a connection its keepalive found dead ("Stream removed (ping timeout)").
+_KEEPALIVE_FAILURES = ("ping timeout", "keepalive")
 
 
 class StreamOutcome(enum.Enum):
@@ -72,6 +76,7 @@ class StreamResult:
         code: The gRPC status for ``ERROR``, else None.
         details: The status details for ``ERROR``.
         phase: Whether ``Hello`` or ``GetWorkItems`` ended it.
+        streamed_seconds: How long ``GetWorkItems`` was open (0 if it never opened).
     """
 
     outcome: StreamOutcome
@@ -79,6 +84,7 @@ class StreamResult:
     code: grpc.StatusCode | None = None
     details: str = ""
     phase: StreamPhase = StreamPhase.STREAM
+    streamed_seconds: float = 0.0
 
 
 class StreamVerdict(enum.Enum):
@@ -113,6 +119,60 @@ def judge_stream_result(result: StreamResult) -> StreamVerdict:
     return StreamVerdict.NOT_COUNTED
 
 
+def proves_connection_dead(result: StreamResult) -> bool:
+    """True when the stream's end proves its TCP connection dead, not just the stream.
+
+    A silent disconnect (no health ping for several intervals) or a failed keepalive ping:
+    gRPC would send the next ``Hello`` down the same dead connection, so the channel must be
+    replaced at once rather than after several ``Hello`` deadlines.
+    """
+    if result.outcome is StreamOutcome.SILENT_DISCONNECT:
+        return True
+    details = result.details.lower()
+    return result.code == grpc.StatusCode.UNAVAILABLE and any(
+        sign in details for sign in _KEEPALIVE_FAILURES)
+
+
+class Liveness:
+    """What a worker knows about its sidecar's liveness signals, across its connections.
+
+    The silent-disconnect window is armed only once the sidecar is known to send health
+    pings: it advertised their interval (the window is then ``SILENT_DISCONNECT_PINGS``
+    intervals, at most the configured one), or one arrived (the configured window). On a
+    sidecar not known to ping, a window would only cut idle streams: a silent stream is
+    probed instead (:meth:`probe_after`).
+    """
+
+    def __init__(self, configured_window: float) -> None:
+        """Start knowing nothing about the sidecar.
+
+        Args:
+            configured_window: ``silent_disconnect_timeout_seconds``; 0 disables the window.
+        """
+        self.configured_window = configured_window
+        self.traits = SidecarTraits()
+        self.pings_seen = False
+
+    def window(self) -> float | None:
+        """The longest silence allowed on a stream now, or None for no limit."""
+        if self.configured_window <= 0:
+            return None
+        interval_ms = self.traits.health_ping_ms
+        if interval_ms is not None:
+            return min(self.configured_window, SILENT_DISCONNECT_PINGS * interval_ms / 1000)
+        return self.configured_window if self.pings_seen else None
+
+    def probe_after(self) -> float | None:
+        """Silence after which the connection is probed with ``Hello``; None for never."""
+        if self.configured_window <= 0 or self.window() is not None:
+            return None
+        return self.configured_window * LIVENESS_PROBE_FRACTION
+
+    def probe_timeout(self) -> float:
+        """Deadline of a probe."""
+        return self.configured_window * LIVENESS_PROBE_TIMEOUT_FRACTION
+
+
 class StreamGeneration:
     """One connection's identity: queued work items check whether it ended abnormally."""
 
@@ -138,7 +198,7 @@ class WorkItemStreamConsumer:
     """Runs one connection: ``Hello``, then ``GetWorkItems``, reading until it ends.
 
     A connection is silent-disconnected when no message (work item or health ping) arrives
-    within ``silent_disconnect_timeout_seconds`` (0 disables the check).
+    within the window :class:`Liveness` allows (none when it allows no limit).
     """
 
     def __init__(
@@ -147,50 +207,103 @@ class WorkItemStreamConsumer:
         request: pb.GetWorkItemsRequest,
         *,
         metadata: Sequence[tuple[str, str]] | None,
+        stream_metadata: Sequence[tuple[str, str]] | None = None,
         hello_timeout_seconds: float,
-        silent_disconnect_timeout_seconds: float,
+        liveness: Liveness,
         sink: WorkItemSink,
         stream: StreamGeneration,
+        on_first_message: Callable[[], None] | None = None,
     ) -> None:
         """Prepare a connection over ``transport``; nothing is sent until :meth:`run`.
 
         Args:
             transport: The channel generation to connect through.
             request: The ``GetWorkItems`` request.
-            metadata: gRPC metadata for both calls.
+            metadata: gRPC metadata of ``Hello``.
+            stream_metadata: gRPC metadata of ``GetWorkItems``; ``metadata`` when None.
             hello_timeout_seconds: Deadline of ``Hello``.
-            silent_disconnect_timeout_seconds: Longest gap between messages; 0 = no limit.
+            liveness: The worker's knowledge of the sidecar; gives the silence window and
+                learns that the sidecar pings.
             sink: Receives each work item.
             stream: This connection's identity.
+            on_first_message: Called when the stream's first message arrives.
         """
         self._transport = transport
         self._stub = transport.stub
         self._request = request
         self._metadata = tuple(metadata) if metadata else None
+        self._stream_metadata = (
+            tuple(stream_metadata) if stream_metadata is not None else self._metadata)
         self._hello_timeout = hello_timeout_seconds
-        self._silent_timeout = silent_disconnect_timeout_seconds
+        self._liveness = liveness
         self._sink = sink
         self._stream = stream
+        self._on_first_message = on_first_message
         self._call: Any = None
         self._waiter: asyncio.Future[Any] | None = None
+        self._probe: asyncio.Future[Any] | None = None
         self._first_message = False
         self._cancel_requested = False
         self._phase = StreamPhase.HELLO
+        self._opened_at: float | None = None
+        self._ended = False
+        self.traits = SidecarTraits()
+        """What the sidecar advertised in its ``Hello`` answer."""
+
+    @property
+    def transport(self) -> Transport:
+        """The channel generation this connection uses."""
+        return self._transport
+
+    @property
+    def streaming(self) -> bool:
+        """True while ``GetWorkItems`` is open."""
+        return self._opened_at is not None and not self._ended
 
     async def run(self) -> StreamResult:
         """Connect and consume until the stream ends; never raises except on cancellation."""
+        failed = await self.hello()
+        return failed if failed is not None else await self.consume()
+
+    async def hello(self) -> StreamResult | None:
+        """Send ``Hello`` and read the sidecar's traits; None when it succeeded."""
+        return await self._guarded(self._hello)
+
+    async def consume(self) -> StreamResult:
+        """Open ``GetWorkItems`` and read it until it ends (after a successful :meth:`hello`)."""
         try:
-            self._call = self._stub.Hello(
-                empty_pb2.Empty(), timeout=self._hello_timeout, metadata=self._metadata
-            )
-            # A separate future lets stop() cancel Hello whatever the stub kind (R-W2).
-            self._waiter = asyncio.ensure_future(self._call)
-            await self._waiter
-            if self._cancel_requested:
-                return self._result(StreamOutcome.SHUTDOWN)
-            self._phase = StreamPhase.STREAM
-            self._call = self._stub.GetWorkItems(self._request, metadata=self._metadata)
-            return await self._read_all()
+            result = await self._guarded(self._consume)
+        finally:
+            self._ended = True
+        assert result is not None
+        return result
+
+    async def _hello(self) -> StreamResult | None:
+        call = self._call = self._stub.Hello(
+            empty_pb2.Empty(), timeout=self._hello_timeout, metadata=self._metadata
+        )
+        # A separate future lets stop() cancel Hello whatever the stub kind (R-W2).
+        self._waiter = asyncio.ensure_future(call)
+        await self._waiter
+        self._call = None
+        if self._cancel_requested:
+            return self._result(StreamOutcome.SHUTDOWN)
+        read_metadata = getattr(call, "initial_metadata", None)  # absent on sync adapters
+        if read_metadata is not None:
+            self.traits = SidecarTraits.from_metadata(await read_metadata())
+        return None
+
+    async def _consume(self) -> StreamResult:
+        self._phase = StreamPhase.STREAM
+        if self._cancel_requested:
+            return self._result(StreamOutcome.SHUTDOWN)
+        self._opened_at = time.monotonic()
+        self._call = self._stub.GetWorkItems(self._request, metadata=self._stream_metadata)
+        return await self._read_all()
+
+    async def _guarded(self, step: Any) -> StreamResult | None:
+        try:
+            return await step()
         except grpc.aio.AioRpcError as exc:
             if self._cancel_requested:
                 return self._result(StreamOutcome.SHUTDOWN)
@@ -207,13 +320,16 @@ class WorkItemStreamConsumer:
     def _result(
         self, outcome: StreamOutcome, code: grpc.StatusCode | None = None, details: str = ""
     ) -> StreamResult:
-        return StreamResult(outcome, self._first_message, code, details, self._phase)
+        opened = self._opened_at
+        streamed = time.monotonic() - opened if opened is not None else 0.0
+        return StreamResult(outcome, self._first_message, code, details, self._phase, streamed)
 
     def _cancel_call(self) -> None:
         if self._call is not None and hasattr(self._call, "cancel"):
             self._call.cancel()
-        if self._waiter is not None and not self._waiter.done():
-            self._waiter.cancel()
+        for future in (self._waiter, self._probe):
+            if future is not None and not future.done():
+                future.cancel()
 
     def cancel(self) -> None:
         """Cancel the connection (safe at any time, also before it was opened)."""
@@ -221,154 +337,53 @@ class WorkItemStreamConsumer:
         self._cancel_call()
 
     async def _read_all(self) -> StreamResult:
-        timeout = self._silent_timeout if self._silent_timeout > 0 else None
-        while True:
-            try:
-                item = await asyncio.wait_for(self._call.read(), timeout)
-            except asyncio.TimeoutError:
+        read: asyncio.Future[Any] | None = None
+        try:
+            while True:
+                if read is None:
+                    read = asyncio.ensure_future(self._call.read())
+                window = self._liveness.window()
+                probe_after = self._liveness.probe_after()
+                done, _ = await asyncio.wait({read}, timeout=window or probe_after)
                 if self._cancel_requested:
                     return self._result(StreamOutcome.SHUTDOWN)
-                return self._result(StreamOutcome.SILENT_DISCONNECT)
-            if item is grpc.aio.EOF:
-                return self._result(StreamOutcome.GRACEFUL_DRAIN)
-            self._first_message = True
-            if item.HasField("healthPing"):
-                continue
-            self._sink(item, self._transport, self._stream)
+                if not done:
+                    alive = window is None and await self._connection_answers()
+                    if not read.done():
+                        if not alive:
+                            return self._result(StreamOutcome.SILENT_DISCONNECT)
+                        continue  # the probe was answered: the stream is merely idle
+                item, read = read.result(), None
+                outcome = self._take(item)
+                if outcome is not None:
+                    return outcome
+        finally:
+            if read is not None and not read.done():
+                read.cancel()
 
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SupervisorSettings:
-    """The worker's connection settings (from ``GrpcWorkerResiliencyOptions``).
-
-    Attributes:
-        hello_timeout_seconds: Deadline of every ``Hello``.
-        silent_disconnect_timeout_seconds: Longest gap between messages; 0 disables.
-        backoff_base_seconds: Full-jitter base.
-        backoff_cap_seconds: Full-jitter cap.
-    """
-
-    hello_timeout_seconds: float
-    silent_disconnect_timeout_seconds: float
-    backoff_base_seconds: float
-    backoff_cap_seconds: float
-
-
-class StreamSupervisor:
-    """Keeps a worker connected: counts, recreates and backs off until stopped."""
-
-    def __init__(
-        self,
-        manager: AsyncChannelManager,
-        request: pb.GetWorkItemsRequest,
-        *,
-        metadata: Sequence[tuple[str, str]] | None,
-        settings: SupervisorSettings,
-        sink: WorkItemSink,
-        rng: Callable[[], float] | None = None,
-    ) -> None:
-        """Prepare the supervisor; nothing runs until :meth:`run`.
-
-        Args:
-            manager: The worker's channel manager; its tracker counts connection failures.
-            request: The ``GetWorkItems`` request.
-            metadata: gRPC metadata for the connection calls.
-            settings: Timeouts and backoff.
-            sink: Receives each work item.
-            rng: Uniform [0, 1) source for the jitter; a per-worker ``Random`` by default.
-        """
-        self._manager = manager
-        self._request = request
-        self._metadata = metadata
-        self._settings = settings
-        self._sink = sink
-        self._rng = rng or random.Random().random
-        self._stopping = asyncio.Event()
-        self._consumer: WorkItemStreamConsumer | None = None
-        self._streams = 0
-        self.state = "idle"
-        self.counters = {"connections": 0, "reconnects": 0, "silent_disconnects": 0,
-                         "graceful_drains": 0, "empty_drains": 0, "hello_failures": 0,
-                         "stream_errors": 0}
-
-    async def run(self) -> None:
-        """Connect, consume, back off and reconnect until :meth:`stop` is called."""
-        attempt = 0
-        while not self._stopping.is_set():
-            result = await self._connect_once()
-            if self._stopping.is_set():
-                return
-            if result.first_message_observed:
-                self._manager.tracker.reset()
-                attempt = 0
-            verdict = judge_stream_result(result)
-            if verdict is StreamVerdict.AUTH_FAILED:
-                self._manager.tracker.reset()
-                attempt = 0
-            if verdict is StreamVerdict.FAILURE and self._manager.tracker.record_failure():
-                self.state = "recreate"
-                if await self._manager.recreate_now() is not None:
-                    continue  # R-C6: the new channel is tried at once
-            await self._back_off(attempt)
-            attempt += 1
-
-    async def _connect_once(self) -> StreamResult:
-        self.state = "connecting"
-        self._streams += 1
-        stream = StreamGeneration(self._streams)
-        transport = self._manager.current
-        self._consumer = WorkItemStreamConsumer(
-            transport, self._request, metadata=self._metadata,
-            hello_timeout_seconds=self._settings.hello_timeout_seconds,
-            silent_disconnect_timeout_seconds=self._settings.silent_disconnect_timeout_seconds,
-            sink=self._sink, stream=stream,
-        )
-        self.counters["connections"] += 1
-        if self._streams > 1:
-            self.counters["reconnects"] += 1
-        result = await self._consumer.run()
-        stream.ended_abnormally = result.outcome is not StreamOutcome.GRACEFUL_DRAIN
-        if result.outcome is not StreamOutcome.SHUTDOWN:
-            self._record(result, transport.generation)
-        return result
-
-    def _record(self, result: StreamResult, generation: int) -> None:
-        name, counter = {
-            StreamOutcome.SILENT_DISCONNECT: ("stream_silent_disconnect", "silent_disconnects"),
-            StreamOutcome.GRACEFUL_DRAIN: (
-                ("stream_graceful_drain", "graceful_drains") if result.first_message_observed
-                else ("stream_empty_drain", "empty_drains")),
-        }.get(result.outcome, ("stream_error", "stream_errors"))
-        if result.outcome is StreamOutcome.ERROR and result.phase is StreamPhase.HELLO:
-            counter = "hello_failures"
-        if result.code == grpc.StatusCode.UNAUTHENTICATED:
-            name = "auth_failed"
-        self.counters[counter] += 1
-        manager = self._manager
-        observe.emit(
-            name, manager.target, manager.owner, generation, phase=result.phase.value,
-            code=result.code.name if result.code is not None else None,
-            details=result.details, first_message=result.first_message_observed,
-            consecutive=manager.tracker.count,
-        )
-
-    async def _back_off(self, attempt: int) -> None:
-        settings = self._settings
-        delay = full_jitter_delay(
-            attempt, settings.backoff_base_seconds, settings.backoff_cap_seconds, self._rng
-        )
-        self.state = "backoff"
-        manager = self._manager
-        observe.emit("reconnect_backoff", manager.target, manager.owner,
-                     manager.current.generation, attempt=attempt, delay_s=round(delay, 3))
+    async def _connection_answers(self) -> bool:
+        """Probe a silent stream's connection with ``Hello``; False when it is dead."""
+        # A future of its own, so that cancel() ends the probe too.
+        probe = self._probe = asyncio.ensure_future(self._stub.Hello(
+            empty_pb2.Empty(), timeout=self._liveness.probe_timeout(), metadata=self._metadata))
         try:
-            await asyncio.wait_for(self._stopping.wait(), delay)
-        except asyncio.TimeoutError:
-            pass
+            await probe
+        except grpc.aio.AioRpcError as exc:
+            return exc.code() not in _TRANSPORT_CODES  # any other status is an answer
+        finally:
+            self._probe = None
+        return True
 
-    def stop(self) -> None:
-        """Stop reconnecting and cancel the current connection; call on the loop."""
-        self.state = "stopping"
-        self._stopping.set()
-        if self._consumer is not None:
-            self._consumer.cancel()
+    def _take(self, item: Any) -> StreamResult | None:
+        """Handle one message; returns the result when the stream ended."""
+        if item is grpc.aio.EOF:
+            return self._result(StreamOutcome.GRACEFUL_DRAIN)
+        if not self._first_message:
+            self._first_message = True
+            if self._on_first_message is not None:
+                self._on_first_message()
+        if item.HasField("healthPing"):
+            self._liveness.pings_seen = True
+            return None
+        self._sink(item, self._transport, self._stream)
+        return None

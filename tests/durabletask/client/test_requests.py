@@ -156,12 +156,14 @@ def test_wait_rejects_non_positive_timeout() -> None:
                                           fetch_payloads=False, timeout=0))
 
 
-def test_default_call_timeout_applies_only_to_unary_calls_without_deadline() -> None:
+def test_default_call_timeout_applies_to_every_call_without_deadline() -> None:
     settings = ClientSettings(address="a", default_call_timeout=7.0)
     unary = Call("GetInstance", pb.GetInstanceRequest())
     stream = Call("StreamInstanceHistory", pb.StreamInstanceHistoryRequest(), streaming=True)
+    timed = Call("WaitForInstanceCompletion", pb.GetInstanceRequest(), timeout=60.0)
     assert settings.deadline(unary) == 7.0
-    assert settings.deadline(stream) is None
+    assert settings.deadline(stream) == 7.0  # a stream on a dead connection never ends
+    assert settings.deadline(timed) == 60.0
 
 
 def test_get_all_states_follows_continuation_tokens_until_empty() -> None:

@@ -24,13 +24,14 @@ def test_hung_orchestration_lease_expires_and_item_is_redelivered_with_new_token
 ):
     harness = make_sqlite_harness(lease_timeout_seconds=0.2)
     harness.start("i1")
-    worker = harness.worker()
-    hung = worker.orchestration("i1")
-    again = worker.orchestration("i1", timeout=5)  # no answer: the lease ran out
+    hung_worker = harness.worker()
+    hung = hung_worker.orchestration("i1")
+    standby = harness.worker()
+    again = standby.orchestration("i1", timeout=5)  # no answer: the lease ran out
     assert again.completionToken != hung.completionToken
     assert kinds(again.orchestratorRequest.newEvents) == ["orchestratorStarted", "executionStarted"]
-    worker.complete(hung, complete(1, result='"stale"'))  # the hung worker wakes up too late
-    worker.complete(again, complete(1, result='"fresh"'))
+    hung_worker.complete(hung, complete(1, result='"stale"'))  # wakes up too late
+    standby.complete(again, complete(1, result='"fresh"'))
     assert harness.wait_done("i1").output.value == '"fresh"'
 
 
@@ -38,9 +39,9 @@ def test_hung_orchestration_lease_expires_and_item_is_redelivered_with_new_token
 def test_orchestration_fails_with_worker_lost_after_leases_keep_expiring(make_sqlite_harness):
     harness = make_sqlite_harness(lease_timeout_seconds=0.1, max_recovery_attempts=1)
     harness.start("i1")
-    worker = harness.worker()
-    worker.orchestration("i1")
-    worker.orchestration("i1")
+    # Each hung worker gets the item once: a worker whose lease expired gets no new work.
+    harness.worker().orchestration("i1")
+    harness.worker().orchestration("i1")
     state = harness.wait_done("i1")
     assert state.orchestrationStatus == FAILED
     assert state.failureDetails.errorType == "WorkerLost"
@@ -56,9 +57,11 @@ def test_hung_activity_is_redelivered_then_fails_as_worker_lost_not_as_app_error
     worker = harness.worker()
     worker.complete(worker.orchestration("i1"), schedule_task(1, "stuck"))
     first = worker.activity("i1")
-    second = worker.activity("i1")
+    second = harness.worker().activity("i1")
     assert second.completionToken != first.completionToken
     assert second.activityRequest.taskId == 1
+    # Both hung workers get no new work: a third one runs the failed task's episode.
+    worker = harness.worker()
     event = worker.orchestration("i1").orchestratorRequest.newEvents[1]
     assert event.taskFailed.failureDetails.errorType == "WorkerLost"
     assert event.taskFailed.failureDetails.isNonRetriable
@@ -117,3 +120,24 @@ def test_restart_ignores_completion_tokens_of_the_previous_run(make_sqlite_harne
     worker.complete(fresh, complete(1, result='"new"'))
     assert second.wait_done("i1").output.value == '"new"'
     assert kinds(second.history("i1")).count("executionCompleted") == 1
+
+
+@pytest.mark.slow
+def test_graceful_sidecar_stop_does_not_count_the_streams_it_ends_as_lost_workers(
+    make_sqlite_harness,
+):
+    # With max_recovery_attempts=0 one lost worker would fail the activity (WorkerLost).
+    first = make_sqlite_harness(max_recovery_attempts=0)
+    first.start("i1")
+    worker = first.worker()
+    worker.complete(worker.orchestration("i1"), schedule_task(1, "a"))
+    worker.activity("i1")  # leased when the sidecar stops
+    first.sidecar.stop(grace=1.0)  # graceful: the sidecar ends the stream itself
+    first.close()
+
+    second = make_sqlite_harness(max_recovery_attempts=0)
+    worker = second.worker()
+    worker.complete_activity(worker.activity("i1"), result='"done"')
+    events = worker.orchestration("i1").orchestratorRequest.newEvents
+    assert "taskCompleted" in kinds(events)
+    assert "taskFailed" not in kinds(events)

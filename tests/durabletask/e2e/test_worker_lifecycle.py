@@ -107,4 +107,9 @@ def test_resiliency_stats_report_healthy_connections(make_worker, dt_client):
     assert client_stats["current_generation"] == 1
     assert client_stats["recreations"] == 0
     assert client_stats["transport_failures"] == 0
-    assert worker_stats["current_generation"] == 1
+    # Our sidecar advertises a short keepalive: the worker's first channel (safe keepalive)
+    # is replaced by one using it before the stream opens; that is no recovery.
+    assert worker_stats["recreations"] == 0
+    assert worker_stats["reconfigurations"] == 1
+    assert worker_stats["current_generation"] == 2
+    assert worker_stats["consecutive_failures"] == 0

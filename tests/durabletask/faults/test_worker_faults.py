@@ -88,19 +88,19 @@ def test_worker_detects_a_blackholed_connection_and_resumes_on_a_new_one(
                        timeout=4, message="a silent disconnect")
             # silent window (2 s) after the last ping, plus slack
             assert time.monotonic() - blackholed < 3.5
-            # Two Hello timeouts on the stale channel, then a new channel and connection.
-            poll_until(lambda: events.count("channel_recreated", "worker"), timeout=6,
-                       message="the worker to replace its channel")
+            # The silent disconnect proves the connection dead: a new channel at once (no
+            # Hello deadlines on the stale one first), and a new TCP connection.
+            recreated = poll_until(lambda: events.events("channel_recreated", "worker"),
+                                   timeout=6, message="the worker to replace its channel")
             poll_until(lambda: proxy.accepted > connections, timeout=3,
                        message="a new TCP connection")
             assert time.monotonic() - blackholed < 8.0
             # The retired channel had nothing in flight, so it was closed at once.
-            poll_until(lambda: events.count("channel_closed", "worker"), timeout=3,
-                       message="the retired channel to close")
+            retired = recreated[0].fields["previous_generation"]
+            poll_until(lambda: any(e.generation == retired
+                                   for e in events.events("channel_closed", "worker")),
+                       timeout=3, message="the retired channel to close")
             assert events.count("channel_recreated", "worker") == 1
-            # gRPC may keep a blackholed socket open after close(), so work dispatched into
-            # the dead stream is the sidecar's to recover (server keepalive, stream-scoped
-            # leases); only the worker side is under test here.
         finally:
             w.stop()
 

@@ -6,7 +6,8 @@ Modes apply to the proxy as a whole:
 * ``delay``: forward, each chunk held back ``delay_seconds`` first.
 * ``blackhole``: keep every connection open (no FIN, no RST) but drop all bytes, as a
   half-open connection behind a NAT that lost its state does; new connections are accepted
-  and blackholed too.
+  and blackholed too. When one end of a blackholed connection closes, the other end is not
+  told (no FIN): it stays open until its own keepalive, deadline or probe gives up.
 * ``refuse``: new connections are closed at once with RST (as if nothing listened).
 
 ``blackhole_existing()`` blackholes only the connections open now; new ones are forwarded.
@@ -143,10 +144,14 @@ class TcpProxy:
             data = sock.recv(_CHUNK)
         except OSError:
             data = b""
+        blackholed = self.mode == "blackhole" or sock in self._blackholed
         if not data:
-            self._drop(sock, rst=False)
+            if blackholed:
+                self._silence(sock)
+            else:
+                self._drop(sock, rst=False)
             return
-        if self.mode == "blackhole" or sock in self._blackholed:
+        if blackholed:
             return
         if self.mode == "delay" and self.delay_seconds > 0:
             # The test asked for a slow link: holding the selector thread is the point.
@@ -155,6 +160,14 @@ class TcpProxy:
             peer.sendall(data)
         except OSError:
             self._drop(sock, rst=True)
+
+    def _silence(self, sock: socket.socket) -> None:
+        # Close the end that closed, but keep its peer open and unaware (still blackholed).
+        try:
+            self._selector.unregister(sock)
+        except (KeyError, ValueError):
+            pass
+        sock.close()
 
     def _drop(self, sock: socket.socket, *, rst: bool) -> None:
         with self._lock:

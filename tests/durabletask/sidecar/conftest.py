@@ -25,9 +25,10 @@ class Harness:
         self.stub = pb_grpc.TaskHubSidecarServiceStub(self.channel)
         self._workers: list[FakeWorker] = []
 
-    def worker(self, **request_fields) -> FakeWorker:
-        """Open a GetWorkItems stream with the given request fields."""
-        worker = FakeWorker(self.stub, pb.GetWorkItemsRequest(**request_fields))
+    def worker(self, *, metadata: tuple[tuple[str, str], ...] | None = None,
+               **request_fields) -> FakeWorker:
+        """Open a GetWorkItems stream with the given request fields (and call metadata)."""
+        worker = FakeWorker(self.stub, pb.GetWorkItemsRequest(**request_fields), metadata)
         self._workers.append(worker)
         return worker
 

@@ -19,9 +19,10 @@ _END = object()
 class FakeWorker:
     """Opens a GetWorkItems stream on a real channel and answers items by hand."""
 
-    def __init__(self, stub: pb_grpc.TaskHubSidecarServiceStub, request: pb.GetWorkItemsRequest):
+    def __init__(self, stub: pb_grpc.TaskHubSidecarServiceStub, request: pb.GetWorkItemsRequest,
+                 metadata: tuple[tuple[str, str], ...] | None = None):
         self.stub = stub
-        self._call = stub.GetWorkItems(request)
+        self._call = stub.GetWorkItems(request, metadata=metadata)
         self._items: queue.Queue = queue.Queue()
         self._buffer: list[pb.WorkItem] = []
         self.pings = 0
@@ -42,6 +43,10 @@ class FakeWorker:
         """Drop the stream (as a crashing worker would) and join the reader."""
         self._call.cancel()
         self._thread.join(5)
+
+    def ended(self) -> bool:
+        """True once the stream has ended (the sidecar closed it, or it failed)."""
+        return not self._thread.is_alive()
 
     def next(self, *, timeout: float = 5.0, pings: bool = False) -> pb.WorkItem:
         """Return the next work item (health pings skipped unless ``pings``)."""

@@ -1,4 +1,8 @@
-"""The sidecar is a separate program: it imports only the protos and its own modules."""
+"""The sidecar is a separate program: it imports only the protocol and its own modules.
+
+The protocol is the generated protos plus our wire dialect (``internal/dialect.py``: the
+metadata keys our sidecar and worker exchange), which needs nothing but the standard library.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,8 @@ from pathlib import Path
 
 import durabletask.sidecar
 
-ALLOWED_PREFIXES = ("durabletask.internal.proto", "durabletask.sidecar")
+ALLOWED_PREFIXES = ("durabletask.internal.proto", "durabletask.internal.dialect",
+                    "durabletask.sidecar")
 
 
 def _imported_modules(path: Path) -> list[str]:

@@ -9,6 +9,7 @@ from concurrent import futures
 from typing import Any
 
 import grpc
+from google.protobuf import empty_pb2
 
 from durabletask.internal.proto import orchestrator_service_pb2 as pb
 from durabletask.internal.proto import orchestrator_service_pb2_grpc as pb_grpc
@@ -19,11 +20,16 @@ class FakeSidecar(pb_grpc.TaskHubSidecarServiceServicer):
 
     ``get_delay`` delays every GetInstance; ``WaitForInstanceCompletion`` waits until
     ``release`` is set or the call's deadline passes; every call is counted per method.
+    ``Hello`` answers without advertising anything (a sidecar other than ours), and
+    ``GetWorkItems`` follows ``stream_mode``: ``"silent"`` stays open and never sends (as the
+    official in-memory sidecar and durabletask-go do when idle), ``"one_then_end"`` sends
+    one health ping and ends the stream.
     """
 
     def __init__(self, port: int = 0) -> None:
         self.script: deque[grpc.StatusCode] = deque()
         self.get_delay = 0.0
+        self.stream_mode = "silent"
         self.release = threading.Event()
         self.calls: dict[str, int] = {}
         self._lock = threading.Lock()
@@ -40,6 +46,27 @@ class FakeSidecar(pb_grpc.TaskHubSidecarServiceServicer):
     def _count(self, method: str) -> None:
         with self._lock:
             self.calls[method] = self.calls.get(method, 0) + 1
+
+    def count(self, method: str) -> int:
+        """How many calls of ``method`` arrived."""
+        with self._lock:
+            return self.calls.get(method, 0)
+
+    def Hello(self, request: Any, context: grpc.ServicerContext) -> Any:  # noqa: N802
+        self._count("Hello")
+        return empty_pb2.Empty()
+
+    def GetWorkItems(  # noqa: N802
+        self, request: Any, context: grpc.ServicerContext
+    ) -> Iterator[Any]:
+        self._count("GetWorkItems")
+        if self.stream_mode == "one_then_end":
+            yield pb.WorkItem(healthPing=pb.HealthPing())
+            return
+        ended = threading.Event()
+        context.add_callback(ended.set)
+        while not ended.is_set() and not self.release.is_set():
+            ended.wait(0.05)
 
     def GetInstance(self, request: Any, context: grpc.ServicerContext) -> Any:  # noqa: N802
         self._count("GetInstance")

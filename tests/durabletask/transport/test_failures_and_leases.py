@@ -116,6 +116,16 @@ def test_channel_lease_linger_honours_deadlines_within_the_ceiling(deadline, exp
     assert closed == [1]
 
 
+def test_channel_lease_linger_keeps_a_known_deadline_beside_a_call_without_one():
+    lease, closed, scheduler = _lease(now=0.0)
+    lease.acquire(None)  # e.g. a history stream: no deadline
+    lease.acquire(4.5)  # a long poll that ends at t = 4.5
+    lease.retire(3.0, 6.0)
+    [(wait, _fire)] = scheduler.armed
+    assert wait == pytest.approx(5.5)
+    assert closed == []
+
+
 def test_channel_lease_without_a_closer_only_counts():
     lease = ChannelLease(1, None)
     token = lease.acquire()

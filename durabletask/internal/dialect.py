@@ -1,0 +1,132 @@
+"""Our wire dialect: gRPC metadata by which our sidecar and our worker say more than the proto.
+
+Everything here travels as gRPC metadata on standard RPCs, so other sidecars and workers
+ignore it and the standard protocol stays the fallback (DESIGN.md "Protocol extensions").
+Both the sidecar and the worker import this module; it needs nothing but the standard library.
+
+Sidecar to worker, as initial metadata of every ``Hello`` answer:
+
+* ``durabletask-health-ping-ms``: every ``GetWorkItems`` stream gets a ``HealthPing`` at
+  least this often (the worker then arms a short silent-disconnect window);
+* ``durabletask-min-ping-interval-ms``: the shortest client keepalive interval the server
+  accepts without answering GOAWAY ``too_many_pings`` (the worker may then use a short one);
+* ``durabletask-drain: 1``: the sidecar honours drain notices (below).
+
+Worker to sidecar:
+
+* ``durabletask-worker-id`` on ``GetWorkItems``: one id per running worker. A new stream
+  with the id of an open stream proves the old one dead (the worker reconnected), so its
+  work is redelivered at once instead of after the sidecar's keepalive gives up on it.
+* a drain notice: ``Hello`` with ``durabletask-worker-id`` and ``durabletask-drain: <grace
+  ms>``. The worker is stopping cleanly: the sidecar sends it nothing new, ends its stream,
+  and keeps the leases it holds valid for the grace period, so that its completions are
+  accepted and what it abandons is requeued without counting a lost worker.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+__all__ = [
+    "DRAIN_KEY",
+    "HEALTH_PING_KEY",
+    "MIN_PING_INTERVAL_KEY",
+    "WORKER_ID_KEY",
+    "DrainNotice",
+    "SidecarTraits",
+    "read_worker_id",
+]
+
+HEALTH_PING_KEY = "durabletask-health-ping-ms"
+MIN_PING_INTERVAL_KEY = "durabletask-min-ping-interval-ms"
+DRAIN_KEY = "durabletask-drain"
+WORKER_ID_KEY = "durabletask-worker-id"
+
+Metadata = Iterable[tuple[str, object]]
+
+
+def _lookup(metadata: Metadata | None, key: str) -> str | None:
+    for name, value in metadata or ():
+        if name.lower() == key and isinstance(value, str):
+            return value
+    return None
+
+
+def _milliseconds(metadata: Metadata | None, key: str) -> int | None:
+    text = _lookup(metadata, key)
+    if text is None:
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        return None
+    return value if value > 0 else None
+
+
+@dataclass(frozen=True, slots=True)
+class SidecarTraits:
+    """What a sidecar advertised in its ``Hello`` answer; all unknown for other sidecars.
+
+    Attributes:
+        health_ping_ms: Longest gap between two health pings on a stream, or None.
+        min_ping_interval_ms: Shortest client keepalive interval accepted, or None.
+        drain: Whether drain notices are honoured.
+    """
+
+    health_ping_ms: int | None = None
+    min_ping_interval_ms: int | None = None
+    drain: bool = False
+
+    @classmethod
+    def from_metadata(cls, metadata: Metadata | None) -> SidecarTraits:
+        """Read the traits from ``Hello``'s initial metadata (anything malformed is unknown)."""
+        return cls(
+            health_ping_ms=_milliseconds(metadata, HEALTH_PING_KEY),
+            min_ping_interval_ms=_milliseconds(metadata, MIN_PING_INTERVAL_KEY),
+            drain=_lookup(metadata, DRAIN_KEY) == "1",
+        )
+
+    def to_metadata(self) -> tuple[tuple[str, str], ...]:
+        """Return the metadata that advertises these traits."""
+        pairs: list[tuple[str, str]] = []
+        if self.health_ping_ms is not None:
+            pairs.append((HEALTH_PING_KEY, str(self.health_ping_ms)))
+        if self.min_ping_interval_ms is not None:
+            pairs.append((MIN_PING_INTERVAL_KEY, str(self.min_ping_interval_ms)))
+        if self.drain:
+            pairs.append((DRAIN_KEY, "1"))
+        return tuple(pairs)
+
+
+@dataclass(frozen=True, slots=True)
+class DrainNotice:
+    """A stopping worker's notice (sent as ``Hello`` metadata).
+
+    Attributes:
+        worker_id: The id the worker sends on its ``GetWorkItems`` streams.
+        grace_seconds: How long its leases must stay valid for its completions.
+    """
+
+    worker_id: str
+    grace_seconds: float
+
+    def to_metadata(self) -> tuple[tuple[str, str], ...]:
+        """Return the metadata of the notice."""
+        return ((WORKER_ID_KEY, self.worker_id),
+                (DRAIN_KEY, str(max(1, round(self.grace_seconds * 1000)))))
+
+    @classmethod
+    def from_metadata(cls, metadata: Metadata | None) -> DrainNotice | None:
+        """Read a notice from a call's metadata; None when it carries none."""
+        worker_id = read_worker_id(metadata)
+        grace = _milliseconds(metadata, DRAIN_KEY)
+        if worker_id is None or grace is None:
+            return None
+        return cls(worker_id, grace / 1000.0)
+
+
+def read_worker_id(metadata: Metadata | None) -> str | None:
+    """Return the worker id a call carries, or None."""
+    value = _lookup(metadata, WORKER_ID_KEY)
+    return value or None
