@@ -41,6 +41,7 @@ PLAN = [
     ("chain", [50] if QUICK else [50, 100, 200, 400, 800]),
     ("latency", [50] if QUICK else [300]),
     ("idle", [500] if QUICK else [10_000]),
+    ("entities", [200] if QUICK else [2000]),
 ]
 RUN_TIMEOUT_SECONDS = 600
 

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from durabletask import client, task, worker
+from durabletask import client, entities, task, worker
 
 WAIT_TIMEOUT_SECONDS = 600
 """Bound on any single wait for an orchestration (a hang fails the run, it never blocks it)."""
@@ -53,8 +53,17 @@ def idle(ctx: task.OrchestrationContext, _: Any) -> Any:
     return (yield ctx.wait_for_external_event(IDLE_EVENT))
 
 
+def counter(ctx: entities.EntityContext, amount: Any) -> Any:
+    """Entity: ``add`` adds its input to the state; ``get`` returns the state."""
+    if ctx.operation == "add":
+        ctx.set_state((ctx.get_state(int) or 0) + amount)
+    return ctx.get_state(int)
+
+
 ORCHESTRATORS = (hello, chain, fanout, idle)
 ACTIVITIES = (echo,)
+ENTITIES = (counter,)
+ENTITY_POLL_INTERVAL_SECONDS = 0.02
 
 
 def rss_mb(pid: int | None = None, field: str = "VmHWM") -> float:
@@ -183,12 +192,34 @@ def run_idle(c: client.TaskHubGrpcClient, n: int, sidecar_pid: int) -> dict[str,
     }
 
 
+def _entity_value(c: client.TaskHubGrpcClient, entity_id: entities.EntityInstanceId) -> int:
+    metadata = c.get_entity(entity_id, include_state=True)
+    # get_state() is the stored JSON text in both SDKs; int() reads a counter's state.
+    return 0 if metadata is None or metadata.get_state() is None else int(metadata.get_state())
+
+
+def run_entities(c: client.TaskHubGrpcClient, n: int, sidecar_pid: int) -> dict[str, Any]:
+    """A counter entity signalled N times by the client, then read until it shows N."""
+    entity_id = entities.EntityInstanceId("counter", f"bench-{time.monotonic_ns()}")
+    started = time.perf_counter()
+    for _ in range(n):
+        c.signal_entity(entity_id, "add", input=1)
+    deadline = time.monotonic() + WAIT_TIMEOUT_SECONDS
+    while (value := _entity_value(c, entity_id)) < n:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the counter shows {value} of {n} after {WAIT_TIMEOUT_SECONDS}s")
+        time.sleep(ENTITY_POLL_INTERVAL_SECONDS)
+    seconds = time.perf_counter() - started
+    return {"scenario": "entities", "n": n, "seconds": seconds, "rate": n / seconds}
+
+
 SCENARIOS: dict[str, Run] = {
     "hello": run_hello,
     "fanout": run_fanout,
     "chain": run_chain,
     "latency": run_latency,
     "idle": run_idle,
+    "entities": run_entities,
 }
 
 
@@ -215,6 +246,8 @@ def measure(address: str, scenario: str, n: int, sidecar_pid: int) -> dict[str, 
         w.add_orchestrator(orchestrator)
     for activity in ACTIVITIES:
         w.add_activity(activity)
+    for entity in ENTITIES:
+        w.add_entity(entity)
     with w, client.TaskHubGrpcClient(host_address=address, logger=logger) as c:
         w.start()
         _wait_all(c, [c.schedule_new_orchestration(hello, input="warm-up")], timeout=60)
