@@ -9,6 +9,7 @@ from urllib.parse import quote
 import pytest
 
 from durabletask.entities import EntityInstanceId
+from durabletask.sidecar.store.sqlite import SqliteStore
 from tests.durabletask.dashboard.conftest import Dashboard, Http, holds_lock, signals_later
 from tests.durabletask.helpers.wait import poll_until
 
@@ -77,7 +78,12 @@ def test_function_and_class_entities_are_listed_by_id_searched_and_paged(dashboa
     assert _ids(http, q="nothing") == []
 
 
-def test_entity_page_shows_lock_holder_queue_and_state_as_the_lock_is_released(dashboard):
+@pytest.mark.parametrize("store", ["memory", "sqlite"])
+def test_entity_page_shows_lock_holder_queue_and_state_as_the_lock_is_released(
+    make_dashboard, store, tmp_path
+):
+    options = {"store": SqliteStore(tmp_path / "state.db")} if store == "sqlite" else {}
+    dashboard = make_dashboard(**options)
     http = dashboard.http
     dashboard.client.schedule_new_orchestration(holds_lock, input="locked", instance_id="holder-1")
     locked = poll_until(lambda: (e := http.get(_path("@counter@locked"))).status == 200
