@@ -409,6 +409,15 @@ async function runAction(event) {
 
 // ----- wiring ----------------------------------------------------------------
 
+// Calls searched(text) once typing in the search box pauses for a moment.
+function onSearch(input, searched) {
+  let timer = null;
+  input.addEventListener("input", () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => searched(input.value.trim()), 250);
+  });
+}
+
 function wire() {
   $("signin-form").addEventListener("submit", (event) => {
     event.preventDefault();
@@ -441,14 +450,10 @@ function wire() {
     resetPaging();
     refresh(loadList);
   });
-  let searchTimer = null;
-  $("search").addEventListener("input", () => {
-    clearTimeout(searchTimer);
-    searchTimer = setTimeout(() => {
-      state.q = $("search").value.trim();
-      resetPaging();
-      refresh(loadList);
-    }, 250);
+  onSearch($("search"), (text) => {
+    state.q = text;
+    resetPaging();
+    refresh(loadList);
   });
   $("older").addEventListener("click", () => { state.page += 1; refresh(loadList); });
   $("newer").addEventListener("click", () => { state.page = Math.max(0, state.page - 1); refresh(loadList); });

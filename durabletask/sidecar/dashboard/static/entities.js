@@ -1,5 +1,6 @@
 // The dashboard's Entities tab: the entity list and one entity's page. Loaded before app.js,
-// whose helpers (el, api, $, state, refresh, when, pretty, instanceLink) it uses at run time.
+// whose helpers (el, api, $, refresh, when, pretty, instanceLink, onSearch, showError) it
+// uses at run time.
 // Entity ids, states and inputs are user data: only ever put on the page as text.
 "use strict";
 
@@ -130,14 +131,10 @@ async function sendSignal(event) {
 }
 
 function wireEntities() {
-  let searchTimer = null;
-  $("entity-search").addEventListener("input", () => {
-    clearTimeout(searchTimer);
-    searchTimer = setTimeout(() => {
-      entities.q = $("entity-search").value.trim();
-      resetEntityPaging();
-      refresh(loadEntities);
-    }, 250);
+  onSearch($("entity-search"), (text) => {
+    entities.q = text;
+    resetEntityPaging();
+    refresh(loadEntities);
   });
   $("entity-transient").addEventListener("change", () => {
     entities.transient = $("entity-transient").checked;
