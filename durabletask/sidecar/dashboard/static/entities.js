@@ -1,6 +1,6 @@
 // The dashboard's Entities tab: the entity list and one entity's page. Loaded before app.js,
-// whose helpers (el, api, $, refresh, when, pretty, instanceLink, onSearch, showError) it
-// uses at run time.
+// whose helpers (el, api, $, refresh, when, pretty, instanceLink, onSearch, showError,
+// Unauthorized) it uses at run time.
 // Entity ids, states and inputs are user data: only ever put on the page as text.
 "use strict";
 
@@ -59,6 +59,7 @@ async function loadEntity(id) {
   try {
     entity = await api(entityPath(id));
   } catch (e) {
+    if (e instanceof Unauthorized) throw e;
     entities.current = null;
     $("entity-title").textContent = id;
     for (const part of ["entity-state", "queue-note"]) $(part).replaceChildren();
