@@ -11,12 +11,12 @@ same methods the gRPC servicer calls; nothing here touches a store.
 ``POST /api/instances/{id}/{action}``       raise-event, suspend, resume, terminate, purge,
                                             rewind (JSON body, see :data:`ACTIONS`)
 
-Every route takes ``?hub=NAME`` where the sidecar serves named task hubs.
+Every route takes ``?hub=NAME`` where the sidecar serves named task hubs. The entity
+routes are in :mod:`~durabletask.sidecar.dashboard.entity_api`.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
@@ -30,10 +30,7 @@ from durabletask.sidecar.hubs import TaskHubs
 from durabletask.sidecar.store.base import InstanceQuery, InstanceRecord
 from durabletask.sidecar.dashboard import views
 from durabletask.sidecar.dashboard.guard import read_json_object
-
-DEFAULT_PAGE_SIZE = 50
-MAX_PAGE_SIZE = 500
-MAX_SEARCH_LENGTH = validation.MAX_INSTANCE_ID_LENGTH
+from durabletask.sidecar.dashboard.params import hub_core, page_size, payload, search, text
 
 _Action = Callable[[SidecarCore, InstanceRecord, dict[str, Any]], dict[str, Any]]
 
@@ -73,11 +70,11 @@ class DashboardApi:
     async def list_instances(self, request: web.Request) -> web.Response:
         """One page of instances, newest first, with the cursor of the next page."""
         core = self._core(request)
-        limit = _page_size(request.query.get("limit"))
+        limit = page_size(request.query.get("limit"))
         cursor = request.query.get("cursor")
         query = InstanceQuery(
             statuses=_statuses(request.query.get("status", "")),
-            search=_search(request.query.get("q", "")),
+            search=search(request.query.get("q", "")),
             descending=True,
             after=decode_page_key(cursor, "cursor") if cursor else None,
             limit=limit + 1,
@@ -95,7 +92,7 @@ class DashboardApi:
     async def counts(self, request: web.Request) -> web.Response:
         """How many instances of each status match the search."""
         core = self._core(request)
-        counts = core.count_by_status(InstanceQuery(search=_search(request.query.get("q", ""))))
+        counts = core.count_by_status(InstanceQuery(search=search(request.query.get("q", ""))))
         by_name = {views.STATUS_NAMES.get(k, str(k)): v for k, v in counts.items()}
         return web.json_response({"counts": by_name, "total": sum(counts.values())})
 
@@ -124,18 +121,7 @@ class DashboardApi:
         return web.json_response(action(core, record, body))
 
     def _core(self, request: web.Request) -> SidecarCore:
-        hub = request.query.get("hub", "")
-        if not self._hubs.names:
-            return self._hubs.default
-        served = ", ".join(self._hubs.names)
-        if not hub:
-            raise InvalidRequestError(f"choose a task hub with ?hub=NAME; this sidecar serves "
-                                      f"{served}")
-        core = self._hubs.cores.get(hub)
-        if core is None:
-            raise web.HTTPNotFound(text=f"task hub {hub!r} not found; this sidecar serves "
-                                        f"{served}")
-        return core
+        return hub_core(self._hubs, request)
 
 
 def _existing(core: SidecarCore, request: web.Request) -> InstanceRecord:
@@ -144,15 +130,6 @@ def _existing(core: SidecarCore, request: web.Request) -> InstanceRecord:
     if record is None:
         raise InstanceNotFoundError(f"no orchestration instance with id {instance_id!r}")
     return record
-
-
-def _page_size(value: str | None) -> int:
-    if value is None:
-        return DEFAULT_PAGE_SIZE
-    if not value.isdigit() or not 1 <= int(value) <= MAX_PAGE_SIZE:
-        raise InvalidRequestError(f"limit must be a whole number from 1 to {MAX_PAGE_SIZE}, "
-                                  f"got {value!r}")
-    return int(value)
 
 
 def _statuses(value: str) -> frozenset[int] | None:
@@ -165,24 +142,6 @@ def _statuses(value: str) -> frozenset[int] | None:
     return frozenset(views.STATUS_VALUES[name] for name in names) or None
 
 
-def _search(value: str) -> str | None:
-    if len(value) > MAX_SEARCH_LENGTH:
-        raise InvalidRequestError(f"the search text is limited to {MAX_SEARCH_LENGTH} characters")
-    return value.strip() or None
-
-
-def _text(body: dict[str, Any], field: str) -> str | None:
-    value = body.get(field)
-    if value is not None and not isinstance(value, str):
-        raise InvalidRequestError(f"{field!r} must be a string")
-    return value or None
-
-
-def _payload(body: dict[str, Any], field: str) -> str | None:
-    """A JSON value of the body, serialized as the SDK's JSON data converter would."""
-    return json.dumps(body[field]) if body.get(field) is not None else None
-
-
 def _recursive(body: dict[str, Any]) -> bool:
     value = body.get("recursive", False)
     if not isinstance(value, bool):
@@ -191,23 +150,23 @@ def _recursive(body: dict[str, Any]) -> bool:
 
 
 def _raise_event(core: SidecarCore, record: InstanceRecord, body: dict[str, Any]) -> dict:
-    name = validation.name(_text(body, "name") or "", "event name")
-    core.raise_event(record.instance_id, name, _payload(body, "data"))
+    name = validation.name(text(body, "name") or "", "event name")
+    core.raise_event(record.instance_id, name, payload(body, "data"))
     return {"accepted": "raise-event"}
 
 
 def _suspend(core: SidecarCore, record: InstanceRecord, body: dict[str, Any]) -> dict:
-    core.suspend(record.instance_id, _text(body, "reason"))
+    core.suspend(record.instance_id, text(body, "reason"))
     return {"accepted": "suspend"}
 
 
 def _resume(core: SidecarCore, record: InstanceRecord, body: dict[str, Any]) -> dict:
-    core.resume(record.instance_id, _text(body, "reason"))
+    core.resume(record.instance_id, text(body, "reason"))
     return {"accepted": "resume"}
 
 
 def _terminate(core: SidecarCore, record: InstanceRecord, body: dict[str, Any]) -> dict:
-    core.terminate(record.instance_id, _payload(body, "output"), _recursive(body))
+    core.terminate(record.instance_id, payload(body, "output"), _recursive(body))
     return {"accepted": "terminate"}
 
 
@@ -216,7 +175,7 @@ def _purge(core: SidecarCore, record: InstanceRecord, body: dict[str, Any]) -> d
 
 
 def _rewind(core: SidecarCore, record: InstanceRecord, body: dict[str, Any]) -> dict:
-    core.rewind(record.instance_id, _text(body, "reason"))
+    core.rewind(record.instance_id, text(body, "reason"))
     return {"accepted": "rewind"}
 
 

@@ -17,6 +17,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
     ) from exc
 
 from durabletask.sidecar.dashboard.api import DashboardApi
+from durabletask.sidecar.dashboard.entity_api import EntityApi
 from durabletask.sidecar.dashboard.guard import (
     LOOPBACK_HOSTS,
     add_security_headers,
@@ -61,6 +62,7 @@ class DashboardServer:
             client_max_size=max_body_bytes,
         )
         app.router.add_routes(DashboardApi(hubs, require_token).routes())
+        app.router.add_routes(EntityApi(hubs).routes())
         app.router.add_get("/", _index)
         app.router.add_static("/static/", _STATIC_DIR, append_version=False)
         app.on_response_prepare.append(add_security_headers)

@@ -122,6 +122,8 @@ def _summary(kind: str, details: dict[str, Any], name: str, names: dict[int, str
         return str(details.get("orchestrationStatus", "")).removeprefix(_STATUS_PREFIX)
     if kind == "timerCreated":
         return f"fires at {details.get('fireAt', '')}"
+    if kind == "entityLockRequested":
+        return "lock " + ", ".join(details.get("lockSet", []))
     target = details.get("instanceId") or details.get("targetInstanceId")
     if name and target:
         return f"{name} -> {target}"

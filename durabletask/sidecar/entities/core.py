@@ -12,7 +12,7 @@ import dataclasses
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Protocol
 
 from durabletask.internal.proto import orchestrator_service_pb2 as pb
@@ -37,6 +37,8 @@ CLEAN_PAGE_SIZE = 500
 """Entities examined per ``CleanEntityStorage`` call; the client follows the continuation."""
 
 Effect = Callable[[], None]
+
+_END_OF_TIME = datetime.max.replace(tzinfo=timezone.utc)
 
 
 class EntityHost(Protocol):
@@ -126,6 +128,16 @@ class EntityCore:
         """Return an entity that exists for users: one with state (DTFx semantics)."""
         record = self._store.get_entity(entity_id)
         return record if record is not None and record.state is not None else None
+
+    def inspect(self, entity_id: str) -> tuple[EntityRecord, list[EntityRow]] | None:
+        """Return an entity as stored and every message it has queued, in arrival order.
+
+        Unlike :meth:`get` this also returns an entity without state (one that only holds
+        a lock or has messages waiting), and the queue includes delayed signals that are
+        not due yet. For tools that show what an entity holds and waits for (the
+        dashboard). None if the sidecar has no record of the entity.
+        """
+        return self._store.load_entity(entity_id, _END_OF_TIME)
 
     def query(self, query: EntityQuery) -> list[EntityRecord]:
         """Return the entities matching ``query``."""

@@ -35,6 +35,18 @@ def entity_metadata(record: EntityRecord, *, include_state: bool) -> pb.EntityMe
     return metadata
 
 
+def check_signal(request: pb.SignalEntityRequest) -> None:
+    """Check a ``SignalEntity`` request (entity id, operation name, scheduled time).
+
+    Raises:
+        InvalidRequestError: A field is malformed (the message names it).
+    """
+    entity_id(request.instanceId)
+    validation.name(request.name, "name (the operation)")
+    if request.HasField("scheduledTime"):
+        validation.timestamp(request.scheduledTime, "scheduledTime")
+
+
 def entity_query(query: pb.EntityQuery) -> EntityQuery:
     """Translate a ``QueryEntities`` query (one extra row is fetched to detect more pages)."""
     page_size = query.pageSize.value if query.HasField("pageSize") else 0
@@ -66,10 +78,7 @@ class EntityServicer:
         self, request: pb.SignalEntityRequest, context: Any
     ) -> pb.SignalEntityResponse:
         """Queue a one-way operation for an entity, now or at ``scheduledTime``."""
-        entity_id(request.instanceId)
-        validation.name(request.name, "name (the operation)")
-        if request.HasField("scheduledTime"):
-            validation.timestamp(request.scheduledTime, "scheduledTime")
+        check_signal(request)
         self._core.entities.signal(request)
         return pb.SignalEntityResponse()
 

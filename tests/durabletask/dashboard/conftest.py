@@ -7,17 +7,22 @@ import json
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import pytest
 
 from durabletask import client, task, worker
+from durabletask.entities import DurableEntity, EntityContext, EntityInstanceId
 from durabletask.sidecar import EmbeddedSidecar
 from tests.durabletask.cli.conftest import approval, broken, say_hello
 from tests.durabletask.conftest import FAST_WORKER_RESILIENCY
 
-__all__ = ["Answer", "Dashboard", "Http", "approval", "broken", "greeter", "rewindable"]
+__all__ = [
+    "Answer", "Cart", "Dashboard", "Http", "approval", "broken", "counter", "greeter",
+    "holds_lock", "rewindable", "signals_later",
+]
 
 
 @dataclass
@@ -104,8 +109,39 @@ def rewindable(ctx: task.OrchestrationContext, key: str):
     return result
 
 
-ORCHESTRATORS = (greeter, approval, broken, rewindable)
+def counter(ctx: EntityContext, amount: Any) -> int:
+    """A function entity: ``add`` a number."""
+    if ctx.operation == "add":
+        ctx.set_state(ctx.get_state(int, 0) + amount)
+    return ctx.get_state(int, 0)
+
+
+class Cart(DurableEntity):
+    """A class entity: a list of items."""
+
+    def add_item(self, item: str) -> list[str]:
+        items = self.get_state(list, []) + [item]
+        self.set_state(items)
+        return items
+
+
+def holds_lock(ctx: task.OrchestrationContext, key: str):
+    """Holds the lock of ``@counter@<key>`` until the event ``release`` arrives."""
+    with (yield ctx.lock_entities([EntityInstanceId("counter", key)])):
+        yield ctx.wait_for_external_event("release")
+    return "released"
+
+
+def signals_later(ctx: task.OrchestrationContext, key: str):
+    """Signals ``@counter@<key>`` a day from now (a delayed signal waits in the queue)."""
+    ctx.signal_entity(EntityInstanceId("counter", key), "add", 1,
+                      signal_time=ctx.current_utc_datetime + timedelta(days=1))
+    return None
+
+
+ORCHESTRATORS = (greeter, approval, broken, rewindable, holds_lock, signals_later)
 ACTIVITIES = (say_hello, flaky)
+ENTITIES = (counter, Cart)
 
 
 @dataclass
@@ -150,6 +186,8 @@ def make_dashboard() -> Iterator[Callable[..., Dashboard]]:
                 w.add_orchestrator(orchestrator)
             for activity in ACTIVITIES:
                 w.add_activity(activity)
+            for entity in ENTITIES:
+                w.add_entity(entity)
             w.start()
             board.workers.append(w)
         return board

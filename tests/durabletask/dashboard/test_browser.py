@@ -1,7 +1,8 @@
 """The dashboard in a real headless browser: Debian's Chromium driven through Selenium.
 
 Flow: list, filter, search, open an instance, read its history, press terminate and see
-the status change; user data that looks like HTML shows as text. Screenshots are saved to
+the status change; open the Entities tab, an entity's state, lock holder and queue, signal
+it and see its state change; user data that looks like HTML shows as text. Screenshots are saved to
 the test's temporary folder, and also to ``$DASHBOARD_SCREENSHOT_DIR`` when set (that is
 how ``docs/images/dashboard-*.png`` are made: see docs/observability.md).
 """
@@ -18,7 +19,15 @@ from typing import Any
 import pytest
 
 from durabletask import client
-from tests.durabletask.dashboard.conftest import Dashboard, approval, broken, greeter
+from durabletask.entities import EntityInstanceId
+from tests.durabletask.dashboard.conftest import (
+    Dashboard,
+    approval,
+    broken,
+    greeter,
+    holds_lock,
+)
+from tests.durabletask.helpers.wait import poll_until
 
 pytest.importorskip("aiohttp", reason="the dashboard needs aiohttp (pip install '.[dashboard]')")
 pytestmark = pytest.mark.slow
@@ -90,14 +99,23 @@ def _until(driver: Any, condition: Callable[[Any], Any], message: str) -> Any:
         shown = driver.find_element(By.ID, "error").text
         raise AssertionError(
             f"timed out after {WAIT_SECONDS}s waiting for {message}; rows {_row_ids(driver)}, "
+            f"entity rows {_row_ids(driver, 'entities')}, "
             f"error banner {shown!r}, browser log {driver.get_log('browser')}"
         ) from None
 
 
-def _row_ids(driver: Any) -> list[str]:
+def _row_ids(driver: Any, table: str = "instances") -> list[str]:
     # Read in one script: the live refresh may replace the rows between two WebDriver calls.
     return driver.execute_script(
-        "return [...document.querySelectorAll('#instances tbody tr')].map(r => r.dataset.id)"
+        "return [...document.querySelectorAll(`#${arguments[0]} tbody tr`)].map(r => r.dataset.id)",
+        table,
+    )
+
+
+def _text(driver: Any, element_id: str) -> str:
+    return driver.execute_script(
+        "const e = document.getElementById(arguments[0]); return e ? e.textContent : ''",
+        element_id,
     )
 
 
@@ -183,3 +201,64 @@ def test_with_a_token_the_page_asks_for_it_and_then_shows_the_instances(
     assert browser.find_element(By.ID, "hub").get_attribute("value") == "orders"
     assert browser.execute_script("return sessionStorage.getItem('durabletask.token')") == "s3cret"
     _screenshot(browser, tmp_path, "signed-in")
+
+
+def _populate_entities(board: Dashboard) -> None:
+    c = board.client
+    c.signal_entity(EntityInstanceId("counter", "apples"), "add", input=3)
+    for item in ("book", "<b>pen</b>"):
+        c.signal_entity(EntityInstanceId("Cart", "alice"), "add_item", input=item)
+    c.schedule_new_orchestration(holds_lock, input="pears", instance_id="stock-take-7")
+    poll_until(lambda: (e := board.http.get("/api/entities/@counter@pears")).status == 200
+               and e.json["lockedBy"], message="stock-take-7 to hold the lock")
+    # Queued behind the lock of stock-take-7 until it ends.
+    c.signal_entity(EntityInstanceId("counter", "pears"), "add", input=5)
+    poll_until(lambda: (e := c.get_entity(EntityInstanceId("Cart", "alice"))) is not None
+               and len(e.get_state()) == 2 and c.get_entity(EntityInstanceId("counter", "apples")),
+               message="the entities' states")
+
+
+def test_entities_tab_lists_opens_shows_the_lock_holder_and_signals_in_a_browser(
+    dashboard, browser, tmp_path
+):
+    from selenium.webdriver.common.by import By
+
+    _populate_entities(dashboard)
+    browser.get(dashboard.sidecar.dashboard_url)
+    browser.find_element(By.ID, "tab-entities").click()
+    _until(browser, lambda d: _row_ids(d, "entities") == ["@cart@alice", "@counter@apples"],
+           "the entities with state")
+    browser.find_element(By.ID, "entity-transient").click()
+    _until(browser, lambda d: "@counter@pears" in _row_ids(d, "entities"),
+           "the locked entity without state")
+    locked_row = browser.find_element(By.CSS_SELECTOR, '#entities tr[data-id="@counter@pears"]')
+    assert "stock-take-7" in locked_row.text
+    _screenshot(browser, tmp_path, "dashboard-entities")
+
+    locked_row.find_element(By.LINK_TEXT, "@counter@pears").click()
+    _until(browser, lambda d: "stock-take-7" in _text(d, "entity-locked-by"), "the lock holder")
+    assert _text(browser, "entity-backlog") == "1 message"
+    queue = browser.find_element(By.CSS_SELECTOR, '#entity-queue tr[data-kind="signal"]').text
+    assert "add" in queue
+    assert "client" in queue
+    _screenshot(browser, tmp_path, "dashboard-entity")
+    browser.find_element(By.CSS_SELECTOR, "#entity-locked-by a").click()
+    _until(browser, lambda d: _text(d, "instance-title") == "stock-take-7"
+           and _text(d, "instance-status") == "RUNNING", "the lock holder's instance page")
+
+    browser.find_element(By.ID, "tab-entities").click()
+    browser.find_element(By.ID, "entity-search").send_keys("cart")
+    _until(browser, lambda d: _row_ids(d, "entities") == ["@cart@alice"], "the searched entity")
+    browser.find_element(By.LINK_TEXT, "@cart@alice").click()
+    _until(browser, lambda d: "<b>pen</b>" in _text(d, "entity-state"), "the cart's state")
+    assert browser.find_elements(By.CSS_SELECTOR, "main b") == []
+
+    form = browser.find_element(By.ID, "signal-form")
+    form.find_element(By.NAME, "operation").send_keys("add_item")
+    form.find_element(By.NAME, "input").send_keys('"pencil"')
+    browser.find_element(By.ID, "signal-run").click()
+    _until(browser, lambda d: "pencil" in _text(d, "entity-state"), "the signalled state")
+    _screenshot(browser, tmp_path, "dashboard-entity-signalled")
+    cart = dashboard.client.get_entity(EntityInstanceId("Cart", "alice"))
+    assert cart is not None
+    assert cart.get_state() == ["book", "<b>pen</b>", "pencil"]

@@ -104,8 +104,10 @@ async function api(path, params = {}, body = undefined) {
 
 // ----- sign in, hubs, routing ------------------------------------------------
 
+const VIEWS = ["list-view", "instance-view", "entity-list-view", "entity-view"];
+
 function showSignin(message) {
-  for (const id of ["list-view", "instance-view"]) $(id).hidden = true;
+  for (const id of VIEWS) $(id).hidden = true;
   $("signin").hidden = false;
   $("signout").hidden = true;
   showError(message || "");
@@ -127,24 +129,40 @@ async function start() {
   await route();
 }
 
-function currentInstanceId() {
-  const match = location.hash.match(/^#\/instance\/(.+)$/);
-  return match ? decodeURIComponent(match[1]) : null;
+// #/ instances, #/instance/ID one instance, #/entities entities, #/entity/ID one entity.
+function currentRoute() {
+  const hash = location.hash;
+  const one = hash.match(/^#\/(instance|entity)\/(.+)$/);
+  if (one) return { view: one[1] + "-view", id: decodeURIComponent(one[2]) };
+  return { view: hash === "#/entities" ? "entity-list-view" : "list-view", id: null };
 }
 
 async function route() {
-  const id = currentInstanceId();
-  $("list-view").hidden = id !== null;
-  $("instance-view").hidden = id === null;
-  if (id === null) {
-    state.instance = null;
+  const { view, id } = currentRoute();
+  for (const name of VIEWS) $(name).hidden = name !== view;
+  const onEntities = view.startsWith("entity");
+  for (const [tab, current] of [["tab-instances", !onEntities], ["tab-entities", onEntities]]) {
+    if (current) $(tab).setAttribute("aria-current", "page");
+    else $(tab).removeAttribute("aria-current");
+  }
+  if (view !== "instance-view") state.instance = null;
+  if (view === "list-view") {
     await loadList();
-  } else {
+  } else if (view === "instance-view") {
     if (!state.instance || state.instance.id !== id) {
       state.historyKey = "";
       $("action-form").hidden = true;
     }
     await loadInstance(id);
+  } else if (view === "entity-list-view") {
+    entities.current = null;
+    await loadEntities();
+  } else {
+    if (!entities.current || entities.current.id !== id) {
+      $("signal-form").reset();
+      $("signal-note").textContent = "";
+    }
+    await loadEntity(id);
   }
 }
 
@@ -391,6 +409,15 @@ async function runAction(event) {
 
 // ----- wiring ----------------------------------------------------------------
 
+// Calls searched(text) once typing in the search box pauses for a moment.
+function onSearch(input, searched) {
+  let timer = null;
+  input.addEventListener("input", () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => searched(input.value.trim()), 250);
+  });
+}
+
 function wire() {
   $("signin-form").addEventListener("submit", (event) => {
     event.preventDefault();
@@ -408,7 +435,9 @@ function wire() {
     state.hub = $("hub").value;
     sessionStorage.setItem(HUB_KEY, state.hub);
     resetPaging();
+    resetEntityPaging();
     if (location.hash.startsWith("#/instance/")) location.hash = "#/";
+    else if (location.hash.startsWith("#/entity/")) location.hash = "#/entities";
     else refresh(route);
   });
   $("status-filters").addEventListener("click", (event) => {
@@ -421,22 +450,19 @@ function wire() {
     resetPaging();
     refresh(loadList);
   });
-  let searchTimer = null;
-  $("search").addEventListener("input", () => {
-    clearTimeout(searchTimer);
-    searchTimer = setTimeout(() => {
-      state.q = $("search").value.trim();
-      resetPaging();
-      refresh(loadList);
-    }, 250);
+  onSearch($("search"), (text) => {
+    state.q = text;
+    resetPaging();
+    refresh(loadList);
   });
   $("older").addEventListener("click", () => { state.page += 1; refresh(loadList); });
   $("newer").addEventListener("click", () => { state.page = Math.max(0, state.page - 1); refresh(loadList); });
   $("action-form").addEventListener("submit", runAction);
   $("action-cancel").addEventListener("click", () => { $("action-form").hidden = true; });
+  wireEntities();
   window.addEventListener("hashchange", () => refresh(route));
   setInterval(() => {
-    const viewing = !$("list-view").hidden || !$("instance-view").hidden;
+    const viewing = VIEWS.some((id) => !$(id).hidden);
     const idle = !state.busy && $("action-form").hidden && !document.hidden;
     if ($("live").checked && viewing && idle) refresh(route);
   }, LIVE_INTERVAL_MS);
