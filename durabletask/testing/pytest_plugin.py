@@ -121,7 +121,7 @@ except ImportError:  # pragma: no cover - exercised only without pytest-asyncio
 else:
 
     @pytest_asyncio.fixture
-    async def durabletask_async_client(
+    async def durabletask_async_client(  # type: ignore[misc]  # one per import branch
         durabletask_backend: EmbeddedSidecar,
     ) -> AsyncIterator[AsyncTaskHubGrpcClient]:
         """An async client of ``durabletask_backend``, closed after the test."""
