@@ -18,7 +18,7 @@ import inspect
 from typing import Any
 
 from durabletask.entities import DurableEntity, EntityContext
-from durabletask.internal.engine.signatures import shape_of
+from durabletask.internal.engine.signatures import reconstructable, shape_of
 from durabletask.serialization import DataConverter
 
 __all__ = ["run_operation"]
@@ -47,7 +47,8 @@ def run_operation(
     shape = shape_of(entity)
     if not shape.takes_input:
         return entity(context)
-    return entity(context, converter.deserialize(encoded_input or None, shape.input_type))
+    input_type = reconstructable(shape.input_type, converter)
+    return entity(context, converter.deserialize(encoded_input or None, input_type))
 
 
 def _run_method(
@@ -66,8 +67,10 @@ def _run_method(
         raise TypeError(f"Entity operation '{operation}' is not callable")
     instance._initialize_entity_context(context)
     unbound = getattr(type(instance), operation, None)
-    input_type = shape_of(unbound).input_type if callable(unbound) else None
-    value = converter.deserialize(encoded_input or None, input_type)
+    annotation = shape_of(unbound).input_type if callable(unbound) else None
+    # As in 1.12.0, only types the converter can rebuild shape the input; others (str,
+    # int, ...) get the decoded payload as sent.
+    value = converter.deserialize(encoded_input or None, reconstructable(annotation, converter))
     if value is not None or _has_required_parameter(method):
         return method(value)
     return method()
