@@ -149,8 +149,11 @@ class MemoryEntityTables:
         return True
 
     def _start_instance(self, new: NewInstance) -> bool:
-        if new.record.instance_id in self._instances:
-            return False
+        existing = self._instances.get(new.record.instance_id)
+        if existing is not None:
+            if not existing.is_terminal:
+                return False
+            self._delete(new.record.instance_id)  # a finished instance is replaced
         self._insert(new.record, new.start_event, new.visible_at)
         return True
 

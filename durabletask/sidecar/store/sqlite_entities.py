@@ -165,8 +165,11 @@ class SqliteEntityTables:
         return True
 
     def _start_instance(self, new: NewInstance) -> bool:
-        if self.get_instance(new.record.instance_id) is not None:
-            return False
+        existing = self.get_instance(new.record.instance_id)
+        if existing is not None:
+            if not existing.is_terminal:
+                return False
+            self._delete(new.record.instance_id)  # a finished instance is replaced
         self._insert(new.record, new.start_event, new.visible_at)
         return True
 
