@@ -32,6 +32,7 @@ class MemoryEntityTables:
         _instances: dict[str, InstanceRecord]
         _add_row: Callable[[str, pb.HistoryEvent, datetime | None], None]
         _insert: Callable[[InstanceRecord, pb.HistoryEvent, datetime | None], None]
+        _delete: Callable[[str], None]
 
     def _init_entities(self) -> None:
         self._entities: dict[str, EntityRecord] = {}

@@ -55,6 +55,7 @@ class SqliteEntityTables:
         get_instance: Callable[[str], InstanceRecord | None]
         _add_row: Callable[[str, pb.HistoryEvent, datetime | None], None]
         _insert: Callable[[InstanceRecord, pb.HistoryEvent, datetime | None], None]
+        _delete: Callable[[str], None]
 
     def append_entity_messages(self, messages: Sequence[EntityMessage]) -> None:
         """See ``EntityStore.append_entity_messages``."""
