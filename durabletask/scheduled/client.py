@@ -27,7 +27,21 @@ __all__ = ["AsyncScheduleClient", "AsyncScheduledTaskClient", "ScheduleClient",
 _REEXPORTED = (ENTITY_NAME,)  # the official module has it at this path too
 
 
-class ScheduleClient:
+class _ScheduleHandle:
+    """What both schedule clients hold: the id, its entity and the operation timeout."""
+
+    def __init__(self, schedule_id: str, operation_timeout: float) -> None:
+        self._entity_id = ops.entity_id_of(schedule_id)
+        self._schedule_id = schedule_id
+        self._operation_timeout = operation_timeout
+
+    @property
+    def schedule_id(self) -> str:
+        """The id of this schedule."""
+        return self._schedule_id
+
+
+class ScheduleClient(_ScheduleHandle):
     """Manages one schedule.
 
     Args:
@@ -42,15 +56,8 @@ class ScheduleClient:
     def __init__(
         self, client: TaskHubGrpcClient, schedule_id: str, *, operation_timeout: float = 60
     ) -> None:
-        self._entity_id = ops.entity_id_of(schedule_id)
+        super().__init__(schedule_id, operation_timeout)
         self._client = client
-        self._schedule_id = schedule_id
-        self._operation_timeout = operation_timeout
-
-    @property
-    def schedule_id(self) -> str:
-        """The id of this schedule."""
-        return self._schedule_id
 
     def _run_operation(self, operation_name: str, value: object | None = None) -> None:
         request = ops.request_for(self._entity_id, operation_name, value)
@@ -180,7 +187,7 @@ class ScheduledTaskClient:
         return ops.matches(state, schedule_query)
 
 
-class AsyncScheduleClient:
+class AsyncScheduleClient(_ScheduleHandle):
     """Manages one schedule, asynchronously; see :class:`ScheduleClient`.
 
     Raises:
@@ -190,15 +197,8 @@ class AsyncScheduleClient:
     def __init__(
         self, client: AsyncTaskHubGrpcClient, schedule_id: str, *, operation_timeout: float = 60
     ) -> None:
-        self._entity_id = ops.entity_id_of(schedule_id)
+        super().__init__(schedule_id, operation_timeout)
         self._client = client
-        self._schedule_id = schedule_id
-        self._operation_timeout = operation_timeout
-
-    @property
-    def schedule_id(self) -> str:
-        """The id of this schedule."""
-        return self._schedule_id
 
     async def _run_operation(self, operation_name: str, value: object | None = None) -> None:
         request = ops.request_for(self._entity_id, operation_name, value)

@@ -168,17 +168,12 @@ class ExportHistoryClient:
         return self._client
 
 
-class ExportHistoryJobClient:
-    """One job's view of an :class:`ExportHistoryClient`.
+class _JobHandle:
+    """What both job clients hold: the job id."""
 
-    Raises:
-        ValueError: ``job_id`` is empty.
-    """
-
-    def __init__(self, parent: ExportHistoryClient, job_id: str) -> None:
+    def __init__(self, job_id: str) -> None:
         if not job_id:
             raise ValueError("job_id must be a non-empty string")
-        self._parent = parent
         self._job_id = job_id
 
     @property
@@ -190,6 +185,18 @@ class ExportHistoryJobClient:
     def orchestrator_instance_id(self) -> str:
         """The instance id of the job's orchestrator."""
         return orchestrator_instance_id_for(self._job_id)
+
+
+class ExportHistoryJobClient(_JobHandle):
+    """One job's view of an :class:`ExportHistoryClient`.
+
+    Raises:
+        ValueError: ``job_id`` is empty.
+    """
+
+    def __init__(self, parent: ExportHistoryClient, job_id: str) -> None:
+        super().__init__(job_id)
+        self._parent = parent
 
     def describe(self) -> ExportJobDescription | None:
         """The job's description, or None if it does not exist."""
@@ -288,7 +295,7 @@ class AsyncExportHistoryClient:
         return self._writer
 
 
-class AsyncExportHistoryJobClient:
+class AsyncExportHistoryJobClient(_JobHandle):
     """One job's view of an :class:`AsyncExportHistoryClient`.
 
     Raises:
@@ -296,20 +303,8 @@ class AsyncExportHistoryJobClient:
     """
 
     def __init__(self, parent: AsyncExportHistoryClient, job_id: str) -> None:
-        if not job_id:
-            raise ValueError("job_id must be a non-empty string")
+        super().__init__(job_id)
         self._parent = parent
-        self._job_id = job_id
-
-    @property
-    def job_id(self) -> str:
-        """The job's id."""
-        return self._job_id
-
-    @property
-    def orchestrator_instance_id(self) -> str:
-        """The instance id of the job's orchestrator."""
-        return orchestrator_instance_id_for(self._job_id)
 
     async def describe(self) -> ExportJobDescription | None:
         """The job's description, or None if it does not exist."""
