@@ -244,3 +244,15 @@ async def test_the_async_client_manages_schedules(schedules, sidecar):
         assert await scheduled.get_schedule("async-tick") is None
         with pytest.raises(ScheduleNotFoundError):
             await scheduled.get_schedule_client("async-nobody").resume()
+
+
+def test_scheduled_tasks_are_configured_once_and_before_the_worker_starts(make_worker):
+    configured = make_worker([])
+    configured.configure_scheduled_tasks()
+    with pytest.raises(ValueError, match="already registered"):
+        configured.configure_scheduled_tasks()
+
+    running = make_worker([])
+    running.start()
+    with pytest.raises(RuntimeError, match="cannot configure scheduled tasks while the worker"):
+        running.configure_scheduled_tasks()
