@@ -37,6 +37,7 @@ from durabletask.internal.engine import (
     VersionMatchStrategy,
 )
 from durabletask.internal.engine.cache import OrchestrationCache, OrchestrationCacheOptions
+from durabletask.internal.engine.single_operation import SingleOperationExecutor
 from durabletask.internal.proto import orchestrator_service_pb2 as pb
 from durabletask.internal.runtime.filters import (
     ActivityWorkItemFilter,
@@ -67,6 +68,10 @@ _REEXPORTED = (
     VersionMatchStrategy,
     WorkItemFilters,
 )
+
+# The official module's private names that the official repository's tests use.
+_Registry = Registry
+_EntityExecutor = SingleOperationExecutor
 
 _AUTO_FILTERS: Any = object()
 
@@ -169,6 +174,7 @@ class TaskHubGrpcWorker:
         )
         self._lifecycle_lock = threading.Lock()
         self._host: WorkerHost | None = None
+        self._is_running = False
 
     @property
     def concurrency_options(self) -> ConcurrencyOptions:
@@ -188,10 +194,10 @@ class TaskHubGrpcWorker:
     @property
     def is_running(self) -> bool:
         """True between :meth:`start` and :meth:`stop`."""
-        return self._host is not None
+        return self._is_running
 
     def _check_not_running(self, what: str) -> None:
-        if self._host is not None:
+        if self._is_running:
             raise RuntimeError(f"cannot {what} while the worker is running; call stop() first")
 
     def add_orchestrator(self, fn: Any) -> str:
@@ -233,13 +239,34 @@ class TaskHubGrpcWorker:
         return self._registry.add_entity(fn, name)
 
     def add_capability(self, capability: int) -> None:
-        """Advertise a ``pb.WORKER_CAPABILITY_*`` value to the sidecar."""
+        """Advertise a ``pb.WORKER_CAPABILITY_*`` value to the sidecar.
+
+        Raises:
+            RuntimeError: The worker is running.
+        """
+        self._check_not_running("add a capability")
         if capability not in self._capabilities:
             self._capabilities.append(capability)
 
     def configure_scheduled_tasks(self) -> None:
-        """Recurring schedules are not supported by this SDK yet."""
-        raise NotImplementedError("scheduled tasks are not supported by this SDK yet")
+        """Run scheduled tasks on this worker (see docs/scheduled.md).
+
+        Registers the schedule entity and its operation orchestrator and advertises the
+        ``SCHEDULED_TASKS`` capability; manage schedules with
+        :class:`durabletask.scheduled.ScheduledTaskClient`.
+
+        Raises:
+            RuntimeError: The worker is running.
+            ValueError: It was already called on this worker.
+        """
+        self._check_not_running("configure scheduled tasks")
+        # Imported here so that a worker without schedules never loads the feature.
+        from durabletask.scheduled.orchestrator import execute_schedule_operation_orchestrator
+        from durabletask.scheduled.schedule_entity import ENTITY_NAME, Schedule
+
+        self.add_entity(Schedule, ENTITY_NAME)
+        self.add_orchestrator(execute_schedule_operation_orchestrator)
+        self.add_capability(pb.WORKER_CAPABILITY_SCHEDULED_TASKS)
 
     def use_versioning(self, version: VersioningOptions) -> None:
         """Apply ``version`` to every orchestration this worker runs."""
@@ -325,6 +352,7 @@ class TaskHubGrpcWorker:
             )
             host.start()
             self._host = host
+            self._is_running = True
 
     def stop(self) -> None:
         """Stop processing: abandon queued work, let running work finish, disconnect.
@@ -334,6 +362,7 @@ class TaskHubGrpcWorker:
         """
         with self._lifecycle_lock:
             host, self._host = self._host, None
+            self._is_running = False
             if host is not None:
                 host.stop()
 

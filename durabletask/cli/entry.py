@@ -17,6 +17,7 @@ from durabletask.cli.commands import (
     Output,
 )
 from durabletask.cli.entity_commands import ENTITY_COMMANDS
+from durabletask.cli.export_command import export_histories
 from durabletask.cli.parser import build_parser
 from durabletask.cli.render import render_json, shorten
 from durabletask.client import TaskHubGrpcClient
@@ -68,7 +69,8 @@ def _run_client_command(args: argparse.Namespace) -> Output:
     resiliency = GrpcClientResiliencyOptions(default_call_timeout_seconds=args.timeout)
     try:
         with TaskHubGrpcClient(host_address=args.address, resiliency_options=resiliency) as client:
-            return {**COMMANDS, **ENTITY_COMMANDS}[args.command](client, args)
+            commands = {**COMMANDS, **ENTITY_COMMANDS, "export": export_histories}
+            return commands[args.command](client, args)
     except CommandError:
         raise
     except SidecarUnavailableError as exc:

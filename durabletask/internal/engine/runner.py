@@ -272,10 +272,14 @@ class OrchestrationRunner:
         self.fail_with_details(details, force=force)
 
     def fail_with_details(self, details: pb.TaskFailureDetails, *, force: bool = False) -> None:
-        """Fail the orchestration with ready-made failure details, dropping pending actions."""
+        """Fail the orchestration with ready-made failure details.
+
+        The actions made before the failure are still sent, as the 1.12.0 worker sends
+        them: an orchestrator that signals an entity and then raises (e.g. to report its
+        own failure) does signal it.
+        """
         if self._completion is not None and not force:
             return
-        self.context.discard_unsent_actions()
         self.context.end_critical_section()
         self._completion = None
         self._complete(actions.new_complete_action(

@@ -14,7 +14,8 @@ operations. The sidecar routes results by what it sent (it does not trust
 failureDetails}``. Operations beyond the returned results stay queued and are sent
 again. ``entityState`` absent deletes the state. ``actions`` run in the same commit:
 ``sendSignal`` queues an ``entityOperationSignaled`` (delayed by ``scheduledTime``),
-``startNewOrchestration`` creates an instance (skipped if its id is taken).
+``startNewOrchestration`` creates an instance (replacing a finished one with its id,
+skipped if that one still runs).
 """
 
 from __future__ import annotations

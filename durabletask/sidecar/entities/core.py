@@ -280,7 +280,7 @@ class EntityCore:
             if new.record.instance_id in created:
                 self._host.instance_created(new.record.instance_id, new.visible_at)
             else:
-                logger.info("entity %s did not start orchestration %r: the id is taken",
+                logger.info("entity %s did not start orchestration %r: it is still running",
                             commit.entity_id, new.record.instance_id)
         if wake_entity:
             self.wake(commit.entity_id)

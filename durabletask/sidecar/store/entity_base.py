@@ -99,7 +99,11 @@ class ResponseMessage:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class NewInstance:
-    """An orchestration an entity starts; skipped if an instance with its id exists."""
+    """An orchestration an entity starts.
+
+    It replaces a finished (completed, failed or terminated) instance with its id, as the
+    1.12.0 in-memory backend does, and is skipped if that instance still runs.
+    """
 
     record: InstanceRecord
     """Its initial (PENDING) record."""

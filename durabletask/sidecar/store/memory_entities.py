@@ -32,6 +32,7 @@ class MemoryEntityTables:
         _instances: dict[str, InstanceRecord]
         _add_row: Callable[[str, pb.HistoryEvent, datetime | None], None]
         _insert: Callable[[InstanceRecord, pb.HistoryEvent, datetime | None], None]
+        _delete: Callable[[str], None]
 
     def _init_entities(self) -> None:
         self._entities: dict[str, EntityRecord] = {}
@@ -149,8 +150,11 @@ class MemoryEntityTables:
         return True
 
     def _start_instance(self, new: NewInstance) -> bool:
-        if new.record.instance_id in self._instances:
-            return False
+        existing = self._instances.get(new.record.instance_id)
+        if existing is not None:
+            if not existing.is_terminal:
+                return False
+            self._delete(new.record.instance_id)  # a finished instance is replaced
         self._insert(new.record, new.start_event, new.visible_at)
         return True
 

@@ -55,6 +55,7 @@ class SqliteEntityTables:
         get_instance: Callable[[str], InstanceRecord | None]
         _add_row: Callable[[str, pb.HistoryEvent, datetime | None], None]
         _insert: Callable[[InstanceRecord, pb.HistoryEvent, datetime | None], None]
+        _delete: Callable[[str], None]
 
     def append_entity_messages(self, messages: Sequence[EntityMessage]) -> None:
         """See ``EntityStore.append_entity_messages``."""
@@ -165,8 +166,11 @@ class SqliteEntityTables:
         return True
 
     def _start_instance(self, new: NewInstance) -> bool:
-        if self.get_instance(new.record.instance_id) is not None:
-            return False
+        existing = self.get_instance(new.record.instance_id)
+        if existing is not None:
+            if not existing.is_terminal:
+                return False
+            self._delete(new.record.instance_id)  # a finished instance is replaced
         self._insert(new.record, new.start_event, new.visible_at)
         return True
 

@@ -132,15 +132,18 @@ def test_caught_task_failure_lets_orchestrator_continue():
     assert h.output_of(episodes.run(h.task_failed(1, "nope"))) == "nope"
 
 
-def test_orchestrator_exception_fails_with_qualified_error_type_and_drops_pending_actions():
+def test_orchestrator_exception_fails_with_qualified_error_type_and_sends_pending_actions():
+    # 1.12.0's executor keeps the actions made before the exception (it returns
+    # [scheduleTask, completeOrchestration] here): a signal an orchestrator sends just
+    # before failing, e.g. to record its failure on an entity, must reach the entity.
     def orch(ctx, _):
-        ctx.call_activity("never_sent")
+        ctx.call_activity("sent_anyway")
         raise KeyError("missing")
 
     results = h.new_executor([orch]).execute(h.INSTANCE_ID, [], [
         h.orchestrator_started(), h.execution_started("orch"),
     ])
-    assert h.kinds(results) == ["completeOrchestration"]
+    assert h.kinds(results) == ["scheduleTask", "completeOrchestration"]
     details = h.failure_of(results)
     assert details.errorType == "builtins.KeyError"
     assert details.HasField("stackTrace")

@@ -18,6 +18,7 @@ from durabletask.sidecar.store.entity_base import (
     ResponseMessage,
 )
 from tests.durabletask.sidecar.test_store_contract import (
+    COMPLETED,
     RUNNING,
     T0,
     commit,
@@ -103,7 +104,7 @@ def test_commit_delivers_responses_only_to_the_current_running_execution(store):
     assert store.get_instance("missing") is None
 
 
-def test_commit_starts_new_instances_unless_the_id_is_taken(store):
+def test_commit_starts_new_instances_unless_the_id_is_taken_by_a_running_one(store):
     start(store, "taken")
     fresh = NewInstance(record=record("fresh"), start_event=event("executionStarted"))
     clash = NewInstance(record=record("taken", execution="e9"),
@@ -113,6 +114,23 @@ def test_commit_starts_new_instances_unless_the_id_is_taken(store):
     assert store.get_instance("fresh") == fresh.record
     assert store.get_instance("taken").execution_id == "e1"
     assert inbox_names(store, "fresh") == ["executionStarted"]
+
+
+def test_commit_replaces_a_finished_instance_with_the_started_one(store):
+    # As the 1.12.0 in-memory backend does: an entity may start an orchestration again
+    # under the id of one that finished (e.g. a restarted export job's orchestrator).
+    done = start(store, "done")
+    store.commit_episode(commit(done, record=dataclasses.replace(done, status=COMPLETED),
+                                history_append=[event("executionCompleted")]))
+    again = NewInstance(record=record("done", execution="e2"),
+                        start_event=event("executionStarted"))
+
+    result = store.commit_entity(EntityCommit(entity_id=E1, new_instances=[again]))
+
+    assert result.created == ("done",)
+    assert store.get_instance("done") == again.record
+    assert store.get_history("done") == []
+    assert inbox_names(store, "done") == ["executionStarted"]
 
 
 def test_episode_commit_queues_entity_messages_with_the_episode(store):

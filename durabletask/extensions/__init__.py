@@ -1,0 +1,1 @@
+"""Optional extensions of the Durable Task SDK (history export, Azure Blob payloads)."""
