@@ -7,6 +7,7 @@ import os
 
 from durabletask.cli.commands import parse_status, positive_int
 from durabletask.cli.entity_commands import add_entity_commands
+from durabletask.cli.replay_command import add_replay_command
 from durabletask.sidecar.cli_options import add_sidecar_arguments
 
 DEFAULT_ADDRESS = "localhost:4001"
@@ -37,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     shared = _client_options()
     _add_client_commands(commands, shared)
     add_entity_commands(commands, shared)
+    add_replay_command(commands)
     return parser
 
 
