@@ -15,6 +15,8 @@ EXAMPLES = [
     "durable_task_scheduler",
     "tuning",
     "application",
+    "async_orchestrators",
+    "replay.record",
 ]
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.durabletask.interop import replay_workflows
-from tests.durabletask.process.procs import durabletask_command
+from tests.durabletask.process.procs import REPO_ROOT, durabletask_command
 
 pytestmark = pytest.mark.slow
 
@@ -98,3 +98,20 @@ def test_what_cannot_be_checked_exits_2_in_one_line(project, args, expected):
     assert result.stdout == ""
     assert expected in result.stderr
     assert result.stderr.count("\n") == 1
+
+
+def test_the_documented_ci_check_passes_on_the_example_project():
+    # docs/testing.md: the committed history of examples/replay replays against its code,
+    # from the command line and from the example's own pytest file.
+    from examples.replay import test_replay
+
+    result = subprocess.run(
+        [*durabletask_command(), "replay", *(str(p) for p in test_replay.HISTORIES),
+         "-m", "examples.replay.workflows"], capture_output=True, text=True,
+        timeout=RUN_TIMEOUT_SECONDS, cwd=REPO_ROOT, stdin=subprocess.DEVNULL, check=False,
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert test_replay.HISTORIES
+    for path in test_replay.HISTORIES:
+        test_replay.test_recorded_history_replays_against_the_current_code(path)
