@@ -28,26 +28,22 @@ from durabletask.task import NonDeterminismError, OrchestrationStateError
 
 __all__ = ["Audit", "Mismatch", "audit_history"]
 
-END_OF_HISTORY = "end of history"
-"""The ``event_type`` of a mismatch found after the last event."""
-
 
 @dataclass(frozen=True)
 class Mismatch:
     """One place where the orchestrator code diverges from a recorded history.
 
     Attributes:
-        index: Position of the event in the history (0-based); ``len(history)`` when the
-            mismatch is found after the last event.
-        event_id: The event's ``event_id`` (the action id for scheduling events), or None
-            after the last event.
-        event_type: The event kind, e.g. ``taskScheduled``, or ``end of history``.
+        index: Position of the event in the history (0-based).
+        event_id: The event's ``event_id``: the action id for scheduling events, -1 for
+            most others.
+        event_type: The event kind, e.g. ``taskScheduled``.
         history: What the history records there.
         code: What the orchestrator code did instead.
     """
 
     index: int
-    event_id: int | None
+    event_id: int
     event_type: str
     history: str
     code: str
@@ -55,7 +51,7 @@ class Mismatch:
     def __str__(self) -> str:
         # Only scheduling events carry a meaningful event_id (the action id); others have -1.
         where = f"event {self.index} ({self.event_type}"
-        if self.event_id is not None and self.event_id >= 0:
+        if self.event_id >= 0:
             where += f", event_id {self.event_id}"
         return f"{where}): the history has {self.history}; the code {self.code}"
 
@@ -120,9 +116,8 @@ def _feed(runner: OrchestrationRunner, index: int, event: pb.HistoryEvent) -> li
     except OrchestratorNotRegisteredError:
         raise
     except NonDeterminismError:
-        actual = describe_action(peeked) if peeked is not None else "made no action with that id"
-        if peeked is not None:
-            actual = f"made {_with_fire_time(actual, peeked)}"
+        actual = ("made no action with that id" if peeked is None
+                  else f"made {_with_fire_time(describe_action(peeked), peeked)}")
         found.append(Mismatch(index, event.eventId, kind, _describe_event(event), actual))
     except (ValueError, TypeError) as exc:  # a history the engine cannot apply at all
         found.append(Mismatch(index, event.eventId, kind, _describe_event(event),

@@ -14,16 +14,16 @@ from durabletask.internal.engine import actions
 from durabletask.internal.engine.context import RuntimeOrchestrationContext
 from durabletask.internal.engine.events import BUFFERED_WHILE_SUSPENDED, HANDLERS
 from durabletask.internal.engine.nondeterminism import ACTION_KIND_OF_EVENT
+from durabletask.internal.engine.orchestrator_kinds import (
+    not_a_task_message,
+    unrunnable_result_message,
+)
 from durabletask.internal.engine.registry import (
     OrchestratorNotRegisteredError,
     Registry,
     describe_registered,
 )
 from durabletask.internal.engine.results import ExecutionResults
-from durabletask.internal.engine.orchestrator_kinds import (
-    not_a_task_message,
-    unrunnable_result_message,
-)
 from durabletask.internal.engine.signatures import reconstructable, shape_of
 from durabletask.internal.engine.versioning import (
     VersionFailureStrategy,
