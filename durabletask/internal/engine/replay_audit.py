@@ -128,8 +128,8 @@ def _feed(runner: OrchestrationRunner, index: int, event: pb.HistoryEvent) -> li
 def _timer_mismatch(
     index: int, event: pb.HistoryEvent, action: pb.OrchestratorAction | None
 ) -> list[Mismatch]:
-    # The runtime accepts a timer whose fire time changed (the recorded one is kept, as in
-    # 1.12.0); an audit reports it, because running instances keep the old time.
+    # The runtime does not compare fire times (as 1.12.0), but running instances keep the
+    # recorded time, and a lengthened timer is extended by a timer the history lacks.
     if action is None or not event.HasField("timerCreated") or not action.HasField(
             "createTimer"):
         return []
