@@ -170,7 +170,7 @@ TOutput = TypeVar("TOutput")
 
 
 class Task(ABC, Generic[T]):
-    """A unit of work an orchestrator waits for by yielding it.
+    """A unit of work an orchestrator waits for by yielding (or, in ``async def``, awaiting) it.
 
     Tasks are created by the orchestration context (``call_activity``, ``create_timer``,
     ...) or combined with :func:`when_all` / :func:`when_any`; users do not complete them.
@@ -205,9 +205,7 @@ class Task(ABC, Generic[T]):
             TaskFailedError: The task failed (the exception carries the failure details).
         """
         if not self._is_complete:
-            raise ValueError(
-                "The task has not completed yet: yield it from the orchestrator first."
-            )
+            raise ValueError("The task has not completed yet: yield or await it first.")
         if self._exception is not None:
             raise self._exception
         return self._result
@@ -221,6 +219,10 @@ class Task(ABC, Generic[T]):
         if self._exception is None:
             raise ValueError("The task has not failed.")
         return self._exception
+
+    def __await__(self) -> Generator[Task[T], Any, T]:
+        """Wait for the task in an ``async def`` orchestrator: the same as yielding it."""
+        return (yield self)
 
     def _settle(self, result: Any, exception: Exception | None) -> None:
         self._result = result
@@ -760,7 +762,7 @@ class OrchestrationContext(ABC):
 Orchestrator = Callable[
     [OrchestrationContext, TInput], Union[Generator[Task[Any], Any, TOutput], TOutput]
 ]
-"""An orchestrator function: ``(ctx, input)`` returning a generator of tasks or a value."""
+"""An orchestrator: ``(ctx, input)`` returning a generator of tasks, a coroutine or a value."""
 
 Activity = Callable[[ActivityContext, TInput], TOutput]
 """An activity function: ``(ctx, input) -> output``."""

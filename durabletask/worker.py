@@ -201,10 +201,11 @@ class TaskHubGrpcWorker:
             raise RuntimeError(f"cannot {what} while the worker is running; call stop() first")
 
     def add_orchestrator(self, fn: Any) -> str:
-        """Register an orchestrator function; returns its name (``fn.__name__``).
+        """Register an orchestrator (generator or ``async def``); returns its ``__name__``.
 
         Raises:
             ValueError: A function of that name is already registered, or ``fn`` is a lambda.
+            TypeError: ``fn`` cannot run as an orchestrator (e.g. an async generator).
             RuntimeError: The worker is running.
         """
         self._check_not_running("add an orchestrator")

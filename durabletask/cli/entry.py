@@ -20,6 +20,7 @@ from durabletask.cli.entity_commands import ENTITY_COMMANDS
 from durabletask.cli.export_command import export_histories
 from durabletask.cli.parser import build_parser
 from durabletask.cli.render import render_json, shorten
+from durabletask.cli.replay_command import run_replay
 from durabletask.client import TaskHubGrpcClient
 from durabletask.errors import DurableTaskError, SidecarError, SidecarUnavailableError
 from durabletask.grpc_options import GrpcClientResiliencyOptions
@@ -46,6 +47,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     if args.command == "sidecar":
         return _run_sidecar(args)
+    if args.command == "replay":
+        return run_replay(args)
     try:
         output = _run_client_command(args)
     except CommandError as exc:

@@ -8,6 +8,7 @@ import os
 from durabletask.cli.commands import parse_status, positive_int
 from durabletask.cli.entity_commands import add_entity_commands
 from durabletask.cli.export_command import add_export_command
+from durabletask.cli.replay_command import add_replay_command
 from durabletask.sidecar.cli_options import add_sidecar_arguments
 
 DEFAULT_ADDRESS = "localhost:4001"
@@ -39,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_client_commands(commands, shared)
     add_entity_commands(commands, shared)
     add_export_command(commands, shared)
+    add_replay_command(commands)
     return parser
 
 

@@ -1,10 +1,15 @@
-"""In-process test backend: the embedded sidecar with an in-memory store, on loopback."""
+"""Testing tools: the embedded sidecar in-process on loopback, and the offline ``Replayer``."""
 
 from __future__ import annotations
 
 from durabletask.internal.proto import orchestrator_service_pb2_grpc as pb_grpc
 from durabletask.sidecar.runner import EmbeddedSidecar
 from durabletask.sidecar.store.memory import MemoryStore
+
+# The offline replayer: ``from durabletask.testing import Replayer``. Kept out of __all__,
+# which stays 1.12.0's exactly (a star import brings the same names as the official one).
+from durabletask.testing.history_json import HistoryFormatError  # noqa: F401
+from durabletask.testing.replay import Mismatch, Replayer, ReplayResult  # noqa: F401
 
 __all__ = ["InMemoryOrchestrationBackend", "create_test_backend"]
 

@@ -271,6 +271,15 @@ class RuntimeOrchestrationContext(EntityContextMixin, task.OrchestrationContext)
         """
         check_action_matches(event, self._pending_actions.pop(event.eventId, None))
 
+    def pending_action(self, action_id: int) -> pb.OrchestratorAction | None:
+        """Return the unconfirmed action with id ``action_id``, or None."""
+        return self._pending_actions.get(action_id)
+
+    @property
+    def last_action_id(self) -> int:
+        """The id of the latest action made (0 before the first)."""
+        return self._sequence
+
     def pending_actions(self) -> Iterator[pb.OrchestratorAction]:
         """Yield the actions not yet confirmed by history, in the order they were made."""
         return iter(self._pending_actions.values())

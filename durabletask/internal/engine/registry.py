@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from durabletask import task
+from durabletask.internal.engine.orchestrator_kinds import check_orchestrator
 
 __all__ = [
     "ActivityNotRegisteredError",
@@ -71,10 +72,17 @@ class Registry:
         Returns:
             The registered name.
 
+        Generator functions, ``async def`` functions and plain functions can be
+        orchestrators; they may be mixed in one registry.
+
         Raises:
             ValueError: The name is taken, or ``fn`` is a lambda and no name was given.
+            TypeError: ``fn`` cannot run as an orchestrator (not callable, or an async
+                generator function); the message says what to write instead.
         """
-        return _add("orchestrator", self._orchestrators, name or task.get_name(fn), fn)
+        name = name or task.get_name(fn)
+        check_orchestrator(fn, name)
+        return _add("orchestrator", self._orchestrators, name, fn)
 
     def add_activity(self, fn: Callable[..., Any], name: str | None = None) -> str:
         """Register an activity under ``name`` (default: its ``__name__``).

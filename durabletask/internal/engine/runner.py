@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import inspect
 import logging
-from collections.abc import Generator, Iterable
+from collections.abc import Coroutine, Generator, Iterable
 from typing import Any
 
 from durabletask import task
@@ -14,6 +14,10 @@ from durabletask.internal.engine import actions
 from durabletask.internal.engine.context import RuntimeOrchestrationContext
 from durabletask.internal.engine.events import BUFFERED_WHILE_SUSPENDED, HANDLERS
 from durabletask.internal.engine.nondeterminism import ACTION_KIND_OF_EVENT
+from durabletask.internal.engine.orchestrator_kinds import (
+    not_a_task_message,
+    unrunnable_result_message,
+)
 from durabletask.internal.engine.registry import (
     OrchestratorNotRegisteredError,
     Registry,
@@ -79,7 +83,8 @@ class OrchestrationRunner:
         self._versioning = versioning
         self._properties_provider = exception_properties_provider
         self.logger = logger
-        self._generator: Generator[Any, Any, Any] | None = None
+        # The running orchestrator: a generator, or the coroutine of an ``async def``.
+        self._generator: Generator[Any, Any, Any] | Coroutine[Any, Any, Any] | None = None
         self._waiting_on: task.Task[Any] | None = None
         self.is_started = False
         self._completion: pb.OrchestratorAction | None = None
@@ -90,6 +95,11 @@ class OrchestrationRunner:
     def is_complete(self) -> bool:
         """True once a completion action (any final status) has been produced."""
         return self._completion is not None
+
+    @property
+    def completion(self) -> pb.OrchestratorAction | None:
+        """The completion action (any final status), once produced."""
+        return self._completion
 
     def process(self, events: Iterable[pb.HistoryEvent], *, replaying: bool) -> None:
         """Process ``events`` in order (``replaying`` marks them as past history).
@@ -176,15 +186,14 @@ class OrchestrationRunner:
         except Exception as exc:  # the orchestrator's own failure fails the orchestration
             self.fail(exc)
             return
-        if inspect.isgenerator(result):
+        # A generator and a coroutine are driven alike (send/throw): awaiting a task
+        # yields it to this runner. Which one is decided by the object the call returned,
+        # so a sync wrapper (a decorator) around an ``async def`` runs as well.
+        if inspect.isgenerator(result) or inspect.iscoroutine(result):
             self._generator = result
             self._step(None, None)
-        elif inspect.iscoroutine(result):
-            result.close()
-            self.fail(TypeError(
-                f"Orchestrator '{name}' is an async function; orchestrators must be generator "
-                "functions that yield tasks (use 'yield', not 'await')."
-            ))
+        elif inspect.isasyncgen(result):
+            self.fail(TypeError(unrunnable_result_message(name, result)))
         else:
             self._finish(result)
 
@@ -231,10 +240,7 @@ class OrchestrationRunner:
                 self._finish(None)
                 return
             if not isinstance(yielded, task.Task):
-                self.fail(TypeError(
-                    f"The orchestrator yielded {type(yielded).__qualname__}; orchestrators "
-                    "must yield tasks made by the context, when_all or when_any."
-                ))
+                self.fail(TypeError(not_a_task_message(generator, yielded)))
                 return
             if not yielded.is_complete:
                 self._waiting_on = yielded

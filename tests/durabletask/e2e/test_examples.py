@@ -17,6 +17,8 @@ EXAMPLES = [
     "application",
     "scheduled_tasks",
     "history_export",
+    "async_orchestrators",
+    "replay.record",
 ]
 
 

@@ -1,8 +1,13 @@
-"""End-to-end failures and bad input: what a user sees when things go wrong."""
+"""End-to-end failures and bad input: what a user sees when things go wrong.
+
+Orchestration scenarios run with the generator orchestrator and its ``async def`` twin
+(the ``orch`` fixture).
+"""
 
 from __future__ import annotations
 
 import socket
+import uuid
 from datetime import timedelta
 
 import grpc
@@ -10,6 +15,7 @@ import pytest
 
 from durabletask import client, task, worker
 from durabletask.errors import PayloadTooLargeError
+from tests.durabletask.e2e.twins import async_twin_of
 
 Status = client.OrchestrationStatus
 
@@ -45,16 +51,36 @@ def retries(ctx: task.OrchestrationContext, key: str):
     return (yield ctx.call_activity(flaky, input=key, retry_policy=RETRY))
 
 
+@async_twin_of(retries)
+async def _retries(ctx: task.OrchestrationContext, key: str):
+    return await ctx.call_activity(flaky, input=key, retry_policy=RETRY)
+
+
 def fails_via_activity(ctx: task.OrchestrationContext, _: None):
     yield ctx.call_activity(always_fails)
+
+
+@async_twin_of(fails_via_activity)
+async def _fails_via_activity(ctx: task.OrchestrationContext, _: None):
+    await ctx.call_activity(always_fails)
 
 
 def calls_missing_activity(ctx: task.OrchestrationContext, _: None):
     yield ctx.call_activity("no_such_activity")
 
 
+@async_twin_of(calls_missing_activity)
+async def _calls_missing_activity(ctx: task.OrchestrationContext, _: None):
+    await ctx.call_activity("no_such_activity")
+
+
 def returns_huge(ctx: task.OrchestrationContext, size: int):
     return (yield ctx.call_activity(huge_result, input=size))
+
+
+@async_twin_of(returns_huge)
+async def _returns_huge(ctx: task.OrchestrationContext, size: int):
+    return await ctx.call_activity(huge_result, input=size)
 
 
 def catches_failure(ctx: task.OrchestrationContext, _: None):
@@ -65,16 +91,26 @@ def catches_failure(ctx: task.OrchestrationContext, _: None):
     return "no error"
 
 
-def test_retry_policy_retries_until_success(run_worker, dt_client):
-    run_worker([retries], [flaky])
-    instance_id = dt_client.schedule_new_orchestration(retries, input="retry-1")
+@async_twin_of(catches_failure)
+async def _catches_failure(ctx: task.OrchestrationContext, _: None):
+    try:
+        await ctx.call_activity(always_fails)
+    except task.TaskFailedError as error:
+        return error.details.error_type
+    return "no error"
+
+
+def test_retry_policy_retries_until_success(run_worker, dt_client, orch):
+    run_worker([orch(retries)], [flaky])
+    key = f"retry-{uuid.uuid4().hex}"  # the attempts are counted per key
+    instance_id = dt_client.schedule_new_orchestration(orch(retries), input=key)
     state = dt_client.wait_for_orchestration_completion(instance_id, timeout=30)
     assert state.get_output() == "ok after 3"
 
 
-def test_activity_failure_fails_orchestration_with_inner_failure(run_worker, dt_client):
-    run_worker([fails_via_activity], [always_fails])
-    instance_id = dt_client.schedule_new_orchestration(fails_via_activity)
+def test_activity_failure_fails_orchestration_with_inner_failure(run_worker, dt_client, orch):
+    run_worker([orch(fails_via_activity)], [always_fails])
+    instance_id = dt_client.schedule_new_orchestration(orch(fails_via_activity))
     state = dt_client.wait_for_orchestration_completion(instance_id, timeout=30)
     assert state.runtime_status == Status.FAILED
     details = state.failure_details
@@ -88,15 +124,15 @@ def test_activity_failure_fails_orchestration_with_inner_failure(run_worker, dt_
     assert raised.value.failure_details == details
 
 
-def test_orchestrator_can_catch_task_failure(run_worker, dt_client):
-    run_worker([catches_failure], [always_fails])
-    instance_id = dt_client.schedule_new_orchestration(catches_failure)
+def test_orchestrator_can_catch_task_failure(run_worker, dt_client, orch):
+    run_worker([orch(catches_failure)], [always_fails])
+    instance_id = dt_client.schedule_new_orchestration(orch(catches_failure))
     state = dt_client.wait_for_orchestration_completion(instance_id, timeout=30)
     assert state.get_output() == "builtins.ValueError"
 
 
-def test_unknown_orchestrator_fails_naming_registered_ones(run_worker, dt_client):
-    run_worker([retries], [flaky])
+def test_unknown_orchestrator_fails_naming_registered_ones(run_worker, dt_client, orch):
+    run_worker([orch(retries)], [flaky])
     instance_id = dt_client.schedule_new_orchestration("does_not_exist")
     state = dt_client.wait_for_orchestration_completion(instance_id, timeout=30)
     assert state.runtime_status == Status.FAILED
@@ -104,9 +140,9 @@ def test_unknown_orchestrator_fails_naming_registered_ones(run_worker, dt_client
     assert "retries" in state.failure_details.message
 
 
-def test_unknown_activity_fails_naming_registered_ones(run_worker, dt_client):
-    run_worker([calls_missing_activity], [flaky])
-    instance_id = dt_client.schedule_new_orchestration(calls_missing_activity)
+def test_unknown_activity_fails_naming_registered_ones(run_worker, dt_client, orch):
+    run_worker([orch(calls_missing_activity)], [flaky])
+    instance_id = dt_client.schedule_new_orchestration(orch(calls_missing_activity))
     state = dt_client.wait_for_orchestration_completion(instance_id, timeout=30)
     assert state.runtime_status == Status.FAILED
     message = state.failure_details.inner_failure.message
@@ -114,9 +150,9 @@ def test_unknown_activity_fails_naming_registered_ones(run_worker, dt_client):
     assert "flaky" in message
 
 
-def test_oversized_activity_result_fails_orchestration_at_once(run_worker, dt_client):
-    run_worker([returns_huge], [huge_result])
-    instance_id = dt_client.schedule_new_orchestration(returns_huge, input=5 * 1024 * 1024)
+def test_oversized_activity_result_fails_orchestration_at_once(run_worker, dt_client, orch):
+    run_worker([orch(returns_huge)], [huge_result])
+    instance_id = dt_client.schedule_new_orchestration(orch(returns_huge), input=5 * 1024 * 1024)
     state = dt_client.wait_for_orchestration_completion(instance_id, timeout=60)
     assert state.runtime_status == Status.FAILED
     assert state.failure_details.inner_failure.is_caused_by(PayloadTooLargeError)
@@ -160,8 +196,13 @@ def versioned(ctx: task.OrchestrationContext, _: None):
     return ctx.version
 
 
-def test_version_mismatch_fails_with_version_mismatch(make_worker, dt_client):
-    w = make_worker([versioned])
+@async_twin_of(versioned)
+async def _versioned(ctx: task.OrchestrationContext, _: None):  # noqa: ASYNC124 - like its twin
+    return ctx.version
+
+
+def test_version_mismatch_fails_with_version_mismatch(make_worker, dt_client, orch):
+    w = make_worker([orch(versioned)])
     w.use_versioning(
         worker.VersioningOptions(
             version="1.0",
@@ -170,8 +211,8 @@ def test_version_mismatch_fails_with_version_mismatch(make_worker, dt_client):
         )
     )
     w.start()
-    ok_id = dt_client.schedule_new_orchestration(versioned, version="1.0")
-    bad_id = dt_client.schedule_new_orchestration(versioned, version="2.0")
+    ok_id = dt_client.schedule_new_orchestration(orch(versioned), version="1.0")
+    bad_id = dt_client.schedule_new_orchestration(orch(versioned), version="2.0")
     ok = dt_client.wait_for_orchestration_completion(ok_id, timeout=30)
     bad = dt_client.wait_for_orchestration_completion(bad_id, timeout=30)
     assert ok.get_output() == "1.0"

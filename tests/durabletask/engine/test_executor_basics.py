@@ -186,18 +186,6 @@ def test_unserialisable_output_fails_with_json_encode_output_exception():
     assert "could not be encoded" in details.errorMessage
 
 
-def test_async_orchestrator_fails_with_clear_type_error():
-    async def orch(ctx, _):  # noqa: ASYNC124 - deliberately a wrong (async) orchestrator
-        return 1
-
-    results = h.new_executor([orch]).execute(h.INSTANCE_ID, [], [
-        h.orchestrator_started(), h.execution_started("orch"),
-    ])
-    details = h.failure_of(results)
-    assert details.errorType == "builtins.TypeError"
-    assert "generator" in details.errorMessage
-
-
 def test_yielding_a_non_task_fails_with_type_error():
     def orch(ctx, _):
         yield 5

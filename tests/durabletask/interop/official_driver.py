@@ -11,6 +11,9 @@ that only the official package is importable):
 * ``worker --address HOST:PORT``: serves the kitchen sink with the official
   worker, prints ``{"ready": true}``, and stops when stdin closes.
 * ``identify``: prints where ``durabletask`` was imported from and its version.
+* ``record-histories --out DIR``: starts the official in-memory sidecar, runs the
+  workflows of ``replay_workflows.py`` on it with the official client and worker, writes
+  their histories (``history.to_dict``) to DIR and prints the instance ids as JSON.
 """
 
 from __future__ import annotations
@@ -28,15 +31,31 @@ from typing import Any
 SIDECAR_START_ATTEMPTS = 5
 
 
-def _load_kitchen_sink() -> ModuleType:
-    path = Path(__file__).with_name("kitchen_sink.py")
-    spec = importlib.util.spec_from_file_location("durabletask_interop_kitchen_sink", path)
+def _load_sibling(file_name: str) -> ModuleType:
+    path = Path(__file__).with_name(file_name)
+    spec = importlib.util.spec_from_file_location(
+        f"durabletask_interop_{path.stem}", path)
     if spec is None or spec.loader is None:
         raise ImportError(f"cannot load {path}")
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
     return module
+
+
+def _load_kitchen_sink() -> ModuleType:
+    return _load_sibling("kitchen_sink.py")
+
+
+def _record_histories(out_dir: str) -> int:
+    logging.getLogger("durabletask").setLevel(logging.WARNING)
+    workflows = _load_sibling("replay_workflows.py")
+    backend, port = _start_official_sidecar(10000)
+    try:
+        _emit(workflows.record(f"127.0.0.1:{port}", out_dir))
+    finally:
+        backend.stop(grace=0)
+    return 0
 
 
 def _emit(payload: Any) -> None:
@@ -110,9 +129,13 @@ def main(argv: list[str]) -> int:
     serve = sub.add_parser("worker")
     serve.add_argument("--address", required=True)
     sub.add_parser("identify")
+    recording = sub.add_parser("record-histories")
+    recording.add_argument("--out", required=True)
     args = parser.parse_args(argv)
     if args.mode == "identify":
         return _identify()
+    if args.mode == "record-histories":
+        return _record_histories(args.out)
     if args.mode == "sidecar":
         return _serve_sidecar(args.max_history_size)
     if args.mode == "worker":
