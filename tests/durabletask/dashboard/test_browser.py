@@ -214,7 +214,7 @@ def _populate_entities(board: Dashboard) -> None:
     # Queued behind the lock of stock-take-7 until it ends.
     c.signal_entity(EntityInstanceId("counter", "pears"), "add", input=5)
     poll_until(lambda: (e := c.get_entity(EntityInstanceId("Cart", "alice"))) is not None
-               and len(e.get_state()) == 2 and c.get_entity(EntityInstanceId("counter", "apples")),
+               and len(e.get_typed_state()) == 2 and c.get_entity(EntityInstanceId("counter", "apples")),
                message="the entities' states")
 
 
@@ -261,4 +261,4 @@ def test_entities_tab_lists_opens_shows_the_lock_holder_and_signals_in_a_browser
     _screenshot(browser, tmp_path, "dashboard-entity-signalled")
     cart = dashboard.client.get_entity(EntityInstanceId("Cart", "alice"))
     assert cart is not None
-    assert cart.get_state() == ["book", "<b>pen</b>", "pencil"]
+    assert cart.get_typed_state() == ["book", "<b>pen</b>", "pencil"]

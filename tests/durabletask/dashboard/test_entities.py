@@ -133,7 +133,7 @@ def test_signal_runs_the_operation_through_the_same_core_as_grpc(dashboard):
     _wait_state(http, "@cart@bob", ["pen", "ink"])
     metadata = dashboard.client.get_entity(EntityInstanceId("Cart", "bob"))
     assert metadata is not None
-    assert metadata.get_state() == ["pen", "ink"]
+    assert metadata.get_typed_state() == ["pen", "ink"]
 
 
 def _error(answer, status: int) -> str:
