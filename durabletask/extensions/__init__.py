@@ -1,0 +1,1 @@
+"""Optional extensions of the Durable Task SDK (each may need an extra to be installed)."""
