@@ -24,7 +24,9 @@ ClientT = TypeVar("ClientT", BlobServiceClient, AsyncBlobServiceClient)
 
 
 def _new_client(cls: type[ClientT], options: BlobPayloadStoreOptions) -> ClientT:
-    kwargs: dict[str, Any] = {"api_version": options.api_version} if options.api_version else {}
+    kwargs: dict[str, Any] = dict(options.client_kwargs)
+    if options.api_version:
+        kwargs["api_version"] = options.api_version
     if options.connection_string:
         return cls.from_connection_string(options.connection_string, **kwargs)
     assert options.account_url is not None  # BlobPayloadStore checks one of the two is set
@@ -74,7 +76,7 @@ class BlobPayloadStore(PayloadStore):
         return self._options
 
     def __repr__(self) -> str:
-        endpoint = self._client.url.split("?", 1)[0]  # never show a SAS token
+        endpoint = self._client.url.split("?", 1)[0].rstrip("/")  # never show a SAS token
         return f"BlobPayloadStore({endpoint!r}, container_name={self._options.container_name!r})"
 
     def _async_client(self) -> AsyncBlobServiceClient:

@@ -23,6 +23,10 @@ class BlobPayloadStoreOptions(LargePayloadStorageOptions):
         credential: Any credential ``azure.storage.blob`` accepts (a ``TokenCredential``
             such as ``DefaultAzureCredential``, an account key, a SAS token).
         api_version: Pin the storage API version (useful with an older Azurite).
+        client_kwargs: More keyword arguments for the ``azure.storage.blob`` service
+            clients, e.g. ``{"retry_total": 2, "connection_timeout": 5}``: with the azure
+            defaults a store that cannot be reached fails a call only after about 80 s
+            of retries. An addition of this SDK.
     """
 
     container_name: str = "durabletask-payloads"
@@ -30,3 +34,4 @@ class BlobPayloadStoreOptions(LargePayloadStorageOptions):
     account_url: str | None = None
     credential: Any = field(default=None, repr=False)
     api_version: str | None = None
+    client_kwargs: dict[str, Any] = field(default_factory=dict, repr=False)

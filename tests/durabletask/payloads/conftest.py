@@ -1,0 +1,37 @@
+"""Fixtures of the large-payload tests: stores, and Azurite for the blob store."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from durabletask.payload import FilePayloadStore, LargePayloadStorageOptions
+from tests.durabletask.helpers.azurite import Azurite, skip_or_fail_without_azurite
+
+# Small, so that tests externalize a few KiB instead of the 256 KiB default.
+THRESHOLD_BYTES = 1024
+OPTIONS = LargePayloadStorageOptions(threshold_bytes=THRESHOLD_BYTES)
+
+
+@pytest.fixture
+def file_store(tmp_path: Path) -> FilePayloadStore:
+    """A folder store with a 1 KiB threshold, in the test's temp folder."""
+    return FilePayloadStore(tmp_path / "payloads", OPTIONS)
+
+
+@pytest.fixture(scope="session")
+def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Azurite]:
+    """One Azurite blob service for the session (skips, naming npm/azurite, without npm)."""
+    skip_or_fail_without_azurite()
+    with Azurite(tmp_path_factory.mktemp("azurite")) as emulator:
+        yield emulator
+
+
+def payload_files(store: FilePayloadStore) -> list[Path]:
+    """The payload files a folder store holds (temp files excluded)."""
+    root = store.directory
+    if not root.exists():
+        return []
+    return sorted(p for p in root.rglob("*") if p.is_file() and not p.name.startswith("."))
