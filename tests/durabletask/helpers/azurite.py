@@ -4,13 +4,10 @@ The npm package ``azurite`` is installed into ``<repo>/.cache/azurite`` by
 ``.ci/install-azurite`` (``make test`` runs it; so does :func:`unavailable_reason` when
 the emulator is missing and npm is there). Each :class:`Azurite` is a blob service on
 127.0.0.1, on an ephemeral port unless told one, keeping its data in a folder of the
-test's, and is ended by its own pid. Usage in a conftest::
+test's, and is ended by its own pid. The session fixture :func:`azurite` is imported by
+the conftest or test module that needs it::
 
-    @pytest.fixture(scope="session")
-    def azurite(tmp_path_factory):
-        skip_or_fail_without_azurite()
-        with Azurite(tmp_path_factory.mktemp("azurite")) as emulator:
-            yield emulator
+    from tests.durabletask.helpers.azurite import azurite  # noqa: F401 (a fixture)
 """
 
 from __future__ import annotations
@@ -22,6 +19,7 @@ import shutil
 import subprocess
 import time
 from pathlib import Path
+from collections.abc import Iterator
 from typing import IO
 
 import pytest
@@ -163,3 +161,11 @@ class Azurite:
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
+
+
+@pytest.fixture(scope="session")
+def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Azurite]:
+    """One Azurite blob service for the session (skips, naming npm/azurite, without npm)."""
+    skip_or_fail_without_azurite()
+    with Azurite(tmp_path_factory.mktemp("azurite")) as emulator:
+        yield emulator

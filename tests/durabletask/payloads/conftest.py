@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from durabletask.payload import FilePayloadStore, LargePayloadStorageOptions
-from tests.durabletask.helpers.azurite import Azurite, skip_or_fail_without_azurite
+from tests.durabletask.helpers.azurite import azurite  # noqa: F401 (a fixture)
 
 # Small, so that tests externalize a few KiB instead of the 256 KiB default.
 THRESHOLD_BYTES = 1024
@@ -19,14 +18,6 @@ OPTIONS = LargePayloadStorageOptions(threshold_bytes=THRESHOLD_BYTES)
 def file_store(tmp_path: Path) -> FilePayloadStore:
     """A folder store with a 1 KiB threshold, in the test's temp folder."""
     return FilePayloadStore(tmp_path / "payloads", OPTIONS)
-
-
-@pytest.fixture(scope="session")
-def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Azurite]:
-    """One Azurite blob service for the session (skips, naming npm/azurite, without npm)."""
-    skip_or_fail_without_azurite()
-    with Azurite(tmp_path_factory.mktemp("azurite")) as emulator:
-        yield emulator
 
 
 def payload_files(store: FilePayloadStore) -> list[Path]:
