@@ -17,7 +17,8 @@ from abc import abstractmethod
 
 from durabletask.payload.store import LargePayloadStorageOptions, PayloadStore
 
-__all__ = ["TOKEN_PREFIX", "BlobLayoutStore", "format_token", "new_blob_name", "parse_token"]
+__all__ = ["TOKEN_PREFIX", "BlobLayoutStore", "format_token", "looks_like_token", "new_blob_name",
+           "parse_token"]
 
 TOKEN_PREFIX = "blob:v1:"
 _GZIP_MAGIC = b"\x1f\x8b"
@@ -30,11 +31,24 @@ def parse_token(token: str) -> tuple[str, str]:
         ValueError: ``Invalid blob payload token: ...`` when it has not that form.
     """
     if not token.startswith(TOKEN_PREFIX):
-        raise ValueError(f"Invalid blob payload token: {token!r}")
+        raise ValueError(f"Invalid blob payload token: {_shown(token)}")
     container, sep, blob_name = token[len(TOKEN_PREFIX):].partition(":")
     if not sep or not container or not blob_name:
-        raise ValueError(f"Invalid blob payload token: {token!r}")
+        raise ValueError(f"Invalid blob payload token: {_shown(token)}")
     return container, blob_name
+
+
+def _shown(value: str) -> str:
+    # Payloads of any size are checked: never put a whole one in a message.
+    return repr(value) if len(value) <= 200 else f"{value[:200]!r}... ({len(value)} chars)"
+
+
+def looks_like_token(value: str) -> bool:
+    """True when ``value`` has the ``blob:v1:<container>:<blobName>`` form (no exception)."""
+    if not value.startswith(TOKEN_PREFIX):
+        return False
+    container, sep, blob_name = value[len(TOKEN_PREFIX):].partition(":")
+    return bool(sep and container and blob_name)
 
 
 def format_token(container: str, blob_name: str) -> str:
@@ -111,11 +125,7 @@ class BlobLayoutStore(PayloadStore):
 
     def is_known_token(self, value: str) -> bool:
         """True when ``value`` has the ``blob:v1:<container>:<blobName>`` form."""
-        try:
-            parse_token(value)
-        except ValueError:
-            return False
-        return True
+        return looks_like_token(value)
 
     @abstractmethod
     def _write(self, container: str, blob_name: str, data: bytes) -> None:

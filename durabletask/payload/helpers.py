@@ -32,11 +32,30 @@ Upload = Callable[[bytes], str]
 Download = Callable[[str], bytes]
 
 
-def _children(descriptor: FieldDescriptor, value: Any) -> list[Any]:
-    if descriptor.message_type.GetOptions().map_entry:
-        value_field = descriptor.message_type.fields_by_name["value"]
-        return list(value.values()) if value_field.message_type is not None else []
-    return list(value) if descriptor.is_repeated else [value]
+_SINGULAR, _REPEATED, _MESSAGE_MAP, _SCALAR_MAP = range(4)
+# Field kinds by full name: GetOptions() costs more than the rest of a walk step.
+_kinds: dict[str, int] = {}
+
+
+def _kind(descriptor: FieldDescriptor) -> int:
+    kind = _kinds.get(descriptor.full_name)
+    if kind is None:
+        if descriptor.message_type.GetOptions().map_entry:
+            value_field = descriptor.message_type.fields_by_name["value"]
+            kind = _MESSAGE_MAP if value_field.message_type is not None else _SCALAR_MAP
+        else:
+            kind = _REPEATED if descriptor.is_repeated else _SINGULAR
+        _kinds[descriptor.full_name] = kind
+    return kind
+
+
+def _children(descriptor: FieldDescriptor, value: Any) -> Any:
+    kind = _kind(descriptor)
+    if kind == _SINGULAR:
+        return (value,)
+    if kind == _REPEATED:
+        return value
+    return value.values() if kind == _MESSAGE_MAP else ()
 
 
 def string_values(message: Message) -> Iterator[wrappers_pb2.StringValue]:

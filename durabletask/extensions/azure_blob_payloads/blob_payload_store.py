@@ -139,6 +139,8 @@ class BlobPayloadStore(PayloadStore):
 
     def is_known_token(self, value: str) -> bool:
         """True when ``value`` has the ``blob:v1:<container>:<blobName>`` form."""
+        if not value.startswith(blob_layout.TOKEN_PREFIX):
+            return False  # most values are payloads, some large: no exception for them
         try:
             self._parse_token(value)
         except ValueError:

@@ -34,20 +34,17 @@ from durabletask.testing import InMemoryOrchestrationBackend  # noqa: E402
 from tests.durabletask.helpers.azurite import Azurite, azurite  # noqa: E402, F401
 from tests.durabletask.interop.conftest import (  # noqa: E402
     DRIVER_RUN_TIMEOUT_SECONDS,
-    OFFICIAL_VENV,
-    OFFICIAL_VERSION,
     PIP_INSTALL_TIMEOUT_SECONDS,
     PROVISION_LOCK_TIMEOUT_SECONDS,
     SERVE_START_TIMEOUT_SECONDS,
     STDERR_TAIL_CHARS,
     OfficialEnvError,
     _official_env,
-    _provision_lock,
-    _run_checked,
     _under_ci,
     read_first_line,
     stop_process,
 )
+from tests.durabletask.interop.official_blob import ensure_blob_extra  # noqa: E402
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.timeout(PROVISION_LOCK_TIMEOUT_SECONDS + PIP_INSTALL_TIMEOUT_SECONDS)]
@@ -60,31 +57,16 @@ TIMEOUT = 60
 TOKEN = r"blob:v1:{container}:{instance_id}/[0-9a-f]{{32}}"
 
 
-def _has_blob_support(python: Path) -> bool:
-    probe = subprocess.run([str(python), "-I", "-c", "import azure.storage.blob"],
-                           capture_output=True, timeout=60, stdin=subprocess.DEVNULL,
-                           check=False)
-    return probe.returncode == 0
-
-
 @pytest.fixture(scope="session")
 def official_blob_python(official_python: Path) -> Path:
     """The official venv, with the official extra for its BlobPayloadStore installed."""
     try:
-        if not _has_blob_support(official_python):
-            with _provision_lock(OFFICIAL_VENV):
-                if not _has_blob_support(official_python):
-                    _run_checked(
-                        [str(official_python), "-m", "pip", "install", "--quiet",
-                         "--disable-pip-version-check",
-                         f"durabletask[azure-blob-payloads]=={OFFICIAL_VERSION}"],
-                        PIP_INSTALL_TIMEOUT_SECONDS)
+        return ensure_blob_extra(official_python)
     except (OfficialEnvError, OSError, subprocess.TimeoutExpired) as exc:
         reason = f"the official azure-blob-payloads extra is unavailable: {exc}"
         if _under_ci():
             pytest.fail(reason)
         pytest.skip(reason)
-    return official_python
 
 
 @pytest.fixture
