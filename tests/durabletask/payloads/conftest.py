@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from durabletask import client, task
 from durabletask.payload import FilePayloadStore, LargePayloadStorageOptions
 from tests.durabletask.helpers.azurite import azurite  # noqa: F401 (a fixture)
 
@@ -26,3 +27,13 @@ def payload_files(store: FilePayloadStore) -> list[Path]:
     if not root.exists():
         return []
     return sorted(p for p in root.rglob("*") if p.is_file() and not p.name.startswith("."))
+
+
+def failure_of(address: str, instance_id: str) -> task.FailureDetails:
+    """The failure details of a FAILED instance, read by a client without a store."""
+    with client.TaskHubGrpcClient(host_address=address) as plain:
+        state = plain.get_orchestration_state(instance_id)
+    assert state is not None
+    assert state.runtime_status == client.OrchestrationStatus.FAILED
+    assert state.failure_details is not None
+    return state.failure_details

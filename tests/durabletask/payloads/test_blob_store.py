@@ -28,7 +28,7 @@ from durabletask.extensions.azure_blob_payloads import (  # noqa: E402
 from durabletask.testing import InMemoryOrchestrationBackend  # noqa: E402
 from tests.durabletask.helpers.azurite import Azurite, skip_or_fail_without_azurite  # noqa: E402
 from tests.durabletask.helpers.wait import poll_until  # noqa: E402
-from tests.durabletask.payloads.conftest import THRESHOLD_BYTES  # noqa: E402
+from tests.durabletask.payloads.conftest import THRESHOLD_BYTES, failure_of  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
@@ -114,13 +114,8 @@ def test_missing_blob_fails_the_orchestration_with_not_found(
             service.get_container_client(container).delete_blob(name)
         make_worker([echo_loud], [upper], payload_store=blob_store).start()
         c.wait_for_orchestration_completion(instance_id, fetch_payloads=False, timeout=TIMEOUT)
-    with client.TaskHubGrpcClient(host_address=sidecar.address) as plain:
-        state = plain.get_orchestration_state(instance_id)
+    details = failure_of(sidecar.address, instance_id)
 
-    assert state is not None
-    assert state.runtime_status == client.OrchestrationStatus.FAILED
-    details = state.failure_details
-    assert details is not None
     assert details.error_type == "durabletask.payload.errors.PayloadNotFoundError"
     assert f"blob:v1:{container}:{name}" in details.message
     assert "BlobNotFound" in details.message

@@ -19,7 +19,7 @@ from durabletask import client, task
 from durabletask.payload import FilePayloadStore, PayloadNotFoundError
 from durabletask.testing import InMemoryOrchestrationBackend
 from tests.durabletask.helpers.wait import poll_until
-from tests.durabletask.payloads.conftest import THRESHOLD_BYTES, payload_files
+from tests.durabletask.payloads.conftest import THRESHOLD_BYTES, failure_of, payload_files
 
 pytestmark = pytest.mark.slow
 
@@ -55,13 +55,8 @@ def test_missing_orchestration_input_fails_it_naming_store_and_token(
         # The client cannot resolve the input either, and says so.
         with pytest.raises(PayloadNotFoundError, match=stored.name):
             c.get_orchestration_state(instance_id)
-    with client.TaskHubGrpcClient(host_address=sidecar.address) as plain:
-        state = plain.get_orchestration_state(instance_id)
+    details = failure_of(sidecar.address, instance_id)
 
-    assert state is not None
-    assert state.runtime_status == client.OrchestrationStatus.FAILED
-    details = state.failure_details
-    assert details is not None
     assert details.error_type == NOT_FOUND
     assert f"blob:v1:durabletask-payloads:{instance_id}/{stored.name}" in details.message
     assert repr(file_store) in details.message
