@@ -187,10 +187,11 @@ def main() -> int:
         try:
             blob = ["--connection-string", emulator.connection_string] if emulator else None
             stacks = _stacks(Path(sys.executable), _official(), blob, workdir)
-            # Rounds alternate the stacks, so that a busy moment of the machine does not
-            # fall on one stack only.
-            for _ in range(ROUNDS):
-                for stack in stacks:
+            # Rounds alternate the stacks, each round starting one stack later, so that a
+            # busy moment of the machine (or being first) does not fall on one stack only.
+            for round_index in range(ROUNDS):
+                shift = round_index % len(stacks)
+                for stack in stacks[shift:] + stacks[:shift]:
                     stack.run_round(workdir)
         finally:
             if emulator is not None:
