@@ -8,7 +8,7 @@ RUN_STAMP := $(VENV)/.installed-run
 PROTO_OUT := durabletask/internal/proto
 GRPCIO_TOOLS_VERSION := 1.85.1
 
-.PHONY: install run test test-fast lint typecheck check proto bench clean browser
+.PHONY: install run test test-fast lint typecheck check proto bench clean browser azurite
 
 # The core is installed in compat mode (its directory on sys.path) so that it stays a
 # regular package next to the durabletask.azuremanaged portion; see docs/azuremanaged.md.
@@ -41,7 +41,12 @@ typecheck: $(STAMP)
 browser:
 	bash .ci/install-browser
 
-test: lint browser
+# The Azure Storage emulator (npm package azurite, into .cache/azurite) for the blob
+# payload-store tests; without npm those tests skip and say so.
+azurite:
+	bash .ci/install-azurite
+
+test: lint browser azurite
 	$(PY) -m pytest -q tests
 	DT_ALWAYS_REPLAY=1 $(PY) -m pytest -q tests/durabletask/e2e
 

@@ -7,7 +7,8 @@ processes), on its own in-memory sidecar and on ours, runs our SDK on the offici
 sidecar too, and prints one ratio line per scenario and size. Each run is a fresh
 driver process (``bench/driver.py``) against a fresh sidecar process, so memory
 figures never carry over between runs. First, ``bench/grpc_floor.py`` prints what
-gRPC alone costs on this machine and the best figures that allows.
+gRPC alone costs on this machine and the best figures that allows; last,
+``bench/payloads.py`` compares large payloads with the official stack.
 """
 
 from __future__ import annotations
@@ -50,7 +51,8 @@ def main() -> None:
     """Runs the plan and prints the JSON lines."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--store", choices=(*STORES, "all"), default="all")
-    parser.add_argument("--scenario", choices=[name for name, _ in PLAN], action="append",
+    parser.add_argument("--scenario", choices=[*(name for name, _ in PLAN), "payload"],
+                        action="append",
                         help="run only this scenario (repeatable); all by default")
     args = parser.parse_args()
     stores = STORES if args.store == "all" else (args.store,)
@@ -65,6 +67,8 @@ def main() -> None:
                 lines = [_emit(line) for line in _runs(scenario, n, stores, official, workdir)]
                 if official is not None:
                     _emit(ratio_line(scenario, n, lines))
+    if not args.scenario or "payload" in args.scenario:
+        _emit_module("bench.payloads", "payload")  # always against the official stack
 
 
 def _emit(line: dict[str, Any]) -> dict[str, Any]:
@@ -74,10 +78,15 @@ def _emit(line: dict[str, Any]) -> dict[str, Any]:
 
 def _emit_grpc_floor() -> None:
     """What gRPC alone costs here (``bench/grpc_floor.py``): the floor under every figure."""
-    result = subprocess.run([sys.executable, "-m", "bench.grpc_floor"], capture_output=True,
-                            text=True, timeout=RUN_TIMEOUT_SECONDS, check=False)
+    _emit_module("bench.grpc_floor", "grpc_floor")
+
+
+def _emit_module(module: str, scenario: str) -> None:
+    """Run ``python -m module`` and pass its JSON lines on (a ``skipped`` line if it fails)."""
+    result = subprocess.run([sys.executable, "-m", module], capture_output=True,
+                            text=True, timeout=2 * RUN_TIMEOUT_SECONDS, check=False)
     if result.returncode != 0:
-        _emit({"scenario": "grpc_floor", "skipped": result.stderr[-600:].strip()})
+        _emit({"scenario": scenario, "skipped": result.stderr[-600:].strip()})
         return
     for line in result.stdout.splitlines():
         _emit(json.loads(line))

@@ -139,7 +139,7 @@ class TaskHubGrpcClient(_ClientBase):
             channel_options: Options of the channel the client creates.
             resiliency_options: Client resiliency options (default call deadline, ...).
             default_version: Version given to new orchestrations that name none.
-            payload_store: Store for payloads above its threshold.
+            payload_store: Store for payloads above its threshold (docs/payloads.md).
             data_converter: Serialises inputs, outputs and event data; JSON by default.
             emit_trace_spans: Whether to emit trace spans.
         """

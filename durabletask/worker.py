@@ -46,7 +46,9 @@ from durabletask.internal.runtime.filters import (
     WorkItemFilters,
 )
 from durabletask.internal.runtime.episodes import EpisodeRunner
+from durabletask.internal.runtime.payloads import with_store
 from durabletask.internal.runtime.worker_host import WorkerHost, WorkerHostConfig
+from durabletask.payload.store import PayloadStore
 from durabletask.serialization import DEFAULT_DATA_CONVERTER, DataConverter
 
 __all__ = ["ConcurrencyOptions", "TaskHubGrpcWorker"]
@@ -137,7 +139,7 @@ class TaskHubGrpcWorker:
         resiliency_options: GrpcWorkerResiliencyOptions | None = None,
         concurrency_options: ConcurrencyOptions | None = None,
         maximum_timer_interval: timedelta | None = DEFAULT_MAXIMUM_TIMER_INTERVAL,
-        payload_store: Any | None = None,
+        payload_store: PayloadStore | None = None,
         data_converter: DataConverter | None = None,
         exception_properties_provider: ExceptionPropertiesProvider | None = None,
         emit_trace_spans: bool = True,
@@ -342,11 +344,13 @@ class TaskHubGrpcWorker:
                 logger=self._logger,
             )
             cache = OrchestrationCache(orchestrations, self._cache_options, time.monotonic)
+            payloads, activity_runner, entity_runner = with_store(
+                self._payload_store, activities, entities)
             host = WorkerHost(
                 self._host_config,
-                episode_runner=EpisodeRunner(cache, self._host_config.metadata),
-                activity_executor=activities,
-                entity_executor=entities,
+                episode_runner=EpisodeRunner(cache, self._host_config.metadata, payloads),
+                activity_executor=activity_runner,
+                entity_executor=entity_runner,
                 concurrency=self._concurrency_options,
                 request=self._work_items_request(),
                 logger=self._logger,

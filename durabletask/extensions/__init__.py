@@ -1,1 +1,2 @@
-"""Optional extensions of the Durable Task SDK (history export, Azure Blob payloads)."""
+"""Optional extensions of the Durable Task SDK (history export, Azure Blob payloads);
+each may need an extra to be installed."""

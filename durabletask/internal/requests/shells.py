@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import grpc
 import grpc.aio
 
-from durabletask import payload
+from durabletask.payload import guarded
 from durabletask.errors import ClientClosedError
 from durabletask.grpc_options import GrpcClientResiliencyOptions
 from durabletask.internal.proto import orchestrator_service_pb2_grpc as pb_grpc
@@ -174,7 +174,7 @@ class SyncTransport(_TransportBase):
     def _send(self, call: Call) -> Any:
         store = self._config.payload_store
         if store is not None and not self.closed:
-            payload.externalize_payloads(call.request, store, instance_id=call.instance_id)
+            guarded.offload(call.request, store, call.instance_id)
         kwargs, info = self._prepare(call)
         plan = RetryPlan(call.method, kwargs["timeout"])
         generation = self._manager.current.generation
@@ -190,7 +190,7 @@ class SyncTransport(_TransportBase):
             time.sleep(delay)
         if store is not None:
             for message in response if call.streaming else [response]:
-                payload.deexternalize_payloads(message, store)
+                guarded.resolve(message, store)
         return response
 
     def run(self, flow: Flow[T]) -> T:
@@ -293,9 +293,7 @@ class AsyncTransport(_TransportBase):
     async def _send(self, call: Call) -> Any:
         store = self._config.payload_store
         if store is not None and not self.closed:
-            await payload.externalize_payloads_async(
-                call.request, store, instance_id=call.instance_id
-            )
+            await guarded.offload_async(call.request, store, call.instance_id)
         kwargs, info = self._prepare(call)
         plan = RetryPlan(call.method, kwargs["timeout"])
         generation = self._get_manager().current.generation
@@ -311,7 +309,7 @@ class AsyncTransport(_TransportBase):
             await asyncio.sleep(delay)
         if store is not None:
             for message in response if call.streaming else [response]:
-                await payload.deexternalize_payloads_async(message, store)
+                await guarded.resolve_async(message, store)
         return response
 
     async def run(self, flow: Flow[T]) -> T:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
+
+from google.protobuf import timestamp_pb2
 
 from durabletask.errors import PayloadTooLargeError
 from durabletask.internal import failures
@@ -89,15 +92,34 @@ def entity_batch_result(
     if size <= limit:
         return result
     details = _size_error(f"The result of the entity batch of '{request.instanceId}'", size, limit)
+    spans = []
+    for original in result.results:
+        outcome = original.success if original.HasField("success") else original.failure
+        spans.append((outcome.startTimeUtc, outcome.endTimeUtc))
+    return failed_entity_batch(
+        request, result.completionToken, result.operationInfos, details, spans)
+
+
+def failed_entity_batch(
+    request: pb.EntityBatchRequest | pb.EntityRequest,
+    completion_token: str,
+    operation_infos: Sequence[pb.OperationInfo],
+    details: pb.TaskFailureDetails,
+    spans: Sequence[tuple[timestamp_pb2.Timestamp, timestamp_pb2.Timestamp]],
+) -> pb.EntityBatchResult:
+    """Return a batch result in which every operation failed with ``details``.
+
+    The entity keeps the state it had before the batch and no actions are sent; ``spans``
+    holds the start and end time of each operation.
+    """
     failed = pb.EntityBatchResult(
-        completionToken=result.completionToken, operationInfos=result.operationInfos
+        completionToken=completion_token, operationInfos=operation_infos
     )
     if request.HasField("entityState"):
         failed.entityState.CopyFrom(request.entityState)
-    for original in result.results:
-        outcome = original.success if original.HasField("success") else original.failure
+    for started, ended in spans:
         failure = failed.results.add().failure
         failure.failureDetails.CopyFrom(details)
-        failure.startTimeUtc.CopyFrom(outcome.startTimeUtc)
-        failure.endTimeUtc.CopyFrom(outcome.endTimeUtc)
+        failure.startTimeUtc.CopyFrom(started)
+        failure.endTimeUtc.CopyFrom(ended)
     return failed

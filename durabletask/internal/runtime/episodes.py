@@ -1,9 +1,14 @@
-"""Runs orchestration episodes through the cache, fetching history on a streaming miss."""
+"""Runs orchestration episodes through the cache, fetching history on a streaming miss.
+
+With a payload store, tokens of the request (and of a fetched history) are resolved
+before the episode runs and its actions are externalized after (``payloads.py``).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Sequence
 from typing import Any
 
@@ -12,6 +17,14 @@ import grpc.aio
 from durabletask.internal.engine.cache import NeedsHistory, OrchestrationCache
 from durabletask.internal.engine.results import ExecutionResults
 from durabletask.internal.proto import orchestrator_service_pb2 as pb
+from durabletask.internal.runtime.payloads import (
+    PayloadBoundary,
+    PayloadFailure,
+    failed_results,
+    is_final,
+)
+
+_logger = logging.getLogger("durabletask.worker")
 
 # Fetching a long history is one streaming call; bound it like any other call.
 _HISTORY_FETCH_TIMEOUT_SECONDS = 60.0
@@ -26,8 +39,10 @@ class EpisodeRunner:
         self,
         cache: OrchestrationCache,
         metadata: Sequence[tuple[str, str]] | None = None,
+        payloads: PayloadBoundary | None = None,
     ) -> None:
         self._cache = cache
+        self._payloads = payloads
         self._metadata = tuple(metadata) if metadata else None
         self._unanswered: dict[str, asyncio.Future[bool]] = {}
 
@@ -44,11 +59,29 @@ class EpisodeRunner:
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(asyncio.shield(previous), _ANSWER_WAIT_SECONDS)
         try:
+            results = await self._execute(request, stub)
+        except PayloadFailure as exc:
+            if not is_final(exc):
+                raise  # the store failed: the work item is abandoned and redelivered
+            _logger.error("Orchestration %s fails: %s", instance_id, exc)
+            self._cache.evict(instance_id)
+            results = failed_results(exc)
+        self._unanswered[instance_id] = asyncio.get_running_loop().create_future()
+        return results
+
+    async def _execute(self, request: pb.OrchestratorRequest, stub: Any) -> ExecutionResults:
+        payloads = self._payloads
+        if payloads is not None:
+            await payloads.resolve([request])
+        try:
             results = self._cache.execute(request)
         except NeedsHistory:
             history = await self._fetch_history(request, stub)
+            if payloads is not None:
+                await payloads.resolve(history)
             results = self._cache.execute(request, fetched_history=history)
-        self._unanswered[instance_id] = asyncio.get_running_loop().create_future()
+        if payloads is not None:
+            results = await payloads.offload_results(results, request.instanceId)
         return results
 
     async def _fetch_history(

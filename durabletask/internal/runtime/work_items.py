@@ -154,8 +154,8 @@ class WorkItemRunner:
             request = tracked.item.orchestratorRequest
             try:
                 results = await self._episodes.run(request, tracked.stub)
-            except Exception as exc:  # the history fetch of a cache miss failed
-                _logger.warning("Could not load the history of %s (%r); abandoning the work "
+            except Exception as exc:  # a history fetch or the payload store failed
+                _logger.warning("Could not run the episode of %s (%s); abandoning the work "
                                 "item", request.instanceId, exc)
                 results = None
             if results is None or results.abandon:

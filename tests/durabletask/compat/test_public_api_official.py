@@ -21,9 +21,6 @@ SNAPSHOT = json.loads((Path(__file__).with_name("official_api.json")).read_text(
 
 # Prefix of a problem ("module:name[.member]: what") -> the issue that will close it.
 KNOWN_GAPS: dict[str, int] = {
-    "durabletask.extensions.azure_blob_payloads": 12,  # the Azure Blob payload store
-    "durabletask.payload.helpers": 12,  # large payloads: the official package layout
-    "durabletask.payload.store": 12,
 }
 
 # Differences kept on purpose; each is explained in docs/compatibility.md.
