@@ -12,6 +12,7 @@ import pytest
 from durabletask import client, task
 from durabletask.extensions.history_export import ExportHistoryClient, LocalFolderHistoryWriter
 from durabletask.extensions.history_export import orchestrator as export_orchestrator
+from tests.durabletask.helpers.azurite import azurite  # noqa: F401 (a fixture)
 
 
 def echo(ctx: task.OrchestrationContext, value: object) -> object:

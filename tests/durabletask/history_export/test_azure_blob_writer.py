@@ -1,15 +1,13 @@
 """The Azure Blob history writer: option checks, and export jobs into a real Azurite.
 
-The Azurite tests use the emulator harness ``tests/durabletask/helpers/azurite.py`` (it
-installs Azurite with npm and starts it on an ephemeral port); they skip, naming the
-harness, where that module is not present.
+The Azurite tests use the session's emulator from ``tests/durabletask/helpers/azurite.py``
+(``make test`` installs Azurite with npm; it starts on an ephemeral port).
 """
 
 from __future__ import annotations
 
 import gzip
 import json
-from collections.abc import Iterator
 
 import pytest
 
@@ -32,16 +30,6 @@ from tests.durabletask.history_export.test_export_jobs_e2e import _batch
 def test_incomplete_options_are_value_errors(options, message):
     with pytest.raises(ValueError, match=message):
         AzureBlobHistoryExportWriterOptions(**options)
-
-
-@pytest.fixture(scope="module")
-def azurite(tmp_path_factory) -> Iterator[object]:
-    harness = pytest.importorskip(
-        "tests.durabletask.helpers.azurite",
-        reason="the Azurite harness tests/durabletask/helpers/azurite.py is not here yet")
-    harness.skip_or_fail_without_azurite()
-    with harness.Azurite(tmp_path_factory.mktemp("azurite")) as emulator:
-        yield emulator
 
 
 @pytest.mark.slow

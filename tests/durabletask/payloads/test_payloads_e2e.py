@@ -143,7 +143,7 @@ def test_entity_state_input_and_result_round_trip_and_unchanged_state_is_not_rew
     assert second is not None
     assert second.get_output() == [BIG, 3]
     assert metadata is not None
-    assert metadata.get_state(list) == ["m" * BIG] + ["n" * BIG] * 2
+    assert metadata.get_typed_state(list) == ["m" * BIG] + ["n" * BIG] * 2
     # The second run stores the append's input, the new state and the append's result;
     # the 'count' batch leaves the state as it was, so its token is kept, not rewritten.
     assert len(payload_files(file_store)) - before == 3
