@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Sequence
 from typing import Any
 
 import grpc.aio
 
+from durabletask.internal import observability
 from durabletask.internal.engine.cache import NeedsHistory, OrchestrationCache
 from durabletask.internal.engine.results import ExecutionResults
 from durabletask.internal.proto import orchestrator_service_pb2 as pb
@@ -26,8 +28,10 @@ class EpisodeRunner:
         self,
         cache: OrchestrationCache,
         metadata: Sequence[tuple[str, str]] | None = None,
+        metrics: Any = observability.NOOP_WORKER_METRICS,
     ) -> None:
         self._cache = cache
+        self._metrics = metrics
         self._metadata = tuple(metadata) if metadata else None
         self._unanswered: dict[str, asyncio.Future[bool]] = {}
 
@@ -43,11 +47,15 @@ class EpisodeRunner:
             # one, so its answer is already on the way: wait for it rather than miss.
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(asyncio.shield(previous), _ANSWER_WAIT_SECONDS)
+        started, hits = time.perf_counter(), self._cache.hits
         try:
             results = self._cache.execute(request)
         except NeedsHistory:
             history = await self._fetch_history(request, stub)
+            started = time.perf_counter()
             results = self._cache.execute(request, fetched_history=history)
+        if self._metrics.enabled:
+            self._metrics.episode(time.perf_counter() - started, self._cache.hits > hits)
         self._unanswered[instance_id] = asyncio.get_running_loop().create_future()
         return results
 
@@ -68,6 +76,11 @@ class EpisodeRunner:
             if chunk is grpc.aio.EOF:
                 return history
             history.extend(chunk.events)
+
+    @property
+    def cache(self) -> OrchestrationCache:
+        """Return the orchestration cache, for health and metrics."""
+        return self._cache
 
     def completed(self, instance_id: str, accepted: bool) -> None:
         """Record whether the sidecar accepted the episode's completion."""
