@@ -15,7 +15,7 @@ from opentelemetry.trace import SpanKind, StatusCode
 from durabletask import client, entities, task
 from durabletask.worker import OrchestrationCacheOptions
 from tests.durabletask.helpers.wait import poll_until
-from tests.durabletask.observability.spans_view import describe, durable, is_child, named, one
+from tests.durabletask.helpers.spans_view import describe, durable, is_child, named, one
 
 TIMEOUT = 30
 
