@@ -59,7 +59,12 @@ class NoopTracing:
 class NoopWorkerMetrics:
     """Worker metrics when OpenTelemetry is not installed."""
 
+    available = False
     enabled = False
+
+    def totals(self) -> dict[Any, int]:
+        """Nothing counted."""
+        return {}
 
     def received(self, kind: str, size: int) -> None:
         """Nothing recorded."""

@@ -17,6 +17,11 @@ from typing import Any
 from opentelemetry import metrics
 from opentelemetry.metrics import CallbackOptions, Observation
 
+try:  # the API's stand-in until the application sets a meter provider
+    from opentelemetry.metrics._internal import _ProxyMeterProvider as _Proxy
+except ImportError:  # pragma: no cover - another API version: always record
+    _Proxy = None
+
 from durabletask.internal.observability.names import METER_NAME
 
 __all__ = ["SidecarMetrics", "WorkerMetrics", "register_sidecar", "register_worker"]
@@ -31,15 +36,17 @@ STATUS = "durabletask.orchestration.status"
 OWNER = "durabletask.channel.owner"
 REASON = "durabletask.redelivery.reason"
 
-# Worker sources report these (monotonic) totals; the instrument names say what each is.
-_WORKER_TOTALS = {
-    "cache_hits": ("durabletask.worker.orchestration_cache.lookups", {CACHE_RESULT: "hit"}),
-    "cache_misses": ("durabletask.worker.orchestration_cache.lookups", {CACHE_RESULT: "miss"}),
-    "cache_evictions": ("durabletask.worker.orchestration_cache.evictions", {}),
-    "reconnects": ("durabletask.worker.stream.reconnects", {}),
-    "silent_disconnects": ("durabletask.worker.stream.silent_disconnects", {}),
-}
+Totals = dict[tuple[str, tuple[tuple[str, str], ...]], int]
+"""Monotonic counts a worker reports: (instrument name, attributes) -> count."""
+
+# The observed counters, with their unit and description.
 _TOTAL_UNITS = {
+    "durabletask.worker.work_items": (
+        "{work_item}", "Work items received from the sidecar, by kind"),
+    "durabletask.worker.work_items.completed": (
+        "{work_item}", "Work items completed, by kind and outcome (success or failure)"),
+    "durabletask.worker.work_items.abandoned": (
+        "{work_item}", "Work items handed back to the sidecar or whose completion it refused"),
     "durabletask.worker.orchestration_cache.lookups": (
         "{lookup}", "Orchestration cache lookups, by result (hit or miss)"),
     "durabletask.worker.orchestration_cache.evictions": (
@@ -52,7 +59,7 @@ _TOTAL_UNITS = {
 
 _lock = threading.Lock()
 _workers: weakref.WeakSet[Any] = weakref.WeakSet()
-_retired: dict[str, float] = {}
+_retired: Totals = {}
 _sidecars: weakref.WeakSet[Any] = weakref.WeakSet()
 _instruments: dict[str, Any] = {}
 
@@ -60,8 +67,8 @@ _instruments: dict[str, Any] = {}
 def register_worker(source: Any) -> Callable[[], None]:
     """Observe ``source.metrics_snapshot()`` until the returned function is called.
 
-    The snapshot is a dict with the keys of ``_WORKER_TOTALS`` plus ``in_flight`` (by
-    kind) and ``cache_size``; it is read from the metrics reader's thread.
+    The snapshot is a dict with ``totals`` (:data:`Totals`), ``in_flight`` (by kind) and
+    ``cache_size``; it is read from the metrics reader's thread.
     """
     _ensure_instruments()
     with _lock:
@@ -72,9 +79,8 @@ def register_worker(source: Any) -> Callable[[], None]:
             if source not in _workers:
                 return
             _workers.discard(source)
-            snapshot = _snapshot(source)
-            for key in _WORKER_TOTALS:
-                _retired[key] = _retired.get(key, 0) + snapshot.get(key, 0)
+            for key, count in _snapshot(source).get("totals", {}).items():
+                _retired[key] = _retired.get(key, 0) + count
 
     return unregister
 
@@ -100,15 +106,14 @@ def _live(sources: weakref.WeakSet[Any]) -> list[dict[str, Any]]:
 
 
 def _observe_totals(name: str) -> Callable[[CallbackOptions], Iterable[Observation]]:
-    keys = [(key, attrs) for key, (instrument, attrs) in _WORKER_TOTALS.items()
-            if instrument == name]
-
     def callback(options: CallbackOptions) -> Iterable[Observation]:
-        snapshots = _live(_workers)
         with _lock:
-            retired = dict(_retired)
-        return [Observation(retired.get(key, 0) + sum(s.get(key, 0) for s in snapshots), attrs)
-                for key, attrs in keys]
+            summed = {key: count for key, count in _retired.items() if key[0] == name}
+        for snapshot in _live(_workers):
+            for key, count in snapshot.get("totals", {}).items():
+                if key[0] == name:
+                    summed[key] = summed.get(key, 0) + count
+        return [Observation(count, dict(attrs)) for (_, attrs), count in sorted(summed.items())]
 
     return callback
 
@@ -143,15 +148,6 @@ def _ensure_instruments() -> Mapping[str, Any]:
             return _instruments
         meter = metrics.get_meter(METER_NAME)
         made = _instruments
-        made["received"] = meter.create_counter(
-            "durabletask.worker.work_items", "{work_item}",
-            "Work items received from the sidecar, by kind")
-        made["completed"] = meter.create_counter(
-            "durabletask.worker.work_items.completed", "{work_item}",
-            "Work items completed, by kind and outcome (success or failure)")
-        made["abandoned"] = meter.create_counter(
-            "durabletask.worker.work_items.abandoned", "{work_item}",
-            "Work items handed back to the sidecar or whose completion it refused")
         made["duration"] = meter.create_histogram(
             "durabletask.worker.work_item.duration", "s",
             "From a work item's arrival to its completion (or abandon)")
@@ -187,55 +183,68 @@ def _ensure_instruments() -> Mapping[str, Any]:
         return made
 
 
-class WorkerMetrics:
-    """What the worker reports per work item (instruments shared by the process)."""
+_RECEIVED = "durabletask.worker.work_items"
+_COMPLETED = "durabletask.worker.work_items.completed"
+_ABANDONED = "durabletask.worker.work_items.abandoned"
 
-    enabled = True
+
+class WorkerMetrics:
+    """What the worker reports per work item (instruments shared by the process).
+
+    Counts are kept as plain integers and observed at collection time (:meth:`totals`);
+    only the histograms cost an OpenTelemetry measurement per work item.
+    """
+
+    available = True
+
+    @property
+    def enabled(self) -> bool:
+        """True once the application set a meter provider (before that, nothing is read)."""
+        return _Proxy is None or not isinstance(metrics.get_meter_provider(), _Proxy)
 
     def __init__(self) -> None:
         """Bind to the process's instruments."""
         made = _ensure_instruments()
-        self._received = made["received"]
-        self._completed = made["completed"]
-        self._abandoned = made["abandoned"]
         self._duration = made["duration"]
         self._episode = made["episode"]
         self._payload = made["payload"]
-        self._kinds: dict[str, dict[str, str]] = {}
-        self._outcomes: dict[tuple[str, str], dict[str, str]] = {}
+        self._counts: Totals = {}
+        self._attributes: dict[tuple[str, ...], dict[str, str]] = {}
 
-    def _kind(self, kind: str) -> dict[str, str]:
-        found = self._kinds.get(kind)
+    def _attrs(self, *pairs: str) -> dict[str, str]:
+        found = self._attributes.get(pairs)
         if found is None:
-            found = self._kinds[kind] = {KIND: kind}
+            found = self._attributes[pairs] = dict(zip(pairs[::2], pairs[1::2]))
         return found
 
-    def _outcome(self, kind: str, outcome: str) -> dict[str, str]:
-        found = self._outcomes.get((kind, outcome))
-        if found is None:
-            found = self._outcomes[(kind, outcome)] = {KIND: kind, OUTCOME: outcome}
-        return found
+    def _count(self, name: str, *pairs: str) -> None:
+        key = (name, tuple(zip(pairs[::2], pairs[1::2])))
+        self._counts[key] = self._counts.get(key, 0) + 1
+
+    def totals(self) -> Totals:
+        """The work-item counts so far (for the observed counters)."""
+        return dict(self._counts)
 
     def received(self, kind: str, size: int) -> None:
         """A work item of ``kind`` arrived (``size`` bytes serialized)."""
-        self._received.add(1, self._kind(kind))
-        self._payload.record(size, {KIND: kind, DIRECTION: "received"})
+        self._count(_RECEIVED, KIND, kind)
+        self._payload.record(size, self._attrs(KIND, kind, DIRECTION, "received"))
 
     def completed(self, kind: str, failed: bool, seconds: float, size: int) -> None:
         """Its completion was accepted; ``failed`` when it reports a failure."""
-        attributes = self._outcome(kind, "failure" if failed else "success")
-        self._completed.add(1, attributes)
-        self._duration.record(seconds, attributes)
-        self._payload.record(size, {KIND: kind, DIRECTION: "sent"})
+        outcome = "failure" if failed else "success"
+        self._count(_COMPLETED, KIND, kind, OUTCOME, outcome)
+        self._duration.record(seconds, self._attrs(KIND, kind, OUTCOME, outcome))
+        self._payload.record(size, self._attrs(KIND, kind, DIRECTION, "sent"))
 
     def abandoned(self, kind: str, seconds: float) -> None:
         """It was handed back, or its completion was refused or could not be sent."""
-        self._abandoned.add(1, self._kind(kind))
-        self._duration.record(seconds, self._outcome(kind, "abandoned"))
+        self._count(_ABANDONED, KIND, kind)
+        self._duration.record(seconds, self._attrs(KIND, kind, OUTCOME, "abandoned"))
 
     def episode(self, seconds: float, hit: bool) -> None:
         """One orchestration episode ran in the engine."""
-        self._episode.record(seconds, {CACHE_RESULT: "hit" if hit else "miss"})
+        self._episode.record(seconds, self._attrs(CACHE_RESULT, "hit" if hit else "miss"))
 
 
 class SidecarMetrics:

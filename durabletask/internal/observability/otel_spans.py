@@ -41,8 +41,18 @@ KINDS: Mapping[str, SpanKind] = {
 }
 
 
+# Once: the SDK's get_tracer is costly. Before a provider is set this is the API's proxy,
+# which follows the provider set later.
+_TRACER = trace.get_tracer(TRACER_NAME)
+
+
 def _tracer() -> trace.Tracer:
-    return trace.get_tracer(TRACER_NAME)
+    return _TRACER
+
+
+def recording() -> bool:
+    """True once the application set a tracer provider (before that, spans go nowhere)."""
+    return not isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider)
 
 
 def _span_context(ref: SpanRef, remote: bool) -> SpanContext:

@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 from durabletask.internal.observability import names, otel_spans
 from durabletask.internal.observability.carrier import parse
+from durabletask.internal.observability.noop import NOOP_TRACING
 from durabletask.internal.observability.orchestration_spans import EpisodeTrace
 from durabletask.internal.proto import orchestrator_service_pb2 as pb
 
@@ -77,12 +78,16 @@ class Tracing:
         """Configure; ``emit=False`` propagates context without emitting spans."""
         self.emit = emit
 
+    def _emitting(self) -> bool:
+        # Without a tracer provider nothing would be exported: only propagate.
+        return self.emit and otel_spans.recording()
+
     @contextlib.contextmanager
     def scheduling(
         self, name: str, instance_id: str, version: str | None
     ) -> Iterator[pb.TraceContext | None]:
         """The PRODUCER span of scheduling an orchestration; yields the context to send."""
-        if not self.emit:
+        if not self._emitting():
             current = otel_spans.current_ref()
             yield current.to_proto() if current is not None else None
             return
@@ -103,7 +108,7 @@ class Tracing:
     @contextlib.contextmanager
     def raising_event(self, event_name: str, instance_id: str) -> Iterator[None]:
         """The PRODUCER span of raising an event from a client."""
-        if not self.emit:
+        if not self._emitting():
             yield
             return
         attributes = {names.ATTR_TYPE: names.TYPE_EVENT, names.ATTR_NAME: event_name,
@@ -127,15 +132,17 @@ class Tracing:
         record = getattr(results, "trace", None)
         if record is None:
             return None
-        return EpisodeTrace(request, record, self.emit)
+        return EpisodeTrace(request, record, self._emitting())
 
-    def activity(self, request: pb.ActivityRequest) -> ActivityTrace:
-        """The span to run one activity in."""
+    def activity(self, request: pb.ActivityRequest) -> Any:
+        """The span to run one activity in (none at all while no tracer provider is set)."""
+        if not otel_spans.recording():
+            return NOOP_TRACING.activity(request)
         return ActivityTrace(request, self.emit)
 
     def entity_batch(self, request: Any, result: pb.EntityBatchResult) -> None:
         """Emit a SERVER span per operation of a finished entity batch (from its times)."""
-        if not self.emit:
+        if not self._emitting():
             return
         entity = request.instanceId
         entity_name = entity.split("@")[1] if entity.count("@") >= 2 else entity

@@ -128,7 +128,7 @@ class WorkerHost:
         self._loop_thread.start()
         self._loop_thread.submit(self._setup()).result()
         self._run_future = self._loop_thread.submit(self._supervise())
-        if self._metrics.enabled:
+        if self._metrics.available:
             self._unregister_metrics = observability.register_worker(self)
 
     async def _setup(self) -> None:
@@ -232,14 +232,21 @@ class WorkerHost:
 
     def metrics_snapshot(self) -> dict[str, Any]:
         """Counters for the metrics reader (``observability.metrics``)."""
-        supervisor, cache = self._supervisor, self._episodes.cache
+        supervisor, cache, runner = self._supervisor, self._episodes.cache, self._runner
         counters = supervisor.counters if supervisor is not None else {}
-        runner = self._runner
+        lookups = "durabletask.worker.orchestration_cache.lookups"
+        totals = {
+            **self._metrics.totals(),
+            (lookups, (("durabletask.cache.result", "hit"),)): cache.hits,
+            (lookups, (("durabletask.cache.result", "miss"),)): cache.misses,
+            ("durabletask.worker.orchestration_cache.evictions", ()): cache.evictions,
+            ("durabletask.worker.stream.reconnects", ()): counters.get("reconnects", 0),
+            ("durabletask.worker.stream.silent_disconnects", ()): counters.get(
+                "silent_disconnects", 0),
+        }
         return {
-            "cache_hits": cache.hits, "cache_misses": cache.misses,
-            "cache_evictions": cache.evictions, "cache_size": len(cache),
-            "reconnects": counters.get("reconnects", 0),
-            "silent_disconnects": counters.get("silent_disconnects", 0),
+            "totals": totals,
+            "cache_size": len(cache),
             "in_flight": runner.in_flight_by_kind() if runner is not None else {},
         }
 
