@@ -47,6 +47,8 @@ _TOTAL_UNITS = {
         "{work_item}", "Work items completed, by kind and outcome (success or failure)"),
     "durabletask.worker.work_items.abandoned": (
         "{work_item}", "Work items handed back to the sidecar or whose completion it refused"),
+    "durabletask.worker.payload.io": (
+        "By", "Serialized bytes of work items received and completions sent, by kind"),
     "durabletask.worker.orchestration_cache.lookups": (
         "{lookup}", "Orchestration cache lookups, by result (hit or miss)"),
     "durabletask.worker.orchestration_cache.evictions": (
@@ -154,9 +156,6 @@ def _ensure_instruments() -> Mapping[str, Any]:
         made["episode"] = meter.create_histogram(
             "durabletask.worker.orchestration.episode.duration", "s",
             "Engine time of one orchestration episode (replay plus new events)")
-        made["payload"] = meter.create_histogram(
-            "durabletask.worker.payload.size", "By",
-            "Serialized size of work items received and completions sent")
         made["recreations"] = meter.create_counter(
             "durabletask.channel.recreations", "{recreation}",
             "gRPC channels replaced after transport failures, by owner")
@@ -186,13 +185,14 @@ def _ensure_instruments() -> Mapping[str, Any]:
 _RECEIVED = "durabletask.worker.work_items"
 _COMPLETED = "durabletask.worker.work_items.completed"
 _ABANDONED = "durabletask.worker.work_items.abandoned"
+_PAYLOAD = "durabletask.worker.payload.io"
 
 
 class WorkerMetrics:
     """What the worker reports per work item (instruments shared by the process).
 
-    Counts are kept as plain integers and observed at collection time (:meth:`totals`);
-    only the histograms cost an OpenTelemetry measurement per work item.
+    Counts (and bytes) are kept as plain integers and observed at collection time
+    (:meth:`totals`); only the duration histograms cost a measurement per work item.
     """
 
     available = True
@@ -207,7 +207,6 @@ class WorkerMetrics:
         made = _ensure_instruments()
         self._duration = made["duration"]
         self._episode = made["episode"]
-        self._payload = made["payload"]
         self._counts: Totals = {}
         self._attributes: dict[tuple[str, ...], dict[str, str]] = {}
 
@@ -217,9 +216,9 @@ class WorkerMetrics:
             found = self._attributes[pairs] = dict(zip(pairs[::2], pairs[1::2]))
         return found
 
-    def _count(self, name: str, *pairs: str) -> None:
+    def _count(self, name: str, *pairs: str, amount: int = 1) -> None:
         key = (name, tuple(zip(pairs[::2], pairs[1::2])))
-        self._counts[key] = self._counts.get(key, 0) + 1
+        self._counts[key] = self._counts.get(key, 0) + amount
 
     def totals(self) -> Totals:
         """The work-item counts so far (for the observed counters)."""
@@ -228,14 +227,14 @@ class WorkerMetrics:
     def received(self, kind: str, size: int) -> None:
         """A work item of ``kind`` arrived (``size`` bytes serialized)."""
         self._count(_RECEIVED, KIND, kind)
-        self._payload.record(size, self._attrs(KIND, kind, DIRECTION, "received"))
+        self._count(_PAYLOAD, KIND, kind, DIRECTION, "received", amount=size)
 
     def completed(self, kind: str, failed: bool, seconds: float, size: int) -> None:
         """Its completion was accepted; ``failed`` when it reports a failure."""
         outcome = "failure" if failed else "success"
         self._count(_COMPLETED, KIND, kind, OUTCOME, outcome)
         self._duration.record(seconds, self._attrs(KIND, kind, OUTCOME, outcome))
-        self._payload.record(size, self._attrs(KIND, kind, DIRECTION, "sent"))
+        self._count(_PAYLOAD, KIND, kind, DIRECTION, "sent", amount=size)
 
     def abandoned(self, kind: str, seconds: float) -> None:
         """It was handed back, or its completion was refused or could not be sent."""

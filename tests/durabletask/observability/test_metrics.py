@@ -73,8 +73,10 @@ def test_a_run_is_counted_by_kind_timed_and_sized(metric_reader, run_worker, dt_
         kind: "activity", "durabletask.work_item.outcome": "success"}) == 1
     assert grew("durabletask.worker.work_item.duration", **{kind: "activity"}) == 1
     assert grew("durabletask.worker.orchestration.episode.duration") == 2
-    assert grew("durabletask.worker.payload.size", **{
-        kind: "activity", "durabletask.payload.direction": "received"}) == 1
+    assert grew("durabletask.worker.payload.io", **{
+        kind: "activity", "durabletask.payload.direction": "received"}) > 20, "bytes"
+    assert grew("durabletask.worker.payload.io", **{
+        kind: "activity", "durabletask.payload.direction": "sent"}) > 0
     assert grew("durabletask.worker.orchestration_cache.lookups") >= 1
     assert value(after, "durabletask.sidecar.instances",
                  **{"durabletask.orchestration.status": "COMPLETED"}) >= 1

@@ -247,3 +247,22 @@ def test_entity_operations_get_server_spans(spans, make_worker, dt_client):
     assert operation.kind is SpanKind.SERVER
     assert (operation.attributes or {})["durabletask.entity.operation"] == "add"
     assert (operation.attributes or {})["durabletask.task.instance_id"] == str(entity_id)
+
+
+def counts_down(ctx: task.OrchestrationContext, left: int):
+    if left > 0:
+        ctx.continue_as_new(left - 1)
+        return None
+    return "done"
+
+
+def test_each_execution_after_continue_as_new_gets_its_own_span(spans, run_worker, dt_client):
+    run_worker([counts_down], [])
+    instance_id = dt_client.schedule_new_orchestration(counts_down, input=2)
+    _completed(dt_client, instance_id)
+    executions = _wait_for(spans, "orchestration:counts_down", count=3)
+    schedule = one(durable(spans.get_finished_spans()), "create_orchestration:counts_down")
+
+    assert len(executions) == 3
+    assert len({s.context.span_id for s in executions}) == 3
+    assert all(is_child(s, schedule) for s in executions), "the parent context carries over"
