@@ -14,7 +14,8 @@ from durabletask.internal.proto import orchestrator_service_pb2 as pb
 
 __all__ = ["SpanRef", "new_span_id", "parse", "root_for"]
 
-_random = random.SystemRandom()
+# As OpenTelemetry's own id generator: ids must be unique, not secret.
+_random = random.Random()
 SAMPLED = 0x01
 
 
