@@ -14,7 +14,7 @@ import logging
 import weakref
 from typing import TYPE_CHECKING, Any
 
-from durabletask.internal import observability
+import durabletask.internal.observability as observability
 from durabletask.internal.proto import orchestrator_service_pb2 as pb
 from durabletask.sidecar.store.base import InstanceQuery
 

@@ -17,12 +17,13 @@ from typing import Any
 from opentelemetry import metrics
 from opentelemetry.metrics import CallbackOptions, Observation
 
+from durabletask.internal.observability.names import METER_NAME
+
+_Proxy: Any
 try:  # the API's stand-in until the application sets a meter provider
     from opentelemetry.metrics._internal import _ProxyMeterProvider as _Proxy
 except ImportError:  # pragma: no cover - another API version: always record
     _Proxy = None
-
-from durabletask.internal.observability.names import METER_NAME
 
 __all__ = ["SidecarMetrics", "WorkerMetrics", "register_sidecar", "register_worker"]
 

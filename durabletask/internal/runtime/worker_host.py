@@ -215,15 +215,14 @@ class WorkerHost:
             stats["state"] = self._supervisor.state
         return stats
 
-    def health(self, stopped: bool = False) -> WorkerHealth:
-        """The worker's health now (``stopped`` once :meth:`stop` began)."""
+    def health(self) -> WorkerHealth:
+        """The worker's health now."""
         supervisor, runner = self._supervisor, self._runner
         if supervisor is None or runner is None:
             return WorkerHealth(StreamState.STOPPED)
         last = supervisor.liveness.last_message_at
         return WorkerHealth(
-            state=StreamState.STOPPED if stopped else _STATES.get(
-                supervisor.state, StreamState.CONNECTING),
+            state=_STATES.get(supervisor.state, StreamState.CONNECTING),
             seconds_since_last_message=None if last is None else time.monotonic() - last,
             reconnects=supervisor.counters["reconnects"],
             in_flight=runner.in_flight_by_kind(),
@@ -231,7 +230,7 @@ class WorkerHost:
         )
 
     def metrics_snapshot(self) -> dict[str, Any]:
-        """Counters for the metrics reader (``observability.metrics``)."""
+        """Counters for the metrics reader (``observability.otel_metrics``)."""
         supervisor, cache, runner = self._supervisor, self._episodes.cache, self._runner
         counters = supervisor.counters if supervisor is not None else {}
         lookups = "durabletask.worker.orchestration_cache.lookups"
