@@ -15,24 +15,13 @@ Prints the scenario's figures as one JSON line, plus ``spans`` and ``metric_poin
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import sys
 from collections.abc import Sequence
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
-
-def _load_scenarios() -> ModuleType:
-    path = Path(__file__).with_name("scenarios.py")
-    spec = importlib.util.spec_from_file_location("durabletask_bench_scenarios", path)
-    if spec is None or spec.loader is None:
-        raise ImportError(f"cannot load {path}")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+# Run as a script: bench/ is sys.path[0], so the scenario driver is importable by name.
+from driver import load_scenarios
 
 
 def _record() -> tuple[Any, Any, Any]:
@@ -73,7 +62,7 @@ def main() -> int:
     parser.add_argument("--sidecar-pid", type=int, required=True)
     args = parser.parse_args()
     recording = _record() if args.mode == "on" else None
-    result = _load_scenarios().measure(args.address, "hello", args.n, args.sidecar_pid)
+    result = load_scenarios().measure(args.address, "hello", args.n, args.sidecar_pid)
     from durabletask.internal import observability
 
     result.update(mode=args.mode, otel_importable=observability.AVAILABLE)

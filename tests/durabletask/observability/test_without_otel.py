@@ -13,24 +13,11 @@ import sys
 import textwrap
 from pathlib import Path
 
+from bench.observability import BLOCKER
+
 REPO_ROOT = Path(__file__).resolve().parents[3]
 RUN_TIMEOUT_SECONDS = 120
 
-BLOCKER = '''
-import sys
-
-
-class _NoOpenTelemetry:
-    """Pretends opentelemetry is not installed."""
-
-    def find_spec(self, name, path=None, target=None):
-        if name == "opentelemetry" or name.startswith("opentelemetry."):
-            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
-        return None
-
-
-sys.meta_path.insert(0, _NoOpenTelemetry())
-'''
 
 PROGRAM = '''
 import json
