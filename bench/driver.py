@@ -23,7 +23,8 @@ from types import ModuleType
 from typing import Any
 
 
-def _load_scenarios() -> ModuleType:
+def load_scenarios() -> ModuleType:
+    """Load ``scenarios.py`` by path (the driver runs from an empty directory)."""
     path = Path(__file__).with_name("scenarios.py")
     spec = importlib.util.spec_from_file_location("durabletask_bench_scenarios", path)
     if spec is None or spec.loader is None:
@@ -56,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--n", type=int, required=True)
     run.add_argument("--sidecar-pid", type=int, required=True)
     args = parser.parse_args(argv)
-    scenarios = _load_scenarios()
+    scenarios = load_scenarios()
     _emit(scenarios.measure(args.address, args.scenario, args.n, args.sidecar_pid))
     return 0
 

@@ -17,6 +17,7 @@ import grpc.aio
 
 from durabletask.grpc_options import GrpcChannelOptions, GrpcClientResiliencyOptions
 from durabletask.history import HistoryEvent
+from durabletask.internal import observability
 from durabletask.internal.proto import orchestrator_service_pb2 as pb
 from durabletask.internal.requests import ClientSettings, entity_flows, flows
 from durabletask.internal.requests.models import (
@@ -87,6 +88,7 @@ class _ClientBase:
             default_version=default_version, payload_store=payload_store,
             data_converter=data_converter,
         )
+        self._config = observability.traced_client_config(self._config, emit_trace_spans)
         self._logger = self._config.logger
         self._emit_trace_spans = emit_trace_spans
         self.default_version = default_version

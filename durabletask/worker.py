@@ -20,6 +20,7 @@ import grpc
 import grpc.aio
 
 from durabletask.exception_properties import ExceptionPropertiesProvider
+from durabletask.health import StreamState, WorkerHealth
 from durabletask.grpc_options import GrpcChannelOptions, GrpcWorkerResiliencyOptions
 from durabletask.internal.engine import (
     DATETIME_STRING_FORMAT,
@@ -36,6 +37,7 @@ from durabletask.internal.engine import (
     VersioningOptions,
     VersionMatchStrategy,
 )
+from durabletask.internal import observability
 from durabletask.internal.engine.cache import OrchestrationCache, OrchestrationCacheOptions
 from durabletask.internal.engine.single_operation import SingleOperationExecutor
 from durabletask.internal.proto import orchestrator_service_pb2 as pb
@@ -330,6 +332,7 @@ class TaskHubGrpcWorker:
                 versioning=self._versioning,
                 exception_properties_provider=self._exception_properties_provider,
                 logger=self._logger,
+                record_traces=observability.AVAILABLE,
             )
             activities = ActivityExecutor(
                 self._registry,
@@ -346,14 +349,18 @@ class TaskHubGrpcWorker:
             cache = OrchestrationCache(orchestrations, self._cache_options, time.monotonic)
             payloads, activity_runner, entity_runner = with_store(
                 self._payload_store, activities, entities)
+            metrics = observability.worker_metrics()
             host = WorkerHost(
                 self._host_config,
-                episode_runner=EpisodeRunner(cache, self._host_config.metadata, payloads),
+                episode_runner=EpisodeRunner(
+                    cache, self._host_config.metadata, payloads=payloads, metrics=metrics),
                 activity_executor=activity_runner,
                 entity_executor=entity_runner,
                 concurrency=self._concurrency_options,
                 request=self._work_items_request(),
                 logger=self._logger,
+                tracing=observability.tracing(self._emit_trace_spans),
+                metrics=metrics,
             )
             host.start()
             self._host = host
@@ -378,6 +385,21 @@ class TaskHubGrpcWorker:
         """
         host = self._host
         return host.resiliency_stats() if host is not None else {}
+
+    def health(self) -> WorkerHealth:
+        """A snapshot of the worker's connection and load (docs/observability.md).
+
+        An addition to the official API: the stream's state (``connected`` while its
+        stream is open, idle or busy; ``connecting``; ``backoff``; ``stopped``), the time
+        since the sidecar last sent anything, reconnects, work in flight by kind and the
+        orchestration cache's size.
+        """
+        host = self._host
+        return host.health() if host is not None else WorkerHealth(StreamState.STOPPED)
+
+    def is_ready(self) -> bool:
+        """True when the worker's stream to the sidecar is connected (``health().ready``)."""
+        return self.health().ready
 
     def __enter__(self) -> TaskHubGrpcWorker:
         return self

@@ -16,6 +16,7 @@ from durabletask.internal.proto import orchestrator_service_pb2 as pb
 from durabletask.sidecar.clock import Clock, system_clock
 from durabletask.sidecar.entities.batches import PreparedEntityBatch
 from durabletask.sidecar.entities.ids import entity_name
+from durabletask.sidecar import telemetry
 from durabletask.sidecar.store.base import ActivityTask, Store
 from durabletask.sidecar.timers import TimerScheduler
 from durabletask.sidecar.transitions import EpisodeContext
@@ -285,6 +286,11 @@ class Dispatcher:
         """Number of connected worker streams."""
         return len(self._streams)
 
+    def backlog(self) -> dict[str, int]:
+        """Work waiting for a worker, by queue (for metrics)."""
+        return {"orchestration": len(self._ready), "activity": len(self._activities),
+                "entity": len(self._entities)}
+
     @property
     def closing(self) -> bool:
         """True once :meth:`close` was called (the sidecar is shutting down)."""
@@ -371,6 +377,7 @@ class Dispatcher:
             self.pump()  # a stream that answered late may take work again
             return False
         self._end_lease(lease)
+        telemetry.metrics.redelivered(lease.kind.value, "abandoned")
         key = _abandon_key(lease)
         count = self._abandons.get(key, 0) + 1
         self._abandons[key] = count
@@ -672,6 +679,8 @@ class Dispatcher:
         self._end_lease(lease)
         if lease.delivered and self._lost_too_often(lease):
             return
+        if lease.delivered:
+            telemetry.metrics.redelivered(lease.kind.value, "lost")
         self._requeue(lease)
 
     def _requeue(self, lease: Lease) -> None:
@@ -707,6 +716,7 @@ class Dispatcher:
             del self._expiries[token]
             expired.append(lease)
         for lease in expired:
+            telemetry.metrics.lease_expired(lease.kind.value)
             logger.warning(
                 "lease of %s work item for instance %s expired after %.1fs without an answer; "
                 "taking it back from the worker, which gets no new work until it answers",

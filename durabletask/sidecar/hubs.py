@@ -23,6 +23,7 @@ from durabletask.sidecar.options import SidecarOptions, validate_hub_names
 from durabletask.sidecar.server import SidecarServicer
 from durabletask.sidecar.store.base import Store
 from durabletask.sidecar.store.memory import MemoryStore
+from durabletask.sidecar import telemetry
 
 __all__ = [
     "DEFAULT_HUB",
@@ -241,8 +242,9 @@ class TaskHubs:
 
     def start(self) -> None:
         """Start every hub's core (on the sidecar's loop)."""
-        for core in self.cores.values():
+        for key, core in self.cores.items():
             core.start()
+            telemetry.watch(core, key)
 
     async def close(self) -> None:
         """End every hub's worker streams and timers."""

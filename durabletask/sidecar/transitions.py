@@ -586,6 +586,7 @@ def _continue_as_new(b: _Builder, a: pb.CompleteOrchestrationAction) -> None:
     started.orchestrationInstance.instanceId = b.rec.instance_id
     started.orchestrationInstance.executionId.value = execution_id
     b.replace = [started_event, *a.carryoverEvents]  # sent as new events: unseen_history
+    b.trace_context = None  # the new execution gets an orchestration span of its own
     b.record = dataclasses.replace(
         b.rec,
         status=_RUNNING,

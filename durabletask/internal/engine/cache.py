@@ -95,6 +95,7 @@ class OrchestrationCache:
         self._entries: OrderedDict[str, _Entry] = OrderedDict()
         self.hits = 0
         self.misses = 0
+        self.evictions = 0
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -200,7 +201,8 @@ class OrchestrationCache:
 
     def evict(self, instance_id: str) -> None:
         """Forget ``instance_id`` (its completion was refused or its work item abandoned)."""
-        self._entries.pop(instance_id, None)
+        if self._entries.pop(instance_id, None) is not None:
+            self.evictions += 1
 
     def _evict_overflow(self) -> None:
         now = self._clock()
@@ -210,6 +212,7 @@ class OrchestrationCache:
             if len(self._entries) <= self._options.max_size and now - oldest.last_used <= timeout:
                 break
             del self._entries[oldest_id]
+            self.evictions += 1
 
 
 def _execution_id(request: pb.OrchestratorRequest) -> str:

@@ -14,6 +14,7 @@ from durabletask.internal.engine.registry import Registry
 from durabletask.internal.engine.results import ExecutionResults
 from durabletask.internal.engine.rewind import build_rewind_action, is_rewind_request
 from durabletask.internal.engine.runner import AbandonWorkItem, OrchestrationRunner
+from durabletask.internal.engine.trace_journal import TraceJournal
 from durabletask.internal.engine.versioning import VersioningOptions
 from durabletask.internal.proto import orchestrator_service_pb2 as pb
 from durabletask.serialization import DEFAULT_DATA_CONVERTER, DataConverter
@@ -35,6 +36,7 @@ class OrchestrationExecutor:
         versioning: The worker's versioning options, if any.
         exception_properties_provider: Adds properties to failure details.
         logger: Where the engine logs (default ``durabletask.engine``).
+        record_traces: Keep a trace journal per orchestration (``ExecutionResults.trace``).
     """
 
     def __init__(
@@ -46,8 +48,10 @@ class OrchestrationExecutor:
         versioning: VersioningOptions | None = None,
         exception_properties_provider: ExceptionPropertiesProvider | None = None,
         logger: logging.Logger | None = None,
+        record_traces: bool = False,
     ) -> None:
         self._registry = registry
+        self._record_traces = record_traces
         self._converter = data_converter
         self._maximum_timer_interval = maximum_timer_interval
         self._versioning = versioning
@@ -94,6 +98,7 @@ class OrchestrationExecutor:
             versioning=self._versioning,
             exception_properties_provider=self._properties_provider,
             logger=self._logger,
+            journal=TraceJournal(instance_id) if self._record_traces else None,
         )
 
     def _execute(

@@ -20,9 +20,12 @@ class ExecutionResults:
         orchestration_trace_context: Tracing state to echo to the backend, if any.
         abandon: True when the worker must abandon the work item instead of completing
             it (versioning ``REJECT``); ``actions`` is then empty.
+        trace: The episode's trace facts (``trace_journal.TraceRecord``) when the
+            executor records them, else None.
     """
 
     actions: list[pb.OrchestratorAction]
     encoded_custom_status: str | None
     orchestration_trace_context: Any = None
     abandon: bool = False
+    trace: Any = None

@@ -25,6 +25,7 @@ from durabletask.internal.engine.registry import (
 )
 from durabletask.internal.engine.results import ExecutionResults
 from durabletask.internal.engine.signatures import reconstructable, shape_of
+from durabletask.internal.engine.trace_journal import TraceJournal
 from durabletask.internal.engine.versioning import (
     VersionFailureStrategy,
     VersioningOptions,
@@ -76,8 +77,10 @@ class OrchestrationRunner:
         versioning: VersioningOptions | None,
         exception_properties_provider: ExceptionPropertiesProvider | None,
         logger: logging.Logger,
+        journal: TraceJournal | None = None,
     ) -> None:
         self.context = context
+        self.journal = journal
         self._registry = registry
         self._converter = data_converter
         self._versioning = versioning
@@ -123,6 +126,8 @@ class OrchestrationRunner:
         if self._completion is not None:
             self._process_after_completion(kind, event)
             return
+        if self.journal is not None:
+            self.journal.observe(kind, event, self.context.is_replaying)
         handler = HANDLERS.get(kind)
         if handler is None:
             self.logger.debug("%s: ignoring history event %s", self.context.instance_id, kind)
@@ -312,7 +317,11 @@ class OrchestrationRunner:
         produced = list(self.context.pending_actions())
         if self._completion is not None:
             produced.append(self._final_completion(self._completion))
-        return ExecutionResults(produced, self.context.encoded_custom_status)
+        trace = None
+        if self.journal is not None:
+            self.journal.note_actions(produced, self.context.current_utc_datetime)
+            trace = self.journal.record()
+        return ExecutionResults(produced, self.context.encoded_custom_status, trace=trace)
 
     def _final_completion(self, completion: pb.OrchestratorAction) -> pb.OrchestratorAction:
         request = self.context.continue_as_new_request

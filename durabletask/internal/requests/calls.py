@@ -11,6 +11,7 @@ from google.protobuf.message import Message
 
 from durabletask.errors import PayloadTooLargeError
 from durabletask.grpc_options import GrpcChannelOptions
+from durabletask.internal import observability
 from durabletask.internal.transport.errors import CallInfo
 from durabletask.serialization import DEFAULT_DATA_CONVERTER, DataConverter
 
@@ -67,6 +68,7 @@ class ClientSettings:
         max_send_bytes: The largest request allowed, or None for no limit.
         default_call_timeout: The deadline of calls that set none, or None.
         logger: Where flows log (the client's logger).
+        tracing: The observability tracing facade (spans and trace context to send).
     """
 
     address: str
@@ -75,6 +77,7 @@ class ClientSettings:
     max_send_bytes: int | None = DEFAULT_MAX_MESSAGE_BYTES
     default_call_timeout: float | None = None
     logger: logging.Logger = field(default_factory=lambda: logging.getLogger("durabletask.client"))
+    tracing: Any = observability.NOOP_TRACING
 
     def call_info(self, call: Call) -> CallInfo:
         """Describe ``call`` for error translation."""

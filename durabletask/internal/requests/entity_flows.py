@@ -81,6 +81,9 @@ def signal_entity(
         scheduledTime=inputs.to_timestamp(signal_time, argument="signal_time"),
         requestTime=inputs.to_timestamp(datetime.now(timezone.utc), argument="requestTime"),
     )
+    trace_context = settings.tracing.current_context()
+    if trace_context is not None:
+        request.parentTraceContext.CopyFrom(trace_context)
     yield Call("SignalEntity", request, key)
 
 

@@ -75,7 +75,11 @@ def schedule_new_orchestration(
     )
     if reuse_id_policy is not None:
         request.orchestrationIdReusePolicy.CopyFrom(reuse_id_policy)
-    response = yield Call("StartInstance", request, instance_id)
+    version_sent = request.version.value if request.HasField("version") else None
+    with settings.tracing.scheduling(name, instance_id, version_sent) as trace_context:
+        if trace_context is not None:
+            request.parentTraceContext.CopyFrom(trace_context)
+        response = yield Call("StartInstance", request, instance_id)
     return str(response.instanceId or instance_id)
 
 
@@ -206,7 +210,8 @@ def raise_orchestration_event(
             inputs.serialize_argument(settings.data_converter, data, argument="data")
         ),
     )
-    yield Call("RaiseEvent", request, instance_id)
+    with settings.tracing.raising_event(request.name, instance_id):
+        yield Call("RaiseEvent", request, instance_id)
 
 
 def terminate_orchestration(

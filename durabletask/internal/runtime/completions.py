@@ -49,6 +49,15 @@ def orchestrator_response(
     return failed
 
 
+def orchestration_failed(response: pb.OrchestratorResponse) -> bool:
+    """True when the response completes the orchestration as FAILED."""
+    return any(
+        action.HasField("completeOrchestration")
+        and action.completeOrchestration.orchestrationStatus == pb.ORCHESTRATION_STATUS_FAILED
+        for action in response.actions
+    )
+
+
 def activity_response(
     request: pb.ActivityRequest,
     token: str,

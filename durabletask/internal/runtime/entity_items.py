@@ -23,13 +23,14 @@ KINDS = ("entityRequest", "entityRequestV2")
 _logger = logging.getLogger("durabletask.worker")
 
 
-def _request(item: pb.WorkItem) -> pb.EntityBatchRequest | pb.EntityRequest:
+def request_of(item: pb.WorkItem) -> pb.EntityBatchRequest | pb.EntityRequest:
+    """The entity batch a work item carries, in either wire form."""
     return item.entityRequest if item.HasField("entityRequest") else item.entityRequestV2
 
 
 def describe(item: pb.WorkItem) -> str:
     """Name the work item in logs, e.g. ``entity batch of @counter@k (3 operations)``."""
-    request = _request(item)
+    request = request_of(item)
     count = (
         len(request.operations) if isinstance(request, pb.EntityBatchRequest)
         else len(request.operationRequests)
@@ -48,7 +49,7 @@ async def execute(
     Returns:
         The result to complete the work item with, or ``None`` to abandon it.
     """
-    request = _request(item)
+    request = request_of(item)
     loop = asyncio.get_running_loop()
     try:
         outcome = await loop.run_in_executor(

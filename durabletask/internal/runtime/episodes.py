@@ -9,11 +9,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Sequence
 from typing import Any
 
 import grpc.aio
 
+from durabletask.internal import observability
 from durabletask.internal.engine.cache import NeedsHistory, OrchestrationCache
 from durabletask.internal.engine.results import ExecutionResults
 from durabletask.internal.proto import orchestrator_service_pb2 as pb
@@ -40,9 +42,11 @@ class EpisodeRunner:
         cache: OrchestrationCache,
         metadata: Sequence[tuple[str, str]] | None = None,
         payloads: PayloadBoundary | None = None,
+        metrics: Any = observability.NOOP_WORKER_METRICS,
     ) -> None:
         self._cache = cache
         self._payloads = payloads
+        self._metrics = metrics
         self._metadata = tuple(metadata) if metadata else None
         self._unanswered: dict[str, asyncio.Future[bool]] = {}
 
@@ -73,13 +77,17 @@ class EpisodeRunner:
         payloads = self._payloads
         if payloads is not None:
             await payloads.resolve([request])
+        started, hits = time.perf_counter(), self._cache.hits
         try:
             results = self._cache.execute(request)
         except NeedsHistory:
             history = await self._fetch_history(request, stub)
             if payloads is not None:
                 await payloads.resolve(history)
+            started = time.perf_counter()
             results = self._cache.execute(request, fetched_history=history)
+        if self._metrics.enabled:
+            self._metrics.episode(time.perf_counter() - started, self._cache.hits > hits)
         if payloads is not None:
             results = await payloads.offload_results(results, request.instanceId)
         return results

@@ -18,6 +18,7 @@ import concurrent.futures
 import enum
 import logging
 import random
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +26,7 @@ from typing import Any
 import grpc
 import grpc.aio
 
+from durabletask.internal import observability
 from durabletask.internal.proto import orchestrator_service_pb2 as pb
 from durabletask.internal.runtime import completions, entity_items
 from durabletask.internal.runtime.episodes import EpisodeRunner
@@ -39,6 +41,14 @@ _ABANDON_RPCS: dict[str, tuple[str, Any]] = {
     "activityRequest": ("AbandonTaskActivityWorkItem", pb.AbandonActivityTaskRequest),
     "entityRequest": ("AbandonTaskEntityWorkItem", pb.AbandonEntityTaskRequest),
     "entityRequestV2": ("AbandonTaskEntityWorkItem", pb.AbandonEntityTaskRequest),
+}
+
+# The work-item kind as metrics and health name it.
+_KIND_NAMES = {
+    "orchestratorRequest": "orchestration",
+    "activityRequest": "activity",
+    "entityRequest": "entity",
+    "entityRequestV2": "entity",
 }
 
 # Statuses after which resending a completion may help; anything else means the sidecar
@@ -81,6 +91,12 @@ class _Tracked:
     stream: StreamGeneration
     token: int
     state: _ItemState = _ItemState.QUEUED
+    arrived: float = 0.0
+
+    @property
+    def kind(self) -> str:
+        """``orchestration``, ``activity`` or ``entity``."""
+        return _KIND_NAMES[self.item.WhichOneof("request") or ""]
 
     @property
     def stub(self) -> Any:
@@ -100,7 +116,11 @@ class WorkItemRunner:
         settings: RunnerSettings,
         metadata: Sequence[tuple[str, str]] | None = None,
         entity_executor: Any = None,
+        tracing: Any = observability.NOOP_TRACING,
+        metrics: Any = observability.NOOP_WORKER_METRICS,
     ) -> None:
+        self._tracing = tracing
+        self._metrics = metrics
         self._episodes = episode_runner
         self._activities = activity_executor
         self._entities = entity_executor
@@ -126,7 +146,10 @@ class WorkItemRunner:
         if kind not in ("orchestratorRequest", "activityRequest", *entity_items.KINDS):
             _logger.warning("Ignoring unsupported work item kind %r", kind)
             return
-        tracked = _Tracked(item, transport, stream, transport.lease.acquire())
+        tracked = _Tracked(item, transport, stream, transport.lease.acquire(),
+                           arrived=time.monotonic())
+        if self._metrics.enabled:
+            self._metrics.received(tracked.kind, item.ByteSize())
         if kind == "orchestratorRequest":
             coro = self._run_orchestration(tracked)
         elif kind == "activityRequest":
@@ -147,6 +170,13 @@ class WorkItemRunner:
         """Number of work items queued or running."""
         return len(self._tasks)
 
+    def in_flight_by_kind(self) -> dict[str, int]:
+        """Work items queued or running, by kind (``orchestration``, ``activity``, ``entity``)."""
+        counts = dict.fromkeys(("orchestration", "activity", "entity"), 0)
+        for tracked in list(self._tasks.values()):
+            counts[tracked.kind] += 1
+        return counts
+
     async def _run_orchestration(self, tracked: _Tracked) -> None:
         async with self._orchestration_slots:
             if not await self._may_start(tracked, self._abandon_item):
@@ -162,12 +192,20 @@ class WorkItemRunner:
                 self._episodes.completed(request.instanceId, accepted=False)
                 await self._abandon_item(tracked)
                 return
+            trace = self._tracing.episode(request, results)
+            if trace is not None:
+                trace.stamp(results.actions)
             response = completions.orchestrator_response(
                 request, tracked.item.completionToken, results, self._settings.max_message_bytes
             )
+            if trace is not None:
+                trace.fill(response)
             rpc = tracked.stub.CompleteOrchestratorTask
-            accepted = await self._complete(rpc, response, tracked)
+            accepted = await self._complete(
+                rpc, response, tracked, completions.orchestration_failed(response))
             self._episodes.completed(request.instanceId, accepted)
+            if accepted and trace is not None:
+                trace.emit(response.actions)
 
     async def _run_activity(self, tracked: _Tracked) -> None:
         async with self._activity_slots:
@@ -180,13 +218,14 @@ class WorkItemRunner:
                 request.taskId,
                 request.input.value if request.HasField("input") else None,
             )
+            span = self._tracing.activity(request)
             try:
                 if self._activities.is_async(request.name):
-                    outcome = await self._activities.execute_async(*args)
+                    outcome = await span.run_async(self._activities.execute_async, *args)
                 else:
                     loop = asyncio.get_running_loop()
                     outcome = await loop.run_in_executor(
-                        self._pool, self._activities.execute, *args
+                        self._pool, span.run, self._activities.execute, *args
                     )
             except Exception:
                 _logger.exception("Activity work item %s failed internally", request.name)
@@ -199,7 +238,8 @@ class WorkItemRunner:
                 outcome.failure,
                 self._settings.max_message_bytes,
             )
-            await self._complete(tracked.stub.CompleteActivityTask, response, tracked)
+            await self._complete(tracked.stub.CompleteActivityTask, response, tracked,
+                                 response.HasField("failureDetails"))
 
     async def _run_entity_batch(self, tracked: _Tracked) -> None:
         async with self._entity_slots:
@@ -211,7 +251,9 @@ class WorkItemRunner:
             if result is None:
                 await self._abandon_item(tracked)
                 return
-            await self._complete(tracked.stub.CompleteEntityTask, result, tracked)
+            failed = any(outcome.HasField("failure") for outcome in result.results)
+            if await self._complete(tracked.stub.CompleteEntityTask, result, tracked, failed):
+                self._tracing.entity_batch(entity_items.request_of(tracked.item), result)
 
     async def _may_start(
         self, tracked: _Tracked, abandon: Callable[[_Tracked], Awaitable[None]]
@@ -224,8 +266,20 @@ class WorkItemRunner:
         tracked.state = _ItemState.RUNNING
         return True
 
-    async def _complete(self, rpc: Any, request: Any, tracked: _Tracked) -> bool:
+    async def _complete(
+        self, rpc: Any, request: Any, tracked: _Tracked, failed: bool = False
+    ) -> bool:
         """Send a completion, retrying transient failures; True if the sidecar accepted it."""
+        accepted = await self._send_completion(rpc, request, tracked)
+        if self._metrics.enabled:
+            seconds = time.monotonic() - tracked.arrived
+            if accepted:
+                self._metrics.completed(tracked.kind, failed, seconds, request.ByteSize())
+            else:
+                self._metrics.abandoned(tracked.kind, seconds)
+        return accepted
+
+    async def _send_completion(self, rpc: Any, request: Any, tracked: _Tracked) -> bool:
         settings = self._settings
         for attempt in range(1, settings.completion_retry_max_attempts + 1):
             try:
@@ -268,6 +322,8 @@ class WorkItemRunner:
         """Hand any kind of work item back to the sidecar (best effort, bounded)."""
         rpc_name, request_type = _ABANDON_RPCS[tracked.item.WhichOneof("request")]
         request = request_type(completionToken=tracked.item.completionToken)
+        if self._metrics.enabled:
+            self._metrics.abandoned(tracked.kind, time.monotonic() - tracked.arrived)
         await self._abandon(getattr(tracked.stub, rpc_name), request)
 
     async def _abandon(self, rpc: Any, request: Any) -> None:

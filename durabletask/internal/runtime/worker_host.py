@@ -15,6 +15,7 @@ import asyncio
 import concurrent.futures
 import contextlib
 import logging
+import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -29,6 +30,8 @@ from durabletask.grpc_options import (
     GrpcWorkerResiliencyOptions,
     KeepalivePolicy,
 )
+from durabletask.health import StreamState, WorkerHealth
+from durabletask.internal import observability
 from durabletask.internal.proto import orchestrator_service_pb2 as pb
 from durabletask.internal.proto import orchestrator_service_pb2_grpc as pb_grpc
 from durabletask.internal.runtime.loop_thread import LoopThread
@@ -44,6 +47,12 @@ DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024
 # Bound on loop-thread teardown after the drain, so stop() never hangs.
 _TEARDOWN_SECONDS = 2.0
 _CALLER_CHANNEL = "<caller-provided channel>"
+# The supervisor's states as health reports them.
+_STATES = {
+    "streaming": StreamState.CONNECTED,
+    "backoff": StreamState.BACKOFF,
+    "stopping": StreamState.STOPPED,
+}
 
 
 @dataclass(frozen=True)
@@ -72,8 +81,13 @@ class WorkerHost:
         entity_executor: Any = None,
         request: pb.GetWorkItemsRequest,
         logger: logging.Logger,
+        tracing: Any = observability.NOOP_TRACING,
+        metrics: Any = observability.NOOP_WORKER_METRICS,
     ) -> None:
         self._config = config
+        self._tracing = tracing
+        self._metrics = metrics
+        self._unregister_metrics: Any = None
         self._logger = logger
         self._request = request
         resiliency = config.resiliency_options
@@ -114,6 +128,8 @@ class WorkerHost:
         self._loop_thread.start()
         self._loop_thread.submit(self._setup()).result()
         self._run_future = self._loop_thread.submit(self._supervise())
+        if self._metrics.available:
+            self._unregister_metrics = observability.register_worker(self)
 
     async def _setup(self) -> None:
         config = self._config
@@ -125,6 +141,8 @@ class WorkerHost:
             settings=self._runner_settings,
             metadata=config.metadata,
             entity_executor=self._entities,
+            tracing=self._tracing,
+            metrics=self._metrics,
         )
         resiliency = config.resiliency_options
         self._supervisor = StreamSupervisor(
@@ -197,6 +215,40 @@ class WorkerHost:
             stats["state"] = self._supervisor.state
         return stats
 
+    def health(self) -> WorkerHealth:
+        """The worker's health now."""
+        supervisor, runner = self._supervisor, self._runner
+        if supervisor is None or runner is None:
+            return WorkerHealth(StreamState.STOPPED)
+        last = supervisor.liveness.last_message_at
+        return WorkerHealth(
+            state=_STATES.get(supervisor.state, StreamState.CONNECTING),
+            seconds_since_last_message=None if last is None else time.monotonic() - last,
+            reconnects=supervisor.counters["reconnects"],
+            in_flight=runner.in_flight_by_kind(),
+            cache_size=len(self._episodes.cache),
+        )
+
+    def metrics_snapshot(self) -> dict[str, Any]:
+        """Counters for the metrics reader (``observability.otel_metrics``)."""
+        supervisor, cache, runner = self._supervisor, self._episodes.cache, self._runner
+        counters = supervisor.counters if supervisor is not None else {}
+        lookups = "durabletask.worker.orchestration_cache.lookups"
+        totals = {
+            **self._metrics.totals(),
+            (lookups, (("durabletask.cache.result", "hit"),)): cache.hits,
+            (lookups, (("durabletask.cache.result", "miss"),)): cache.misses,
+            ("durabletask.worker.orchestration_cache.evictions", ()): cache.evictions,
+            ("durabletask.worker.stream.reconnects", ()): counters.get("reconnects", 0),
+            ("durabletask.worker.stream.silent_disconnects", ()): counters.get(
+                "silent_disconnects", 0),
+        }
+        return {
+            "totals": totals,
+            "cache_size": len(cache),
+            "in_flight": runner.in_flight_by_kind() if runner is not None else {},
+        }
+
     async def _supervise(self) -> None:
         assert self._supervisor is not None
         try:
@@ -207,6 +259,8 @@ class WorkerHost:
     def stop(self) -> None:
         """Drain and disconnect, bounded by the stop and abandon timeouts plus 2 s."""
         budget = self._stop_timeout + self._abandon_timeout + _TEARDOWN_SECONDS
+        if self._unregister_metrics is not None:
+            self._unregister_metrics()
         try:
             self._loop_thread.submit(self._shutdown()).result(timeout=budget)
         except concurrent.futures.TimeoutError:

@@ -152,6 +152,8 @@ class Liveness:
         self.configured_window = configured_window
         self.traits = SidecarTraits()
         self.pings_seen = False
+        self.last_message_at: float | None = None
+        """``time.monotonic()`` when the sidecar last sent anything (health)."""
 
     def window(self) -> float | None:
         """The longest silence allowed on a stream now, or None for no limit."""
@@ -286,6 +288,7 @@ class WorkItemStreamConsumer:
         self._waiter = asyncio.ensure_future(call)
         await self._waiter
         self._call = None
+        self._liveness.last_message_at = time.monotonic()
         if self._cancel_requested:
             return self._result(StreamOutcome.SHUTDOWN)
         read_metadata = getattr(call, "initial_metadata", None)  # absent on sync adapters
@@ -378,6 +381,7 @@ class WorkItemStreamConsumer:
         """Handle one message; returns the result when the stream ended."""
         if item is grpc.aio.EOF:
             return self._result(StreamOutcome.GRACEFUL_DRAIN)
+        self._liveness.last_message_at = time.monotonic()
         if not self._first_message:
             self._first_message = True
             if self._on_first_message is not None:

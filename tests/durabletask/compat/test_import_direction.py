@@ -25,6 +25,16 @@ SIDECAR_FORBIDDEN = (
     "durabletask.task",
 )
 GRPC_FORBIDDEN = ("grpc",)
+# The sidecar, clients and worker all call the observability facade: it must not pull in
+# any of them (nor the engine), or the sidecar's arrows would break through it.
+OBSERVABILITY_FORBIDDEN = (
+    "durabletask.client",
+    "durabletask.worker",
+    "durabletask.internal.engine",
+    "durabletask.internal.runtime",
+    "durabletask.task",
+    "durabletask.sidecar",
+)
 _DYNAMIC_IMPORTERS = {"import_module", "__import__"}
 
 
@@ -132,6 +142,18 @@ def test_sidecar_module_never_imports_client_worker_engine_or_task(path):
     assert not bad, (
         f"{path.relative_to(REPO_ROOT)} imports {bad}: the sidecar may import only "
         "durabletask.internal.proto, its own modules and neutral helpers"
+    )
+
+
+@pytest.mark.parametrize("path", _file_params(PACKAGE_DIR / "internal" / "observability"))
+def test_observability_module_never_imports_its_callers(path):
+    _require_file(path)
+
+    bad = forbidden_imports(path, OBSERVABILITY_FORBIDDEN)
+
+    assert not bad, (
+        f"{path.relative_to(REPO_ROOT)} imports {bad}: the observability facade is called by "
+        "the sidecar, clients and worker and must not import them"
     )
 
 

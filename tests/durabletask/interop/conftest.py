@@ -33,6 +33,9 @@ except ImportError:  # not POSIX: sessions are not serialised there
 REPO_ROOT = Path(__file__).resolve().parents[3]
 OFFICIAL_VENV = REPO_ROOT / ".venv-official"
 OFFICIAL_VERSION = "1.12.0"
+# The official SDK with OpenTelemetry's SDK beside it, for the tracing interop tests.
+OFFICIAL_OTEL_VENV = REPO_ROOT / ".venv-official-otel"
+OTEL_PACKAGES = ("opentelemetry-api>=1.20", "opentelemetry-sdk>=1.20")
 DRIVER = Path(__file__).with_name("official_driver.py")
 
 VENV_CREATE_TIMEOUT_SECONDS = 120
@@ -118,11 +121,22 @@ def _provision_lock(venv: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def provision_official_venv(venv: Path = OFFICIAL_VENV) -> Path:
+def _has_packages(python: Path, packages: tuple[str, ...]) -> bool:
+    if not packages:
+        return True
+    names = [p.split(">")[0].split("=")[0] for p in packages]
+    probe = "import importlib.metadata as m; [m.version(n) for n in %r]" % names
+    return subprocess.run(
+        [str(python), "-I", "-c", probe], capture_output=True, timeout=PROBE_TIMEOUT_SECONDS,
+        stdin=subprocess.DEVNULL, check=False).returncode == 0
+
+
+def provision_official_venv(venv: Path = OFFICIAL_VENV, extra: tuple[str, ...] = ()) -> Path:
     """Creates (or reuses) a virtualenv holding exactly durabletask==1.12.0.
 
     Args:
         venv: Where the virtualenv lives.
+        extra: More requirements to install beside it (e.g. OpenTelemetry's SDK).
 
     Returns:
         The path of the virtualenv's python.
@@ -132,22 +146,27 @@ def provision_official_venv(venv: Path = OFFICIAL_VENV) -> Path:
         subprocess.TimeoutExpired: A step ran past its bound.
     """
     python = _venv_python(venv)
-    if python.exists() and _installed_version(python) == OFFICIAL_VERSION:
+
+    def ready() -> bool:
+        return (python.exists() and _installed_version(python) == OFFICIAL_VERSION
+                and _has_packages(python, extra))
+
+    if ready():
         return python
     with _provision_lock(venv):
-        if python.exists() and _installed_version(python) == OFFICIAL_VERSION:
+        if ready():
             return python  # provisioned by another session while we waited
-        _install(venv, python)
+        _install(venv, python, extra)
     return python
 
 
-def _install(venv: Path, python: Path) -> None:
+def _install(venv: Path, python: Path, extra: tuple[str, ...] = ()) -> None:
     if not _python_runs(python):
         shutil.rmtree(venv, ignore_errors=True)
         _run_checked([sys.executable, "-m", "venv", str(venv)], VENV_CREATE_TIMEOUT_SECONDS)
     _run_checked(
         [str(python), "-m", "pip", "install", "--disable-pip-version-check", "--quiet",
-         f"durabletask=={OFFICIAL_VERSION}"],
+         f"durabletask=={OFFICIAL_VERSION}", *extra],
         PIP_INSTALL_TIMEOUT_SECONDS)
     found = _installed_version(python)
     if found != OFFICIAL_VERSION:
@@ -166,6 +185,18 @@ def official_python() -> Path:
         return provision_official_venv()
     except (OfficialEnvError, OSError, subprocess.TimeoutExpired) as exc:
         reason = f"official durabletask=={OFFICIAL_VERSION} unavailable: {exc}"
+        if _under_ci():
+            pytest.fail(reason)
+        pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def official_otel_python() -> Path:
+    """Python of a venv with the official SDK and OpenTelemetry's SDK (tracing interop)."""
+    try:
+        return provision_official_venv(OFFICIAL_OTEL_VENV, OTEL_PACKAGES)
+    except (OfficialEnvError, OSError, subprocess.TimeoutExpired) as exc:
+        reason = f"official durabletask=={OFFICIAL_VERSION} with OpenTelemetry unavailable: {exc}"
         if _under_ci():
             pytest.fail(reason)
         pytest.skip(reason)

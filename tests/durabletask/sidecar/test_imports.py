@@ -2,6 +2,8 @@
 
 The protocol is the generated protos plus our wire dialect (``internal/dialect.py``: the
 metadata keys our sidecar and worker exchange), which needs nothing but the standard library.
+The observability facade (``internal/observability``) is shared by design (DESIGN.md); it
+imports none of the client, worker or engine (tests/durabletask/compat/test_import_direction.py).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from pathlib import Path
 import durabletask.sidecar
 
 ALLOWED_PREFIXES = ("durabletask.internal.proto", "durabletask.internal.dialect",
-                    "durabletask.sidecar")
+                    "durabletask.internal.observability", "durabletask.sidecar")
 
 
 def _imported_modules(path: Path) -> list[str]:

@@ -1,0 +1,272 @@
+"""The metrics half of the facade: OpenTelemetry instruments (loaded only with the extra).
+
+Instruments are created once per process on the global meter provider (through the API's
+proxy, so a provider set later still receives them). Counters that a component already keeps
+(cache hits, reconnects, backlog) are observed from registered sources at collection time
+rather than counted twice; a source that goes away leaves its totals behind, so observed
+counters never go down. docs/observability.md lists every instrument.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from opentelemetry import metrics
+from opentelemetry.metrics import CallbackOptions, Observation
+
+from durabletask.internal.observability.names import METER_NAME
+
+_Proxy: Any
+try:  # the API's stand-in until the application sets a meter provider
+    from opentelemetry.metrics._internal import _ProxyMeterProvider as _Proxy
+except ImportError:  # pragma: no cover - another API version: always record
+    _Proxy = None
+
+__all__ = ["SidecarMetrics", "WorkerMetrics", "register_sidecar", "register_worker"]
+
+KIND = "durabletask.work_item.kind"
+OUTCOME = "durabletask.work_item.outcome"
+DIRECTION = "durabletask.payload.direction"
+CACHE_RESULT = "durabletask.cache.result"
+QUEUE = "durabletask.queue"
+TASK_HUB = "durabletask.task_hub"
+STATUS = "durabletask.orchestration.status"
+OWNER = "durabletask.channel.owner"
+REASON = "durabletask.redelivery.reason"
+
+Totals = dict[tuple[str, tuple[tuple[str, str], ...]], int]
+"""Monotonic counts a worker reports: (instrument name, attributes) -> count."""
+
+# The observed counters, with their unit and description.
+_TOTAL_UNITS = {
+    "durabletask.worker.work_items": (
+        "{work_item}", "Work items received from the sidecar, by kind"),
+    "durabletask.worker.work_items.completed": (
+        "{work_item}", "Work items completed, by kind and outcome (success or failure)"),
+    "durabletask.worker.work_items.abandoned": (
+        "{work_item}", "Work items handed back to the sidecar or whose completion it refused"),
+    "durabletask.worker.payload.io": (
+        "By", "Serialized bytes of work items received and completions sent, by kind"),
+    "durabletask.worker.orchestration_cache.lookups": (
+        "{lookup}", "Orchestration cache lookups, by result (hit or miss)"),
+    "durabletask.worker.orchestration_cache.evictions": (
+        "{orchestration}", "Orchestrations evicted from the cache"),
+    "durabletask.worker.stream.reconnects": (
+        "{reconnect}", "Work-item streams opened again after one ended"),
+    "durabletask.worker.stream.silent_disconnects": (
+        "{disconnect}", "Work-item streams ended because the sidecar fell silent"),
+}
+
+_lock = threading.Lock()
+_workers: weakref.WeakSet[Any] = weakref.WeakSet()
+_retired: Totals = {}
+_sidecars: weakref.WeakSet[Any] = weakref.WeakSet()
+_instruments: dict[str, Any] = {}
+
+
+def register_worker(source: Any) -> Callable[[], None]:
+    """Observe ``source.metrics_snapshot()`` until the returned function is called.
+
+    The snapshot is a dict with ``totals`` (:data:`Totals`), ``in_flight`` (by kind) and
+    ``cache_size``; it is read from the metrics reader's thread.
+    """
+    _ensure_instruments()
+    with _lock:
+        _workers.add(source)
+
+    def unregister() -> None:
+        with _lock:
+            if source not in _workers:
+                return
+            _workers.discard(source)
+            for key, count in _snapshot(source).get("totals", {}).items():
+                _retired[key] = _retired.get(key, 0) + count
+
+    return unregister
+
+
+def register_sidecar(source: Any) -> None:
+    """Observe ``source.metrics_snapshot()`` (backlog and instances) while it lives."""
+    _ensure_instruments()
+    with _lock:
+        _sidecars.add(source)
+
+
+def _snapshot(source: Any) -> dict[str, Any]:
+    try:
+        return dict(source.metrics_snapshot())
+    except Exception:  # a source that is shutting down reports nothing this time
+        return {}
+
+
+def _live(sources: weakref.WeakSet[Any]) -> list[dict[str, Any]]:
+    with _lock:
+        members = list(sources)
+    return [_snapshot(source) for source in members]
+
+
+def _observe_totals(name: str) -> Callable[[CallbackOptions], Iterable[Observation]]:
+    def callback(options: CallbackOptions) -> Iterable[Observation]:
+        with _lock:
+            summed = {key: count for key, count in _retired.items() if key[0] == name}
+        for snapshot in _live(_workers):
+            for key, count in snapshot.get("totals", {}).items():
+                if key[0] == name:
+                    summed[key] = summed.get(key, 0) + count
+        return [Observation(count, dict(attrs)) for (_, attrs), count in sorted(summed.items())]
+
+    return callback
+
+
+def _observe_in_flight(options: CallbackOptions) -> Iterable[Observation]:
+    totals: dict[str, int] = {}
+    for snapshot in _live(_workers):
+        for kind, count in snapshot.get("in_flight", {}).items():
+            totals[kind] = totals.get(kind, 0) + count
+    return [Observation(count, {KIND: kind}) for kind, count in sorted(totals.items())]
+
+
+def _observe_cache_size(options: CallbackOptions) -> Iterable[Observation]:
+    return [Observation(sum(s.get("cache_size", 0) for s in _live(_workers)))]
+
+
+def _observe_sidecar(key: str, attribute: str) -> Callable[..., Iterable[Observation]]:
+    def callback(options: CallbackOptions) -> Iterable[Observation]:
+        found = []
+        for snapshot in _live(_sidecars):
+            hub = snapshot.get("task_hub", "")
+            for label, value in snapshot.get(key, {}).items():
+                found.append(Observation(value, {attribute: label, TASK_HUB: hub}))
+        return found
+
+    return callback
+
+
+def _ensure_instruments() -> Mapping[str, Any]:
+    with _lock:
+        if _instruments:
+            return _instruments
+        meter = metrics.get_meter(METER_NAME)
+        made = _instruments
+        made["duration"] = meter.create_histogram(
+            "durabletask.worker.work_item.duration", "s",
+            "From a work item's arrival to its completion (or abandon)")
+        made["episode"] = meter.create_histogram(
+            "durabletask.worker.orchestration.episode.duration", "s",
+            "Engine time of one orchestration episode (replay plus new events)")
+        made["recreations"] = meter.create_counter(
+            "durabletask.channel.recreations", "{recreation}",
+            "gRPC channels replaced after transport failures, by owner")
+        made["lease_expirations"] = meter.create_counter(
+            "durabletask.sidecar.lease.expirations", "{lease}",
+            "Work-item leases that expired without an answer, by queue")
+        made["redeliveries"] = meter.create_counter(
+            "durabletask.sidecar.redeliveries", "{work_item}",
+            "Delivered work items queued again, by queue and reason (lost or abandoned)")
+        for name, (unit, description) in _TOTAL_UNITS.items():
+            meter.create_observable_counter(name, [_observe_totals(name)], unit, description)
+        meter.create_observable_up_down_counter(
+            "durabletask.worker.work_items.in_flight", [_observe_in_flight], "{work_item}",
+            "Work items queued or running in the worker, by kind")
+        meter.create_observable_up_down_counter(
+            "durabletask.worker.orchestration_cache.size", [_observe_cache_size],
+            "{orchestration}", "Orchestrations kept live in the cache")
+        meter.create_observable_up_down_counter(
+            "durabletask.sidecar.backlog", [_observe_sidecar("backlog", QUEUE)], "{work_item}",
+            "Work waiting for a worker, by queue (orchestration, activity, entity)")
+        meter.create_observable_up_down_counter(
+            "durabletask.sidecar.instances", [_observe_sidecar("instances", STATUS)],
+            "{instance}", "Orchestration instances, by status")
+        return made
+
+
+_RECEIVED = "durabletask.worker.work_items"
+_COMPLETED = "durabletask.worker.work_items.completed"
+_ABANDONED = "durabletask.worker.work_items.abandoned"
+_PAYLOAD = "durabletask.worker.payload.io"
+
+
+class WorkerMetrics:
+    """What the worker reports per work item (instruments shared by the process).
+
+    Counts (and bytes) are kept as plain integers and observed at collection time
+    (:meth:`totals`); only the duration histograms cost a measurement per work item.
+    """
+
+    available = True
+
+    @property
+    def enabled(self) -> bool:
+        """True once the application set a meter provider (before that, nothing is read)."""
+        return _Proxy is None or not isinstance(metrics.get_meter_provider(), _Proxy)
+
+    def __init__(self) -> None:
+        """Bind to the process's instruments."""
+        made = _ensure_instruments()
+        self._duration = made["duration"]
+        self._episode = made["episode"]
+        self._counts: Totals = {}
+        self._attributes: dict[tuple[str, ...], dict[str, str]] = {}
+
+    def _attrs(self, *pairs: str) -> dict[str, str]:
+        found = self._attributes.get(pairs)
+        if found is None:
+            found = self._attributes[pairs] = dict(zip(pairs[::2], pairs[1::2]))
+        return found
+
+    def _count(self, name: str, *pairs: str, amount: int = 1) -> None:
+        key = (name, tuple(zip(pairs[::2], pairs[1::2])))
+        self._counts[key] = self._counts.get(key, 0) + amount
+
+    def totals(self) -> Totals:
+        """The work-item counts so far (for the observed counters)."""
+        return dict(self._counts)
+
+    def received(self, kind: str, size: int) -> None:
+        """A work item of ``kind`` arrived (``size`` bytes serialized)."""
+        self._count(_RECEIVED, KIND, kind)
+        self._count(_PAYLOAD, KIND, kind, DIRECTION, "received", amount=size)
+
+    def completed(self, kind: str, failed: bool, seconds: float, size: int) -> None:
+        """Its completion was accepted; ``failed`` when it reports a failure."""
+        outcome = "failure" if failed else "success"
+        self._count(_COMPLETED, KIND, kind, OUTCOME, outcome)
+        self._duration.record(seconds, self._attrs(KIND, kind, OUTCOME, outcome))
+        self._count(_PAYLOAD, KIND, kind, DIRECTION, "sent", amount=size)
+
+    def abandoned(self, kind: str, seconds: float) -> None:
+        """It was handed back, or its completion was refused or could not be sent."""
+        self._count(_ABANDONED, KIND, kind)
+        self._duration.record(seconds, self._attrs(KIND, kind, OUTCOME, "abandoned"))
+
+    def episode(self, seconds: float, hit: bool) -> None:
+        """One orchestration episode ran in the engine."""
+        self._episode.record(seconds, self._attrs(CACHE_RESULT, "hit" if hit else "miss"))
+
+
+class SidecarMetrics:
+    """What the embedded sidecar reports as it happens."""
+
+    enabled = True
+
+    def __init__(self) -> None:
+        """Bind to the process's instruments."""
+        made = _ensure_instruments()
+        self._expirations = made["lease_expirations"]
+        self._redeliveries = made["redeliveries"]
+
+    def lease_expired(self, queue: str) -> None:
+        """A lease of a ``queue`` work item expired."""
+        self._expirations.add(1, {QUEUE: queue})
+
+    def redelivered(self, queue: str, reason: str) -> None:
+        """A delivered work item was queued again (reason ``lost`` or ``abandoned``)."""
+        self._redeliveries.add(1, {QUEUE: queue, REASON: reason})
+
+
+def channel_recreated(owner: str) -> None:
+    """A channel was replaced (called from the transport's event stream)."""
+    _ensure_instruments()["recreations"].add(1, {OWNER: owner})

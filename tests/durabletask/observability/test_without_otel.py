@@ -1,0 +1,89 @@
+"""Without the extra: OpenTelemetry cannot be imported, and everything works the same.
+
+A child process gets a ``sitecustomize`` that refuses every ``opentelemetry`` import (as if
+the package were not installed), then runs an orchestration end to end on our sidecar.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+from bench.observability import BLOCKER
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+RUN_TIMEOUT_SECONDS = 120
+
+
+PROGRAM = '''
+import json
+import sys
+from datetime import timedelta
+
+from durabletask import client, worker
+from durabletask.internal import observability
+from durabletask.sidecar.runner import EmbeddedSidecar
+
+
+def say(ctx, name):
+    return "Hello " + name
+
+
+def hello(ctx, _):
+    yield ctx.create_timer(timedelta(milliseconds=10))
+    return (yield ctx.call_activity(say, input="world"))
+
+
+with EmbeddedSidecar(port=0) as sidecar:
+    w = worker.TaskHubGrpcWorker(host_address=sidecar.address)
+    w.add_orchestrator(hello)
+    w.add_activity(say)
+    w.start()
+    try:
+        with client.TaskHubGrpcClient(host_address=sidecar.address) as c:
+            instance_id = c.schedule_new_orchestration(hello)
+            state = c.wait_for_orchestration_completion(instance_id, timeout=60)
+        health = w.health()
+    finally:
+        w.stop()
+
+print(json.dumps({
+    "available": observability.AVAILABLE,
+    "tracing": type(observability.tracing()).__name__,
+    "output": state.serialized_output,
+    "state": health.state.value,
+    "loaded": sorted(m for m in sys.modules if m.startswith("opentelemetry")),
+}))
+'''
+
+
+def test_everything_works_and_nothing_of_opentelemetry_loads_without_it(tmp_path):
+    (tmp_path / "sitecustomize.py").write_text(textwrap.dedent(BLOCKER))
+    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    result = subprocess.run(
+        [sys.executable, "-c", PROGRAM], cwd=REPO_ROOT, env=env, capture_output=True,
+        text=True, timeout=RUN_TIMEOUT_SECONDS, stdin=subprocess.DEVNULL, check=False)
+
+    assert result.returncode == 0, result.stderr[-4000:]
+    outcome = json.loads(result.stdout.strip().splitlines()[-1])
+    assert outcome == {
+        "available": False, "tracing": "NoopTracing", "output": '"Hello world"',
+        "state": "connected", "loaded": [],
+    }
+
+
+def test_the_blocker_really_blocks(tmp_path):
+    # The test above can fail: with the blocker, importing opentelemetry fails.
+    (tmp_path / "sitecustomize.py").write_text(textwrap.dedent(BLOCKER))
+    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    result = subprocess.run(
+        [sys.executable, "-c", "import opentelemetry.trace"], cwd=REPO_ROOT, env=env,
+        capture_output=True, text=True, timeout=RUN_TIMEOUT_SECONDS,
+        stdin=subprocess.DEVNULL, check=False)
+
+    assert result.returncode != 0
+    assert "No module named 'opentelemetry" in result.stderr
