@@ -110,6 +110,11 @@ class EpisodeRunner:
                 return history
             history.extend(chunk.events)
 
+    @property
+    def cache(self) -> OrchestrationCache:
+        """Return the orchestration cache, for health and metrics."""
+        return self._cache
+
     def completed(self, instance_id: str, accepted: bool) -> None:
         """Record whether the sidecar accepted the episode's completion."""
         answered = self._unanswered.pop(instance_id, None)
