@@ -17,6 +17,7 @@ import grpc.aio
 
 from durabletask.grpc_options import GrpcChannelOptions, GrpcClientResiliencyOptions
 from durabletask.history import HistoryEvent
+from durabletask.internal.clock import Clock
 from durabletask.internal.proto import orchestrator_service_pb2 as pb
 from durabletask.internal.requests import ClientSettings, entity_flows, flows
 from durabletask.internal.requests.models import (
@@ -78,6 +79,7 @@ class _ClientBase:
         payload_store: PayloadStore | None,
         data_converter: DataConverter | None,
         emit_trace_spans: bool,
+        clock: Clock | None,
     ) -> None:
         self._config: ClientConfig = configure_client(
             host_address=host_address, metadata=metadata, log_handler=log_handler,
@@ -85,7 +87,7 @@ class _ClientBase:
             secure_channel=secure_channel, interceptors=interceptors,
             channel_options=channel_options, resiliency_options=resiliency_options,
             default_version=default_version, payload_store=payload_store,
-            data_converter=data_converter,
+            data_converter=data_converter, clock=clock,
         )
         self._logger = self._config.logger
         self._emit_trace_spans = emit_trace_spans
@@ -123,6 +125,7 @@ class TaskHubGrpcClient(_ClientBase):
         payload_store: PayloadStore | None = None,
         data_converter: DataConverter | None = None,
         emit_trace_spans: bool = True,
+        clock: Clock | None = None,
     ) -> None:
         """Create a client; the channel is opened now (gRPC connects lazily).
 
@@ -142,6 +145,8 @@ class TaskHubGrpcClient(_ClientBase):
             payload_store: Store for payloads above its threshold.
             data_converter: Serialises inputs, outputs and event data; JSON by default.
             emit_trace_spans: Whether to emit trace spans.
+            clock: What the retry waits run on; the real clock by default (an addition
+                to the official API, for tests: ``durabletask.testing.VirtualClock``).
         """
         super().__init__(
             host_address=host_address, metadata=metadata, log_handler=log_handler,
@@ -149,7 +154,7 @@ class TaskHubGrpcClient(_ClientBase):
             secure_channel=secure_channel, interceptors=interceptors,
             channel_options=channel_options, resiliency_options=resiliency_options,
             default_version=default_version, payload_store=payload_store,
-            data_converter=data_converter, emit_trace_spans=emit_trace_spans,
+            data_converter=data_converter, emit_trace_spans=emit_trace_spans, clock=clock,
         )
         self._io = SyncTransport(self._config, type(self).__name__, channel)
 
@@ -492,6 +497,7 @@ class AsyncTaskHubGrpcClient(_ClientBase):
         payload_store: PayloadStore | None = None,
         data_converter: DataConverter | None = None,
         emit_trace_spans: bool = True,
+        clock: Clock | None = None,
     ) -> None:
         """Create a client; see :class:`TaskHubGrpcClient` for the arguments.
 
@@ -505,7 +511,7 @@ class AsyncTaskHubGrpcClient(_ClientBase):
             secure_channel=secure_channel, interceptors=interceptors,
             channel_options=channel_options, resiliency_options=resiliency_options,
             default_version=default_version, payload_store=payload_store,
-            data_converter=data_converter, emit_trace_spans=emit_trace_spans,
+            data_converter=data_converter, emit_trace_spans=emit_trace_spans, clock=clock,
         )
         if channel is not None and self._config.interceptors:
             self._logger.warning(

@@ -25,6 +25,7 @@ from typing import Any
 import grpc
 import grpc.aio
 
+from durabletask.internal.clock import SYSTEM_CLOCK, Clock
 from durabletask.internal.proto import orchestrator_service_pb2 as pb
 from durabletask.internal.runtime import completions, entity_items
 from durabletask.internal.runtime.episodes import EpisodeRunner
@@ -100,8 +101,10 @@ class WorkItemRunner:
         settings: RunnerSettings,
         metadata: Sequence[tuple[str, str]] | None = None,
         entity_executor: Any = None,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self._episodes = episode_runner
+        self._clock = clock  # completion retries wait on it
         self._activities = activity_executor
         self._entities = entity_executor
         self._pool = thread_pool
@@ -243,7 +246,7 @@ class WorkItemRunner:
                     return False
                 if attempt == settings.completion_retry_max_attempts:
                     break
-                await asyncio.sleep(self._retry_delay(attempt))
+                await self._clock.sleep(self._retry_delay(attempt))
             except Exception as exc:
                 # E.g. the generation's channel was closed at its max linger (R-D4).
                 _logger.warning("Could not send a work item's completion (%r); dropping it; "

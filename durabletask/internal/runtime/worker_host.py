@@ -29,6 +29,7 @@ from durabletask.grpc_options import (
     GrpcWorkerResiliencyOptions,
     KeepalivePolicy,
 )
+from durabletask.internal.clock import SYSTEM_CLOCK, Clock
 from durabletask.internal.proto import orchestrator_service_pb2 as pb
 from durabletask.internal.proto import orchestrator_service_pb2_grpc as pb_grpc
 from durabletask.internal.runtime.loop_thread import LoopThread
@@ -57,6 +58,8 @@ class WorkerHostConfig:
     interceptors: Sequence[Any]
     channel_options: GrpcChannelOptions
     resiliency_options: GrpcWorkerResiliencyOptions
+    clock: Clock = SYSTEM_CLOCK
+    """Times backoffs, retries, the silence window and probes (the time seam)."""
 
 
 class WorkerHost:
@@ -125,6 +128,7 @@ class WorkerHost:
             settings=self._runner_settings,
             metadata=config.metadata,
             entity_executor=self._entities,
+            clock=config.clock,
         )
         resiliency = config.resiliency_options
         self._supervisor = StreamSupervisor(
@@ -140,6 +144,7 @@ class WorkerHost:
             sink=self._runner.submit,
             worker_id=self._worker_id,
             reconfigure=self._reconfigure if self._spec is not None else None,
+            clock=config.clock,
         )
 
     def _reconfigure(self, keepalive: KeepalivePolicy) -> bool:

@@ -12,6 +12,7 @@ from pathlib import Path
 import durabletask.sidecar
 
 ALLOWED_PREFIXES = ("durabletask.internal.proto", "durabletask.internal.dialect",
+                    "durabletask.internal.clock",
                     "durabletask.sidecar")
 
 
