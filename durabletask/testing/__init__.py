@@ -1,12 +1,22 @@
-"""In-process test backend: the embedded sidecar with an in-memory store, on loopback."""
+"""Testing tools: the in-memory test backend, a virtual clock, a time-skipping environment.
+
+* :func:`create_test_backend`: the embedded sidecar with an in-memory store, on loopback.
+* :class:`VirtualClock`: the time seam for tests (``clock=`` of the sidecar, worker, clients).
+* :class:`TimeSkippingEnvironment`: sidecar, worker and clients in-process on a virtual clock
+  that jumps ahead whenever everything waits on a timer.
+"""
 
 from __future__ import annotations
 
 from durabletask.internal.proto import orchestrator_service_pb2_grpc as pb_grpc
 from durabletask.sidecar.runner import EmbeddedSidecar
 from durabletask.sidecar.store.memory import MemoryStore
+from durabletask.testing.clock import VirtualClock
+from durabletask.testing.environment import TimeSkippingEnvironment
 
+# ``__all__`` stays that of durabletask 1.12.0; our additions are imported by name.
 __all__ = ["InMemoryOrchestrationBackend", "create_test_backend"]
+_ADDITIONS = (TimeSkippingEnvironment, VirtualClock)
 
 
 class InMemoryOrchestrationBackend(EmbeddedSidecar, pb_grpc.TaskHubSidecarServiceServicer):
