@@ -8,7 +8,9 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from durabletask import client, task
+from durabletask.entities import DurableEntity, EntityInstanceId
 from durabletask.testing import TimeSkippingEnvironment
+from tests.durabletask.helpers.wait import poll_until
 
 START = datetime(2030, 1, 1, tzinfo=timezone.utc)
 
@@ -164,3 +166,20 @@ def test_registration_after_start_is_refused():
             env.add_orchestrator(reminder)
     with pytest.raises(RuntimeError, match="not started"):
         _ = env.client
+
+
+class Reminders(DurableEntity):
+    def remind(self, note: str) -> None:
+        self.set_state(note)
+
+
+@pytest.mark.timeout(10)
+def test_an_entity_signal_sent_for_tomorrow_arrives_tomorrow(durabletask_time_skipping):
+    env = durabletask_time_skipping(entities=[Reminders], start=START)
+    entity_id = EntityInstanceId("Reminders", "ada")
+    due = START + timedelta(days=1)
+    env.client.signal_entity(entity_id, "remind", input="call bob", signal_time=due)
+    metadata = poll_until(lambda: env.client.get_entity(entity_id), timeout=8,
+                          message="the delayed signal")
+    assert metadata.get_state() == '"call bob"'
+    assert due <= metadata.last_modified < due + timedelta(minutes=1)
