@@ -15,6 +15,7 @@ EXAMPLES = [
     "durable_task_scheduler",
     "tuning",
     "application",
+    "time_skipping",
 ]
 
 
