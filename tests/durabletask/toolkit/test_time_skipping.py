@@ -166,6 +166,8 @@ def test_registration_after_start_is_refused():
             env.add_orchestrator(reminder)
     with pytest.raises(RuntimeError, match="not started"):
         _ = env.client
+    with pytest.raises(RuntimeError, match="cannot start again"):
+        env.start()
 
 
 class Reminders(DurableEntity):
