@@ -7,7 +7,9 @@ silent-disconnect window, liveness probes and completion retries; the clients' r
 The default is :data:`SYSTEM_CLOCK`; tests pass ``durabletask.testing.VirtualClock``.
 
 What stays on the real clock on purpose: gRPC deadlines (a deadline is enforced by gRPC
-itself, in real time) and the sidecar's long-poll waits, which are bounded by them.
+itself, in real time), the sidecar's long-poll waits, which are bounded by them, and the
+channel managers' linger and recreation cooldown, which follow the calls in flight (their
+own ``clock``/``scheduler`` parameters still let a test drive them).
 
 Standard library only: the sidecar imports this module as it imports the protos.
 """

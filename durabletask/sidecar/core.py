@@ -11,7 +11,7 @@ from datetime import datetime
 
 from durabletask.internal.proto import orchestrator_service_pb2 as pb
 from durabletask.sidecar import transitions
-from durabletask.sidecar.clock import Clock, from_timestamp, SYSTEM_CLOCK
+from durabletask.sidecar.clock import SYSTEM_CLOCK, Clock, from_timestamp
 from durabletask.sidecar.dispatcher import (
     DispatchOptions,
     Dispatcher,

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from durabletask.internal.proto import orchestrator_service_pb2 as pb
-from durabletask.sidecar.clock import Clock, SYSTEM_CLOCK
+from durabletask.sidecar.clock import SYSTEM_CLOCK, Clock
 from durabletask.sidecar.entities.batches import PreparedEntityBatch
 from durabletask.sidecar.entities.ids import entity_name
 from durabletask.sidecar.store.base import ActivityTask, Store

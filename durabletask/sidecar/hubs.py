@@ -17,7 +17,7 @@ from typing import Any
 import grpc
 
 from durabletask.internal.proto import orchestrator_service_pb2_grpc as pb_grpc
-from durabletask.sidecar.clock import Clock, SYSTEM_CLOCK
+from durabletask.sidecar.clock import SYSTEM_CLOCK, Clock
 from durabletask.sidecar.core import SidecarCore
 from durabletask.sidecar.options import SidecarOptions, validate_hub_names
 from durabletask.sidecar.server import SidecarServicer

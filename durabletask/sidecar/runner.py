@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 import grpc
 
-from durabletask.sidecar.clock import Clock, SYSTEM_CLOCK
+from durabletask.sidecar.clock import SYSTEM_CLOCK, Clock
 from durabletask.sidecar.hubs import StoreFactory, TaskHubs
 from durabletask.sidecar.options import SidecarOptions, server_options
 from durabletask.sidecar.store.base import Store

@@ -193,6 +193,8 @@ class TimeSkippingEnvironment:
 
         if self._sidecar is not None:
             return self
+        if self._stop.is_set():
+            raise RuntimeError("a stopped environment cannot start again; create a new one")
         sidecar = EmbeddedSidecar("127.0.0.1", 0, store=self._store, clock=self.clock,
                                   **self._sidecar_options)
         sidecar.start()
