@@ -18,6 +18,7 @@ import grpc.aio
 from durabletask.grpc_options import GrpcChannelOptions, GrpcClientResiliencyOptions
 from durabletask.history import HistoryEvent
 from durabletask.internal import observability
+from durabletask.internal.clock import Clock
 from durabletask.internal.proto import orchestrator_service_pb2 as pb
 from durabletask.internal.requests import ClientSettings, entity_flows, flows
 from durabletask.internal.requests.models import (
@@ -79,6 +80,7 @@ class _ClientBase:
         payload_store: PayloadStore | None,
         data_converter: DataConverter | None,
         emit_trace_spans: bool,
+        clock: Clock | None,
     ) -> None:
         self._config: ClientConfig = configure_client(
             host_address=host_address, metadata=metadata, log_handler=log_handler,
@@ -86,7 +88,7 @@ class _ClientBase:
             secure_channel=secure_channel, interceptors=interceptors,
             channel_options=channel_options, resiliency_options=resiliency_options,
             default_version=default_version, payload_store=payload_store,
-            data_converter=data_converter,
+            data_converter=data_converter, clock=clock,
         )
         self._config = observability.traced_client_config(self._config, emit_trace_spans)
         self._logger = self._config.logger
@@ -125,6 +127,7 @@ class TaskHubGrpcClient(_ClientBase):
         payload_store: PayloadStore | None = None,
         data_converter: DataConverter | None = None,
         emit_trace_spans: bool = True,
+        clock: Clock | None = None,
     ) -> None:
         """Create a client; the channel is opened now (gRPC connects lazily).
 
@@ -144,6 +147,8 @@ class TaskHubGrpcClient(_ClientBase):
             payload_store: Store for payloads above its threshold (docs/payloads.md).
             data_converter: Serialises inputs, outputs and event data; JSON by default.
             emit_trace_spans: Whether to emit trace spans.
+            clock: What the retry waits run on; the real clock by default (an addition
+                to the official API, for tests: ``durabletask.testing.VirtualClock``).
         """
         super().__init__(
             host_address=host_address, metadata=metadata, log_handler=log_handler,
@@ -151,7 +156,7 @@ class TaskHubGrpcClient(_ClientBase):
             secure_channel=secure_channel, interceptors=interceptors,
             channel_options=channel_options, resiliency_options=resiliency_options,
             default_version=default_version, payload_store=payload_store,
-            data_converter=data_converter, emit_trace_spans=emit_trace_spans,
+            data_converter=data_converter, emit_trace_spans=emit_trace_spans, clock=clock,
         )
         self._io = SyncTransport(self._config, type(self).__name__, channel)
 
@@ -494,6 +499,7 @@ class AsyncTaskHubGrpcClient(_ClientBase):
         payload_store: PayloadStore | None = None,
         data_converter: DataConverter | None = None,
         emit_trace_spans: bool = True,
+        clock: Clock | None = None,
     ) -> None:
         """Create a client; see :class:`TaskHubGrpcClient` for the arguments.
 
@@ -507,7 +513,7 @@ class AsyncTaskHubGrpcClient(_ClientBase):
             secure_channel=secure_channel, interceptors=interceptors,
             channel_options=channel_options, resiliency_options=resiliency_options,
             default_version=default_version, payload_store=payload_store,
-            data_converter=data_converter, emit_trace_spans=emit_trace_spans,
+            data_converter=data_converter, emit_trace_spans=emit_trace_spans, clock=clock,
         )
         if channel is not None and self._config.interceptors:
             self._logger.warning(

@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import os
 import threading
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -22,6 +21,7 @@ import grpc.aio
 from durabletask.exception_properties import ExceptionPropertiesProvider
 from durabletask.health import StreamState, WorkerHealth
 from durabletask.grpc_options import GrpcChannelOptions, GrpcWorkerResiliencyOptions
+from durabletask.internal.clock import SYSTEM_CLOCK, Clock
 from durabletask.internal.engine import (
     DATETIME_STRING_FORMAT,
     DEFAULT_MAXIMUM_TIMER_INTERVAL,
@@ -146,13 +146,16 @@ class TaskHubGrpcWorker:
         exception_properties_provider: ExceptionPropertiesProvider | None = None,
         emit_trace_spans: bool = True,
         orchestration_cache: OrchestrationCacheOptions | None = None,
+        clock: Clock | None = None,
     ) -> None:
         """Configure a worker; nothing connects until :meth:`start`.
 
         The parameters are those of the official SDK, plus ``orchestration_cache``: how
         many running orchestrations stay live between episodes so that each episode
         processes only new events (``OrchestrationCacheOptions(always_replay=True)``
-        replays the full history every time).
+        replays the full history every time), and ``clock``: what the worker's waits
+        (reconnect backoff, completion retries, silence window, cache idle timeout) run on,
+        the real clock by default (tests pass a ``durabletask.testing.VirtualClock``).
         """
         self._registry = Registry()
         self._logger = _make_logger(logger, log_handler, log_formatter)
@@ -175,6 +178,7 @@ class TaskHubGrpcWorker:
             interceptors=tuple(interceptors or ()),
             channel_options=channel_options or GrpcChannelOptions(),
             resiliency_options=resiliency_options or GrpcWorkerResiliencyOptions(),
+            clock=clock or SYSTEM_CLOCK,
         )
         self._lifecycle_lock = threading.Lock()
         self._host: WorkerHost | None = None
@@ -346,7 +350,8 @@ class TaskHubGrpcWorker:
                 exception_properties_provider=self._exception_properties_provider,
                 logger=self._logger,
             )
-            cache = OrchestrationCache(orchestrations, self._cache_options, time.monotonic)
+            cache = OrchestrationCache(
+                orchestrations, self._cache_options, self._host_config.clock.monotonic)
             payloads, activity_runner, entity_runner = with_store(
                 self._payload_store, activities, entities)
             metrics = observability.worker_metrics()

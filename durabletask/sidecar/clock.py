@@ -1,28 +1,18 @@
-"""Wall-clock seam and conversions between datetimes and protobuf timestamps."""
+"""The sidecar's view of the time seam, and conversions between datetimes and timestamps.
+
+``Clock`` and ``SYSTEM_CLOCK`` are those of ``durabletask.internal.clock`` (standard library
+only, shared with the SDK); every part of the sidecar that reads the time or waits takes one.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Protocol
 
 from google.protobuf import timestamp_pb2
 
+from durabletask.internal.clock import SYSTEM_CLOCK, Cancellable, Clock
 
-class Clock(Protocol):
-    """Returns the current time as a timezone-aware UTC datetime."""
-
-    def __call__(self) -> datetime:
-        """Return the current UTC time."""
-        ...
-
-
-def system_clock() -> datetime:
-    """Return the current UTC time from the system clock.
-
-    Returns:
-        A timezone-aware datetime in UTC.
-    """
-    return datetime.now(timezone.utc)
+__all__ = ["SYSTEM_CLOCK", "Cancellable", "Clock", "from_timestamp", "to_timestamp"]
 
 
 def to_timestamp(value: datetime) -> timestamp_pb2.Timestamp:

@@ -11,7 +11,7 @@ from datetime import datetime
 
 from durabletask.internal.proto import orchestrator_service_pb2 as pb
 from durabletask.sidecar import transitions
-from durabletask.sidecar.clock import Clock, from_timestamp, system_clock
+from durabletask.sidecar.clock import SYSTEM_CLOCK, Clock, from_timestamp
 from durabletask.sidecar.dispatcher import (
     DispatchOptions,
     Dispatcher,
@@ -58,13 +58,13 @@ class SidecarCore:
     updates (effects) wait for the group's commit (see ``group_commit``).
     """
 
-    def __init__(self, store: Store, options: SidecarOptions, clock: Clock = system_clock) -> None:
+    def __init__(self, store: Store, options: SidecarOptions, clock: Clock = SYSTEM_CLOCK) -> None:
         """Wire the parts together; call :meth:`start` on the loop before use.
 
         Args:
             store: Where state lives.
             options: Limits and intervals.
-            clock: Wall-clock source.
+            clock: Time source of timestamps, timers, leases and pings (the time seam).
         """
         self.store = store
         self.options = options
@@ -95,14 +95,20 @@ class SidecarCore:
         self._group_committer: GroupCommitter | None = (
             GroupCommitter(
                 store, self.collect_effects,
-                spacing_seconds=options.group_commit_spacing_seconds,
+                spacing_seconds=options.group_commit_spacing_seconds, clock=clock,
             )
             if store.groups_commits
             else None
         )
 
+    @property
+    def quiet(self) -> bool:
+        """True when no work is queued, leased or waiting for its commit (timers aside)."""
+        committer = self._group_committer
+        return self.dispatcher.quiet and (committer is None or not committer.pending)
+
     def start(self) -> None:
-        """Start the timer task and re-arm work found in the store."""
+        """Start the timers and re-arm work found in the store."""
         self.timers.start()
         tasks = self.store.pending_activity_tasks()
         for task in tasks:
@@ -169,7 +175,7 @@ class SidecarCore:
 
     def raise_event(self, instance_id: str, name: str, data: str | None) -> None:
         """Deliver an ``eventRaised``; kept for unknown ids, dropped for terminal ones."""
-        event = new_event(self._clock())
+        event = new_event(self._clock.now())
         event.eventRaised.name = name
         if data is not None:
             event.eventRaised.input.value = data
@@ -182,7 +188,7 @@ class SidecarCore:
         Raises:
             InstanceNotFoundError: Unknown instance.
         """
-        event = new_event(self._clock())
+        event = new_event(self._clock.now())
         event.executionTerminated.recurse = recursive
         if output is not None:
             event.executionTerminated.input.value = output
@@ -190,7 +196,7 @@ class SidecarCore:
 
     def suspend(self, instance_id: str, reason: str | None) -> None:
         """Deliver ``executionSuspended``. Raises ``InstanceNotFoundError`` if unknown."""
-        event = new_event(self._clock())
+        event = new_event(self._clock.now())
         event.executionSuspended.SetInParent()
         if reason is not None:
             event.executionSuspended.input.value = reason
@@ -198,7 +204,7 @@ class SidecarCore:
 
     def resume(self, instance_id: str, reason: str | None) -> None:
         """Deliver ``executionResumed``. Raises ``InstanceNotFoundError`` if unknown."""
-        event = new_event(self._clock())
+        event = new_event(self._clock.now())
         event.executionResumed.SetInParent()
         if reason is not None:
             event.executionResumed.input.value = reason
@@ -276,11 +282,11 @@ class SidecarCore:
             InstanceStateError: The instance is not FAILED.
         """
         record = self._existing(instance_id)
-        event = new_event(self._clock())
+        event = new_event(self._clock.now())
         event.executionRewound.SetInParent()
         if reason is not None:
             event.executionRewound.reason.value = reason
-        updated = self.store.rewind_instance(instance_id, event, self._clock())
+        updated = self.store.rewind_instance(instance_id, event, self._clock.now())
         if updated is None:
             raise InstanceStateError(
                 f"instance '{instance_id}' is {pb.OrchestrationStatus.Name(record.status)}; "
@@ -359,7 +365,7 @@ class SidecarCore:
             # We always send the full history, so just dispatch the episode again.
             self._after_commit(lambda: self.dispatcher.mark_ready(lease.instance_id))
             return
-        ctx = dataclasses.replace(lease.episode.context, now=self._clock())
+        ctx = dataclasses.replace(lease.episode.context, now=self._clock.now())
         commit = transitions.apply_response(
             ctx,
             response.actions,
@@ -382,7 +388,7 @@ class SidecarCore:
             )
             self._after_commit(self.dispatcher.pump)
             return
-        event = new_event(self._clock())
+        event = new_event(self._clock.now())
         task_id = lease.task.request.taskId
         if response.HasField("failureDetails"):
             event.taskFailed.taskScheduledId = task_id
@@ -410,7 +416,7 @@ class SidecarCore:
         fetches them with ``StreamInstanceHistory``. The request then carries the history's
         length so the worker can tell whether its cached state is current.
         """
-        now = self._clock()
+        now = self._clock.now()
         episode = self.store.load_episode(instance_id, now)
         if episode is None or episode.record.is_terminal:
             return None
@@ -457,7 +463,7 @@ class SidecarCore:
         too_big = self._oversize_failure(task.request.ByteSize(), "activity", task.instance_id)
         if too_big is None:
             return True
-        event = new_event(self._clock())
+        event = new_event(self._clock.now())
         event.taskFailed.taskScheduledId = task.request.taskId
         event.taskFailed.failureDetails.CopyFrom(too_big)
         self._deliver_activity_result(task, event)
@@ -481,12 +487,12 @@ class SidecarCore:
             f"for crashes, or raise max_recovery_attempts",
         )
         if lease.task is not None:
-            event = new_event(self._clock())
+            event = new_event(self._clock.now())
             event.taskFailed.taskScheduledId = lease.task.request.taskId
             event.taskFailed.failureDetails.CopyFrom(details)
             self._deliver_activity_result(lease.task, event)
         elif lease.episode is not None:
-            ctx = dataclasses.replace(lease.episode.context, now=self._clock())
+            ctx = dataclasses.replace(lease.episode.context, now=self._clock.now())
             self._commit(transitions.fail_episode(ctx, details))
 
     # ----- internals ---------------------------------------------------------
@@ -504,7 +510,7 @@ class SidecarCore:
         replaceable: frozenset[int],
     ) -> None:
         record, event = transitions.new_instance(
-            self._clock(), instance_id=instance_id, name=name, version=version,
+            self._clock.now(), instance_id=instance_id, name=name, version=version,
             payload=payload, tags=tags, scheduled=scheduled, trace=trace,
         )
         existed = self.store.get_instance(instance_id) is not None
@@ -534,7 +540,7 @@ class SidecarCore:
             self._wake(instance_id)
 
     def _wake(self, instance_id: str, visible_at: datetime | None = None) -> None:
-        if visible_at is not None and visible_at > self._clock():
+        if visible_at is not None and visible_at > self._clock.now():
             self.timers.schedule(visible_at, lambda: self.dispatcher.mark_ready(instance_id))
         else:
             self.dispatcher.mark_ready(instance_id)

@@ -13,12 +13,12 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from durabletask.internal.proto import orchestrator_service_pb2 as pb
-from durabletask.sidecar.clock import Clock, system_clock
+from durabletask.sidecar.clock import SYSTEM_CLOCK, Clock
 from durabletask.sidecar.entities.batches import PreparedEntityBatch
 from durabletask.sidecar.entities.ids import entity_name
 from durabletask.sidecar import telemetry
 from durabletask.sidecar.store.base import ActivityTask, Store
-from durabletask.sidecar.timers import TimerScheduler
+from durabletask.sidecar.timers import TimerEntry, TimerScheduler
 from durabletask.sidecar.transitions import EpisodeContext
 
 logger = logging.getLogger("durabletask.sidecar")
@@ -187,15 +187,14 @@ class WorkerStream:
         if self.waiter is not None and not self.waiter.done():
             self.waiter.set_result(True)
 
-    async def idle(self, ping_after: float) -> bool:
-        """Wait until woken (True) or ``ping_after`` seconds pass (False).
+    async def idle(self, ping_after: float, clock: Clock) -> bool:
+        """Wait until woken (True) or ``ping_after`` seconds pass on ``clock`` (False).
 
         A plain future and one timer handle: this runs once per work item sent, so
         it avoids ``asyncio.wait_for``'s extra task and loop turns.
         """
-        loop = asyncio.get_running_loop()
-        waiter = self.waiter = loop.create_future()
-        timer = loop.call_later(ping_after, _resolve_false, waiter)
+        waiter = self.waiter = asyncio.get_running_loop().create_future()
+        timer = clock.call_later(ping_after, lambda: _resolve_false(waiter))
         try:
             return await waiter
         finally:
@@ -239,7 +238,7 @@ class Dispatcher:
         source: WorkSource,
         timers: TimerScheduler,
         options: DispatchOptions,
-        clock: Clock = system_clock,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         """Create a dispatcher with empty queues.
 
@@ -248,7 +247,7 @@ class Dispatcher:
             source: Builds work items and fails items after too many losses.
             timers: Scheduler used for abandon backoff.
             options: Tuning.
-            clock: Wall-clock source.
+            clock: Time source of timestamps, timers, leases and pings (the time seam).
         """
         self._store = store
         self._source = source
@@ -270,7 +269,7 @@ class Dispatcher:
         # Delivered leases by token in delivery order; with one timeout for all, that is
         # also expiry order, so one timer for the oldest lease covers them all.
         self._expiries: OrderedDict[str, tuple[datetime, Lease]] = OrderedDict()
-        self._sweep_armed = False
+        self._sweep: TimerEntry | None = None
         self._pumping = False
         self._pump_again = False
         # Activity tasks not yet answered, per instance: while some are out, a ready
@@ -292,6 +291,11 @@ class Dispatcher:
                 "entity": len(self._entities)}
 
     @property
+    def quiet(self) -> bool:
+        """True when no work is queued, assigned or leased (only timers may bring more)."""
+        return not (self._ready or self._activities or self._entities or self._leases)
+
+    @property
     def closing(self) -> bool:
         """True once :meth:`close` was called (the sidecar is shutting down)."""
         return self._closing
@@ -306,7 +310,7 @@ class Dispatcher:
         if window > 0 and self._open_tasks.get(instance_id):
             if instance_id not in self._batching:
                 self._batching.add(instance_id)
-                due = self._clock() + timedelta(seconds=window)
+                due = self._clock.now() + timedelta(seconds=window)
                 self._timers.schedule(due, lambda: self._end_batching(instance_id))
             return
         self._make_ready(instance_id)
@@ -384,7 +388,7 @@ class Dispatcher:
         opts = self._options
         delay = min(opts.abandon_backoff_base_seconds * 2 ** (count - 1),
                     opts.abandon_backoff_cap_seconds)
-        due = self._clock() + timedelta(seconds=delay)
+        due = self._clock.now() + timedelta(seconds=delay)
         self._timers.schedule(due, self._requeue_callback(lease))
         self.pump()
         return True
@@ -434,7 +438,7 @@ class Dispatcher:
         Returns:
             The number of streams of that worker.
         """
-        until = self._clock() + timedelta(seconds=grace_seconds)
+        until = self._clock.now() + timedelta(seconds=grace_seconds)
         streams = [ws for ws in self._streams if ws.worker_id == worker_id]
         for ws in streams:
             ws.draining = True
@@ -512,7 +516,7 @@ class Dispatcher:
 
     async def _idle(self, ws: WorkerStream) -> bool:
         """Wait for work; False when the ping interval passed with nothing to send."""
-        if await ws.idle(self._options.health_ping_interval_seconds):
+        if await ws.idle(self._options.health_ping_interval_seconds, self._clock):
             return True
         return ws.closed or bool(ws.outbox)
 
@@ -600,6 +604,9 @@ class Dispatcher:
     def _end_lease(self, lease: Lease) -> None:
         self._leases.pop(lease.token, None)
         self._expiries.pop(lease.token, None)
+        if not self._expiries and self._sweep is not None:
+            self._sweep.cancel()  # no lease left to expire: no pending timer either
+            self._sweep = None
         lease.stream.release(lease)
         if lease.kind is WorkKind.ORCHESTRATION and self._in_flight.get(lease.instance_id) is lease:
             del self._in_flight[lease.instance_id]
@@ -696,22 +703,20 @@ class Dispatcher:
             self._ready_set.add(lease.instance_id)
 
     def _arm_expiry(self, lease: Lease) -> None:
-        deadline = self._clock() + timedelta(seconds=self._options.lease_timeout_seconds)
+        deadline = self._clock.now() + timedelta(seconds=self._options.lease_timeout_seconds)
         self._expiries[lease.token] = (deadline, lease)
-        if not self._sweep_armed:
-            self._sweep_armed = True
-            self._timers.schedule(deadline, self._expire_leases)
+        if self._sweep is None:
+            self._sweep = self._timers.schedule(deadline, self._expire_leases)
 
     def _expire_leases(self) -> None:
         """Take back every delivered item whose lease ran out; re-arm for the next one."""
-        self._sweep_armed = False
-        now = self._clock()
+        self._sweep = None
+        now = self._clock.now()
         expired: list[Lease] = []
         while self._expiries:
             token, (deadline, lease) = next(iter(self._expiries.items()))
             if deadline > now:
-                self._sweep_armed = True
-                self._timers.schedule(deadline, self._expire_leases)
+                self._sweep = self._timers.schedule(deadline, self._expire_leases)
                 break
             del self._expiries[token]
             expired.append(lease)

@@ -16,6 +16,7 @@ import logging
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 
+from durabletask.sidecar.clock import SYSTEM_CLOCK, Clock
 from durabletask.sidecar.store.base import Store
 
 logger = logging.getLogger("durabletask.sidecar")
@@ -35,7 +36,12 @@ class GroupCommitter:
     """
 
     def __init__(
-        self, store: Store, collect_effects: EffectCollector, *, spacing_seconds: float
+        self,
+        store: Store,
+        collect_effects: EffectCollector,
+        *,
+        spacing_seconds: float,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         """Bind to a store and to the owner's effect collector.
 
@@ -46,10 +52,12 @@ class GroupCommitter:
                 operation arriving when the last group is older is applied at
                 once (no added latency when idle); under load, what arrives in
                 between is gathered into the next group.
+            clock: Measures the spacing and waits it out.
         """
         self._store = store
         self._collect_effects = collect_effects
         self._spacing = spacing_seconds
+        self._clock = clock
         self._last_flush = -spacing_seconds
         self._queue: list[tuple[Operation, asyncio.Future[None]]] = []
 
@@ -64,15 +72,20 @@ class GroupCommitter:
         done = loop.create_future()
         self._queue.append((operation, done))
         if len(self._queue) == 1:
-            wait = self._last_flush + self._spacing - loop.time()
+            wait = self._last_flush + self._spacing - self._clock.monotonic()
             if wait > 0:
-                loop.call_later(wait, self._flush)
+                self._clock.call_later(wait, self._flush)
             else:
                 loop.call_soon(self._flush)
         await done
 
+    @property
+    def pending(self) -> bool:
+        """True while operations wait for their group."""
+        return bool(self._queue)
+
     def _flush(self) -> None:
-        self._last_flush = asyncio.get_running_loop().time()
+        self._last_flush = self._clock.monotonic()
         batch, self._queue = self._queue, []
         outcomes: list[tuple[list[Effect], BaseException | None]] = []
         try:

@@ -17,7 +17,7 @@ from typing import Any
 import grpc
 
 from durabletask.internal.proto import orchestrator_service_pb2_grpc as pb_grpc
-from durabletask.sidecar.clock import Clock, system_clock
+from durabletask.sidecar.clock import SYSTEM_CLOCK, Clock
 from durabletask.sidecar.core import SidecarCore
 from durabletask.sidecar.options import SidecarOptions, validate_hub_names
 from durabletask.sidecar.server import SidecarServicer
@@ -193,7 +193,7 @@ class TaskHubs:
         *,
         store: Store | None = None,
         store_factory: StoreFactory | None = None,
-        clock: Clock = system_clock,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         """Build one core per hub (nothing starts yet).
 
@@ -202,7 +202,7 @@ class TaskHubs:
             options: Limits and intervals shared by every hub.
             store: The store of a single hub (the default one, or the only named one).
             store_factory: Builds each hub's store; a ``MemoryStore`` per hub when None.
-            clock: Wall-clock source.
+            clock: Time source of timestamps, timers, leases and pings (the time seam).
 
         Raises:
             ValueError: Bad names, both ``store`` and ``store_factory``, or ``store`` with

@@ -7,12 +7,14 @@ import concurrent.futures
 import logging
 import threading
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 import grpc
 
-from durabletask.sidecar.clock import Clock, system_clock
+from durabletask.sidecar.clock import SYSTEM_CLOCK, Clock
 from durabletask.sidecar.hubs import StoreFactory, TaskHubs
 from durabletask.sidecar.options import SidecarOptions, server_options
 from durabletask.sidecar.store.base import Store
@@ -22,6 +24,19 @@ logger = logging.getLogger("durabletask.sidecar")
 # Bound on how long stop() waits for the loop thread beyond the grace period.
 _STOP_MARGIN_SECONDS = 5.0
 _MAX_PENDING_REQUESTS = 1 << 16
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class IdleState:
+    """What the sidecar is doing, as a time-skipping test environment needs to know it."""
+
+    quiet: bool
+    """No work is queued, leased to a worker or waiting for its commit, in any task hub."""
+    next_due: datetime | None
+    """The earliest pending timer of any task hub (durable timers, scheduled starts, delayed
+    signals, redelivery backoffs, lease expiries), or None."""
 
 
 class SidecarHost:
@@ -34,7 +49,7 @@ class SidecarHost:
         *,
         store: Store | None = None,
         options: SidecarOptions | None = None,
-        clock: Clock = system_clock,
+        clock: Clock = SYSTEM_CLOCK,
         store_factory: StoreFactory | None = None,
         dashboard_port: int | None = None,
         dashboard_host: str = "127.0.0.1",
@@ -46,7 +61,7 @@ class SidecarHost:
             port: TCP port; 0 picks a free one.
             store: State store; a fresh ``MemoryStore`` when None.
             options: Limits and intervals, task hubs and token check; defaults when None.
-            clock: Wall-clock source.
+            clock: Time source of timestamps, timers, leases and pings (the time seam).
             store_factory: Builds each task hub's store from its name (instead of ``store``).
             dashboard_port: Serve the web dashboard on this port (0: a free one); None: no
                 dashboard. Needs ``pip install 'durabletask[dashboard]'``.
@@ -161,6 +176,12 @@ class SidecarHost:
         """Delete all state (of every task hub); call on the host's loop."""
         self.hubs.reset()
 
+    def idle_state(self) -> IdleState:
+        """Whether any hub has work in progress, and its earliest timer; call on the loop."""
+        cores = self.hubs.cores.values()
+        dues = [due for due in (core.timers.next_due() for core in cores) if due is not None]
+        return IdleState(all(core.quiet for core in cores), min(dues, default=None))
+
 
 async def serve(
     host: str = "127.0.0.1",
@@ -228,7 +249,7 @@ class EmbeddedSidecar:
         keepalive_time_seconds: float = 10.0,
         keepalive_timeout_seconds: float = 5.0,
         min_client_ping_interval_seconds: float = 5.0,
-        clock: Clock = system_clock,
+        clock: Clock = SYSTEM_CLOCK,
         taskhubs: Sequence[str] = (),
         require_token: bool | str = False,
         store_factory: StoreFactory | None = None,
@@ -257,7 +278,7 @@ class EmbeddedSidecar:
             keepalive_timeout_seconds: A connection whose ping is unanswered this long is
                 closed and its work items redelivered.
             min_client_ping_interval_seconds: Client keepalive pings accepted this often.
-            clock: Wall-clock source.
+            clock: Time source of timestamps, timers, leases and pings (the time seam).
             taskhubs: Task hub names, each with isolated state, picked per call by the
                 ``taskhub`` header (unknown: NOT_FOUND). Empty: one hub, any header.
             require_token: True refuses calls without ``authorization: Bearer <token>``
@@ -364,22 +385,33 @@ class EmbeddedSidecar:
 
     def reset(self) -> None:
         """Delete all instances, histories and queued work; workers stay connected."""
+        self._on_loop(lambda host: host.reset(), None)
+
+    def idle_state(self) -> IdleState:
+        """Whether work is in progress, and the earliest pending timer (read on the loop).
+
+        Returns:
+            The state; quiet with no timer when the sidecar is not running.
+        """
+        return self._on_loop(lambda host: host.idle_state(), IdleState(True, None))
+
+    def _on_loop(self, fn: Callable[[SidecarHost], T], stopped: T) -> T:
+        """Run ``fn`` on the sidecar's loop and return its result (``stopped`` if not running)."""
         with self._lock:
             sidecar, loop = self._host, self._loop
         if sidecar is None or loop is None:
-            return
+            return stopped
 
-        done: concurrent.futures.Future[None] = concurrent.futures.Future()
+        done: concurrent.futures.Future[T] = concurrent.futures.Future()
 
-        def _reset() -> None:
+        def _run() -> None:
             try:
-                sidecar.reset()
-                done.set_result(None)
+                done.set_result(fn(sidecar))
             except Exception as exc:
                 done.set_exception(exc)
 
-        loop.call_soon_threadsafe(_reset)
-        done.result(_STOP_MARGIN_SECONDS)
+        loop.call_soon_threadsafe(_run)
+        return done.result(_STOP_MARGIN_SECONDS)
 
     def __enter__(self) -> EmbeddedSidecar:
         """Start the sidecar."""

@@ -1,17 +1,28 @@
-"""Testing tools: the embedded sidecar in-process on loopback, and the offline ``Replayer``."""
+"""Testing tools: the in-memory test backend, a virtual clock, a time-skipping environment,
+and the offline replayer.
+
+* :func:`create_test_backend`: the embedded sidecar with an in-memory store, on loopback.
+* :class:`VirtualClock`: the time seam for tests (``clock=`` of the sidecar, worker, clients).
+* :class:`TimeSkippingEnvironment`: sidecar, worker and clients in-process on a virtual clock
+  that jumps ahead whenever everything waits on a timer.
+* :class:`Replayer`: replays recorded histories against the current orchestrator code.
+"""
 
 from __future__ import annotations
 
 from durabletask.internal.proto import orchestrator_service_pb2_grpc as pb_grpc
 from durabletask.sidecar.runner import EmbeddedSidecar
 from durabletask.sidecar.store.memory import MemoryStore
+from durabletask.testing.clock import VirtualClock
+from durabletask.testing.environment import TimeSkippingEnvironment
+from durabletask.testing.history_json import HistoryFormatError
+from durabletask.testing.replay import Mismatch, Replayer, ReplayResult
 
-# The offline replayer: ``from durabletask.testing import Replayer``. Kept out of __all__,
-# which stays 1.12.0's exactly (a star import brings the same names as the official one).
-from durabletask.testing.history_json import HistoryFormatError  # noqa: F401
-from durabletask.testing.replay import Mismatch, Replayer, ReplayResult  # noqa: F401
-
+# ``__all__`` stays that of durabletask 1.12.0 (a star import brings the same names as the
+# official one); our additions are imported by name.
 __all__ = ["InMemoryOrchestrationBackend", "create_test_backend"]
+_ADDITIONS = (TimeSkippingEnvironment, VirtualClock, Replayer, ReplayResult, Mismatch,
+              HistoryFormatError)
 
 
 class InMemoryOrchestrationBackend(EmbeddedSidecar, pb_grpc.TaskHubSidecarServiceServicer):

@@ -12,6 +12,9 @@ sidecar on 127.0.0.1 with a free port, over real gRPC.
 * ``durabletask_client`` / ``durabletask_async_client``: clients of ``durabletask_sidecar``.
 * ``durabletask_worker``: a factory that starts a worker with the given functions registered
   on ``durabletask_sidecar``; every worker it started is stopped after the test.
+* ``durabletask_time_skipping``: a factory that starts a ``TimeSkippingEnvironment`` (its own
+  sidecar, worker and client on a virtual clock that jumps over timers) with the given
+  functions registered; every environment it started is stopped after the test.
 
 The ``durabletask_backend`` fixture says which sidecar the client, async client and worker
 fixtures use; override it in a ``conftest.py`` (e.g. return ``durabletask_sqlite_sidecar``)
@@ -30,9 +33,11 @@ import pytest
 if TYPE_CHECKING:
     from durabletask.client import AsyncTaskHubGrpcClient, TaskHubGrpcClient
     from durabletask.sidecar.runner import EmbeddedSidecar
+    from durabletask.testing.environment import TimeSkippingEnvironment
     from durabletask.worker import TaskHubGrpcWorker
 
 __all__ = [
+    "TimeSkippingFactory",
     "WorkerFactory",
     "durabletask_async_client",
     "durabletask_backend",
@@ -41,6 +46,7 @@ __all__ = [
     "durabletask_shared_sidecar",
     "durabletask_sidecar",
     "durabletask_sqlite_sidecar",
+    "durabletask_time_skipping",
     "durabletask_worker",
 ]
 
@@ -179,6 +185,52 @@ class WorkerFactory:
 def durabletask_worker(durabletask_backend: EmbeddedSidecar) -> Iterator[WorkerFactory]:
     """Start workers with functions registered: a ``WorkerFactory``, called with lists."""
     factory = WorkerFactory(durabletask_backend.address)
+    try:
+        yield factory
+    finally:
+        factory.stop_all()
+
+
+class TimeSkippingFactory:
+    """Starts time-skipping environments with the given functions registered; stops them all."""
+
+    def __init__(self) -> None:
+        """Start with no environment."""
+        self._started: list[TimeSkippingEnvironment] = []
+
+    def __call__(
+        self,
+        orchestrators: Iterable[Callable[..., Any]] = (),
+        activities: Iterable[Callable[..., Any]] = (),
+        entities: Iterable[Any] = (),
+        **options: Any,
+    ) -> TimeSkippingEnvironment:
+        """Register the functions on a new environment, start it and return it.
+
+        Args:
+            orchestrators: Orchestrator functions.
+            activities: Activity functions.
+            entities: Entity functions or ``DurableEntity`` classes.
+            **options: Keyword arguments of ``TimeSkippingEnvironment`` (e.g.
+                ``auto_skip=False``, ``start=``, ``worker_options=``).
+        """
+        from durabletask.testing.environment import TimeSkippingEnvironment
+
+        env = TimeSkippingEnvironment(orchestrators=orchestrators, activities=activities,
+                                      entities=entities, **options)
+        self._started.append(env)
+        return env.start()
+
+    def stop_all(self) -> None:
+        """Stop every environment this factory started, newest first."""
+        while self._started:
+            self._started.pop().stop()
+
+
+@pytest.fixture
+def durabletask_time_skipping() -> Iterator[TimeSkippingFactory]:
+    """Start time-skipping environments: a ``TimeSkippingFactory``, called with lists."""
+    factory = TimeSkippingFactory()
     try:
         yield factory
     finally:

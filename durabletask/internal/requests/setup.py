@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from durabletask.grpc_options import GrpcChannelOptions, GrpcClientResiliencyOptions
+from durabletask.internal.clock import SYSTEM_CLOCK, Clock
 from durabletask.internal.requests.calls import ClientSettings, max_send_bytes
 from durabletask.internal.transport.channel import ChannelSpec
 from durabletask.payload import PayloadStore
@@ -31,6 +32,7 @@ class ClientConfig:
         interceptors: User interceptors, in order (a defensive copy).
         payload_store: The large-payload store, if any.
         resiliency: The client resiliency options.
+        clock: What retry waits and call budgets run on (the time seam).
     """
 
     settings: ClientSettings
@@ -40,6 +42,7 @@ class ClientConfig:
     interceptors: tuple[Any, ...]
     payload_store: PayloadStore | None
     resiliency: GrpcClientResiliencyOptions
+    clock: Clock = SYSTEM_CLOCK
 
     def settings_for(self, default_version: str | None) -> ClientSettings:
         """Return the settings with the client's current ``default_version``."""
@@ -94,6 +97,7 @@ def configure_client(
     default_version: str | None,
     payload_store: PayloadStore | None,
     data_converter: DataConverter | None,
+    clock: Clock | None = None,
 ) -> ClientConfig:
     """Validate and normalise the constructor arguments shared by both clients.
 
@@ -128,4 +132,5 @@ def configure_client(
         interceptors=tuple(interceptors or ()),
         payload_store=payload_store,
         resiliency=resiliency,
+        clock=clock or SYSTEM_CLOCK,
     )

@@ -10,7 +10,6 @@ interceptor sees every call and replaces a broken SDK-owned channel.
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
@@ -176,7 +175,8 @@ class SyncTransport(_TransportBase):
         if store is not None and not self.closed:
             guarded.offload(call.request, store, call.instance_id)
         kwargs, info = self._prepare(call)
-        plan = RetryPlan(call.method, kwargs["timeout"])
+        clock = self._config.clock
+        plan = RetryPlan(call.method, kwargs["timeout"], clock=clock.monotonic)
         generation = self._manager.current.generation
         while True:
             with rpc_errors_translated(info):
@@ -187,7 +187,7 @@ class SyncTransport(_TransportBase):
                     delay = self._retry_delay(plan, exc, generation)
                     if delay is None:
                         raise self._fail(plan, exc, info) from exc
-            time.sleep(delay)
+            clock.sleep_blocking(delay)
         if store is not None:
             for message in response if call.streaming else [response]:
                 guarded.resolve(message, store)
@@ -295,7 +295,8 @@ class AsyncTransport(_TransportBase):
         if store is not None and not self.closed:
             await guarded.offload_async(call.request, store, call.instance_id)
         kwargs, info = self._prepare(call)
-        plan = RetryPlan(call.method, kwargs["timeout"])
+        clock = self._config.clock
+        plan = RetryPlan(call.method, kwargs["timeout"], clock=clock.monotonic)
         generation = self._get_manager().current.generation
         while True:
             with rpc_errors_translated(info):
@@ -306,7 +307,7 @@ class AsyncTransport(_TransportBase):
                     delay = self._retry_delay(plan, exc, generation)
                     if delay is None:
                         raise self._fail(plan, exc, info) from exc
-            await asyncio.sleep(delay)
+            await clock.sleep(delay)
         if store is not None:
             for message in response if call.streaming else [response]:
                 await guarded.resolve_async(message, store)

@@ -27,6 +27,7 @@ import grpc
 import grpc.aio
 
 from durabletask.internal import observability
+from durabletask.internal.clock import SYSTEM_CLOCK, Clock
 from durabletask.internal.proto import orchestrator_service_pb2 as pb
 from durabletask.internal.runtime import completions, entity_items
 from durabletask.internal.runtime.episodes import EpisodeRunner
@@ -118,10 +119,12 @@ class WorkItemRunner:
         entity_executor: Any = None,
         tracing: Any = observability.NOOP_TRACING,
         metrics: Any = observability.NOOP_WORKER_METRICS,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self._tracing = tracing
         self._metrics = metrics
         self._episodes = episode_runner
+        self._clock = clock  # completion retries wait on it
         self._activities = activity_executor
         self._entities = entity_executor
         self._pool = thread_pool
@@ -297,7 +300,7 @@ class WorkItemRunner:
                     return False
                 if attempt == settings.completion_retry_max_attempts:
                     break
-                await asyncio.sleep(self._retry_delay(attempt))
+                await self._clock.sleep(self._retry_delay(attempt))
             except Exception as exc:
                 # E.g. the generation's channel was closed at its max linger (R-D4).
                 _logger.warning("Could not send a work item's completion (%r); dropping it; "

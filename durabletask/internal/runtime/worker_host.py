@@ -32,6 +32,7 @@ from durabletask.grpc_options import (
 )
 from durabletask.health import StreamState, WorkerHealth
 from durabletask.internal import observability
+from durabletask.internal.clock import SYSTEM_CLOCK, Clock
 from durabletask.internal.proto import orchestrator_service_pb2 as pb
 from durabletask.internal.proto import orchestrator_service_pb2_grpc as pb_grpc
 from durabletask.internal.runtime.loop_thread import LoopThread
@@ -66,6 +67,8 @@ class WorkerHostConfig:
     interceptors: Sequence[Any]
     channel_options: GrpcChannelOptions
     resiliency_options: GrpcWorkerResiliencyOptions
+    clock: Clock = SYSTEM_CLOCK
+    """Times backoffs, retries, the silence window and probes (the time seam)."""
 
 
 class WorkerHost:
@@ -143,6 +146,7 @@ class WorkerHost:
             entity_executor=self._entities,
             tracing=self._tracing,
             metrics=self._metrics,
+            clock=config.clock,
         )
         resiliency = config.resiliency_options
         self._supervisor = StreamSupervisor(
@@ -158,6 +162,7 @@ class WorkerHost:
             sink=self._runner.submit,
             worker_id=self._worker_id,
             reconfigure=self._reconfigure if self._spec is not None else None,
+            clock=config.clock,
         )
 
     def _reconfigure(self, keepalive: KeepalivePolicy) -> bool:

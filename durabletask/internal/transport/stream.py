@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import enum
 import logging
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -25,6 +24,7 @@ from durabletask.grpc_options import (
     LIVENESS_PROBE_TIMEOUT_FRACTION,
     SILENT_DISCONNECT_PINGS,
 )
+from durabletask.internal.clock import SYSTEM_CLOCK, Clock, wait_first
 from durabletask.internal.dialect import SidecarTraits
 from durabletask.internal.proto import orchestrator_service_pb2 as pb
 from durabletask.internal.transport.manager import Transport
@@ -215,6 +215,7 @@ class WorkItemStreamConsumer:
         sink: WorkItemSink,
         stream: StreamGeneration,
         on_first_message: Callable[[], None] | None = None,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         """Prepare a connection over ``transport``; nothing is sent until :meth:`run`.
 
@@ -229,6 +230,7 @@ class WorkItemStreamConsumer:
             sink: Receives each work item.
             stream: This connection's identity.
             on_first_message: Called when the stream's first message arrives.
+            clock: Times the silence window and the probes, and how long the stream was open.
         """
         self._transport = transport
         self._stub = transport.stub
@@ -241,6 +243,7 @@ class WorkItemStreamConsumer:
         self._sink = sink
         self._stream = stream
         self._on_first_message = on_first_message
+        self._clock = clock
         self._call: Any = None
         self._waiter: asyncio.Future[Any] | None = None
         self._probe: asyncio.Future[Any] | None = None
@@ -300,7 +303,7 @@ class WorkItemStreamConsumer:
         self._phase = StreamPhase.STREAM
         if self._cancel_requested:
             return self._result(StreamOutcome.SHUTDOWN)
-        self._opened_at = time.monotonic()
+        self._opened_at = self._clock.monotonic()
         self._call = self._stub.GetWorkItems(self._request, metadata=self._stream_metadata)
         return await self._read_all()
 
@@ -324,7 +327,7 @@ class WorkItemStreamConsumer:
         self, outcome: StreamOutcome, code: grpc.StatusCode | None = None, details: str = ""
     ) -> StreamResult:
         opened = self._opened_at
-        streamed = time.monotonic() - opened if opened is not None else 0.0
+        streamed = self._clock.monotonic() - opened if opened is not None else 0.0
         return StreamResult(outcome, self._first_message, code, details, self._phase, streamed)
 
     def _cancel_call(self) -> None:
@@ -347,7 +350,7 @@ class WorkItemStreamConsumer:
                     read = asyncio.ensure_future(self._call.read())
                 window = self._liveness.window()
                 probe_after = self._liveness.probe_after()
-                done, _ = await asyncio.wait({read}, timeout=window or probe_after)
+                done = await wait_first(self._clock, read, window or probe_after)
                 if self._cancel_requested:
                     return self._result(StreamOutcome.SHUTDOWN)
                 if not done:

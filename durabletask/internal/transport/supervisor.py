@@ -37,6 +37,7 @@ from durabletask.grpc_options import (
     KeepalivePolicy,
     negotiated_keepalive,
 )
+from durabletask.internal.clock import SYSTEM_CLOCK, Clock, wait_first
 from durabletask.internal.dialect import WORKER_ID_KEY, DrainNotice, SidecarTraits
 from durabletask.internal.proto import orchestrator_service_pb2 as pb
 from durabletask.internal.transport import observe
@@ -94,6 +95,7 @@ class StreamSupervisor:
         worker_id: str | None = None,
         reconfigure: Reconfigure | None = None,
         rng: Callable[[], float] | None = None,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         """Prepare the supervisor; nothing runs until :meth:`run`.
 
@@ -108,6 +110,7 @@ class StreamSupervisor:
             reconfigure: Changes the keepalive of the next channels (SDK-owned channels
                 without a caller-set keepalive); None keeps the channel as it is.
             rng: Uniform [0, 1) source for the jitter; a per-worker ``Random`` by default.
+            clock: Times the backoff, the streams' silence window and probes.
         """
         self._manager = manager
         self._request = request
@@ -119,6 +122,7 @@ class StreamSupervisor:
         self._sink = sink
         self._reconfigure = reconfigure
         self._rng = rng or random.Random().random
+        self._clock = clock
         self._stopping = asyncio.Event()
         self._consumer: WorkItemStreamConsumer | None = None
         self._streams = 0
@@ -176,7 +180,7 @@ class StreamSupervisor:
             stream_metadata=self._stream_metadata,
             hello_timeout_seconds=self._settings.hello_timeout_seconds,
             liveness=self.liveness, sink=self._sink, stream=stream,
-            on_first_message=self._on_first_message,
+            on_first_message=self._on_first_message, clock=self._clock,
         )
         self._consumer = consumer
         if self._stopping.is_set():
@@ -255,10 +259,11 @@ class StreamSupervisor:
         manager = self._manager
         observe.emit("reconnect_backoff", manager.target, manager.owner,
                      manager.current.generation, attempt=attempt, delay_s=round(delay, 3))
+        stopping = asyncio.ensure_future(self._stopping.wait())
         try:
-            await asyncio.wait_for(self._stopping.wait(), delay)
-        except asyncio.TimeoutError:
-            pass
+            await wait_first(self._clock, stopping, delay)
+        finally:
+            stopping.cancel()
 
     async def drain(self, grace_seconds: float) -> bool:
         """Stop reconnecting, and tell a sidecar that honours it that this worker stops.

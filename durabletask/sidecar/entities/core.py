@@ -92,7 +92,7 @@ class EntityCore:
             store: The hub's store.
             dispatcher: Hands entity batches to worker streams.
             timers: Fires delayed signals.
-            clock: Wall-clock source.
+            clock: Time source of timestamps, timers, leases and pings (the time seam).
             host: The orchestration core (commit effects, waking orchestrations).
             max_recovery_attempts: Quoted in the failure of a batch whose workers were lost.
             max_batch_bytes: Largest ``EntityRequest`` sent; a batch over it is split, and
@@ -118,7 +118,7 @@ class EntityCore:
     def signal(self, request: pb.SignalEntityRequest) -> None:
         """Queue a client signal; it is delayed until its ``scheduledTime``, if set."""
         message = batches.signal_message(
-            request.instanceId, request.name, self._clock(), data=request,
+            request.instanceId, request.name, self._clock.now(), data=request,
             request_id=request.requestId, source_id=None,
         )
         self._store.append_entity_messages([message])
@@ -188,7 +188,7 @@ class EntityCore:
             self._host.after_commit(lambda: self._committed(EntityCommit(entity_id=entity_id),
                                                             EntityCommitResult(), True))
             return
-        self._apply(batches.apply_result(lease.batch, record, result, self._clock()))
+        self._apply(batches.apply_result(lease.batch, record, result, self._clock.now()))
 
     # ----- WorkSource (called by the dispatcher) -----------------------------
 
@@ -215,7 +215,7 @@ class EntityCore:
                 f"{self._max_batch_bytes} bytes; keep entity state and inputs smaller, or start "
                 f"the sidecar with a larger max_message_bytes",
             )
-            self._apply(batches.fail_batch(batch, record, details, self._clock()))
+            self._apply(batches.fail_batch(batch, record, details, self._clock.now()))
             return None
 
     def worker_lost(self, lease: Lease, losses: int) -> None:
@@ -231,13 +231,13 @@ class EntityCore:
             f"it after max_recovery_attempts={self._max_recovery_attempts}. Check the worker "
             f"logs for crashes, or raise max_recovery_attempts",
         )
-        self._apply(batches.fail_batch(batch, record, details, self._clock()))
+        self._apply(batches.fail_batch(batch, record, details, self._clock.now()))
 
     # ----- wake-ups -----------------------------------------------------------
 
     def wake(self, entity_id: str, visible_at: datetime | None = None) -> None:
         """An entity got messages (due at ``visible_at``): handle locks, queue its next batch."""
-        if visible_at is not None and visible_at > self._clock():
+        if visible_at is not None and visible_at > self._clock.now():
             self._timers.schedule(visible_at, lambda: self.wake(entity_id))
             return
         if self._dispatcher.entity_scheduled(entity_id):
@@ -254,7 +254,7 @@ class EntityCore:
         return execution_id is None or record.execution_id == execution_id
 
     def _step(self, entity_id: str) -> scheduler.EntityStep | None:
-        now = self._clock()
+        now = self._clock.now()
         loaded = self._store.load_entity(entity_id, now)
         if loaded is None:
             return None

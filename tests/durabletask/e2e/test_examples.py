@@ -19,6 +19,7 @@ EXAMPLES = [
     "history_export",
     "async_orchestrators",
     "replay.record",
+    "time_skipping",
 ]
 
 

@@ -7,17 +7,18 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from durabletask.internal.proto import orchestrator_service_pb2 as pb
+from durabletask.testing import VirtualClock
 from tests.durabletask.sidecar.fake_worker import (
     complete,
     continue_as_new,
     create_timer,
-    in_seconds,
     kinds,
     schedule_task,
     send_event,
     sub_orchestration,
 )
 
+T0 = datetime(2030, 1, 1, tzinfo=timezone.utc)
 COMPLETED = pb.ORCHESTRATION_STATUS_COMPLETED
 FAILED = pb.ORCHESTRATION_STATUS_FAILED
 
@@ -73,18 +74,22 @@ def test_duplicate_activity_result_is_dropped(harness):
     assert kinds(harness.history("i1")).count("taskCompleted") == 1
 
 
-@pytest.mark.slow
-def test_timer_fires_at_fire_at_as_timer_fired(harness):
+def test_timer_fires_at_fire_at_as_timer_fired(make_harness):
+    clock = VirtualClock(T0)
+    harness = make_harness(clock=clock)
     harness.start("i1")
     worker = harness.worker()
-    fire_at = in_seconds(0.3)
+    fire_at = T0 + timedelta(days=2)
     worker.complete(worker.orchestration("i1"), create_timer(1, fire_at))
     assert kinds(harness.history("i1"))[2] == "timerCreated"
-    worker.expect_nothing(within=0.1)
-    event = worker.orchestration("i1", timeout=3).orchestratorRequest.newEvents[1]
-    assert event.timerFired.timerId == 1
-    assert event.timerFired.fireAt.ToDatetime(tzinfo=timezone.utc) == fire_at
-    assert datetime.now(timezone.utc) >= fire_at
+    clock.advance_to(fire_at - timedelta(microseconds=1))
+    worker.expect_nothing(within=0.1)  # one microsecond early: not yet
+    clock.advance_to(fire_at)
+    started, fired = worker.orchestration("i1", timeout=3).orchestratorRequest.newEvents[:2]
+    assert fired.timerFired.timerId == 1
+    assert fired.timerFired.fireAt.ToDatetime(tzinfo=timezone.utc) == fire_at
+    # The episode runs at the sidecar's time, which is the due time on a frozen clock.
+    assert started.timestamp.ToDatetime(tzinfo=timezone.utc) == fire_at
 
 
 def test_timer_in_the_past_fires_immediately(harness):

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 
 from durabletask.internal.proto import orchestrator_service_pb2 as pb
+from durabletask.testing import VirtualClock
+from tests.durabletask.helpers.wait import poll_until
 from tests.durabletask.sidecar.fake_worker import complete, kinds, schedule_task
 
 FAILED = pb.ORCHESTRATION_STATUS_FAILED
@@ -160,11 +162,18 @@ def test_stream_never_holds_more_than_its_concurrency_limit(harness):
     assert ids == {"i0", "i1", "i2"}
 
 
-def test_idle_stream_receives_health_pings(make_harness):
-    harness = make_harness(health_ping_interval_seconds=0.05)
+def test_idle_stream_receives_a_health_ping_each_interval(make_harness):
+    clock = VirtualClock()
+    harness = make_harness(health_ping_interval_seconds=5.0, clock=clock)
     worker = harness.worker()
-    item = worker.next(pings=True, timeout=2)
-    assert item.HasField("healthPing")
+    for _ in range(2):
+        poll_until(lambda: clock.next_deadline() is not None, timeout=5,
+                   message="the stream to wait for its next ping")
+        with pytest.raises(AssertionError, match="no work item"):
+            worker.next(pings=True, timeout=0.05)  # the interval has not passed
+        clock.advance(5.0)
+        assert worker.next(pings=True, timeout=5).HasField("healthPing")
+    assert worker.pings == 2
 
 
 def test_history_over_max_history_size_fails_instance_with_clear_message(make_harness):

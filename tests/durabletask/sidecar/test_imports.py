@@ -14,7 +14,8 @@ from pathlib import Path
 import durabletask.sidecar
 
 ALLOWED_PREFIXES = ("durabletask.internal.proto", "durabletask.internal.dialect",
-                    "durabletask.internal.observability", "durabletask.sidecar")
+                    "durabletask.internal.observability", "durabletask.internal.clock",
+                    "durabletask.sidecar")
 
 
 def _imported_modules(path: Path) -> list[str]:

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
+
 import grpc
 import pytest
 
 from durabletask.internal.proto import orchestrator_service_pb2 as pb
+from durabletask.testing import VirtualClock
 from tests.durabletask.sidecar.fake_worker import (
     complete,
-    in_seconds,
     kinds,
     sub_orchestration,
     ts,
 )
+
+T0 = datetime(2030, 1, 1, tzinfo=timezone.utc)
 
 RUNNING = pb.ORCHESTRATION_STATUS_RUNNING
 PENDING = pb.ORCHESTRATION_STATUS_PENDING
@@ -112,11 +116,15 @@ def test_start_instance_replaces_instance_whose_status_is_replaceable(harness):
     assert info.value.code() == grpc.StatusCode.ALREADY_EXISTS
 
 
-@pytest.mark.slow
-def test_scheduled_start_is_not_dispatched_before_its_time(harness):
-    harness.start("i1", scheduledStartTimestamp=ts(in_seconds(0.4)))
+def test_scheduled_start_is_not_dispatched_before_its_time(make_harness):
+    clock = VirtualClock(T0)
+    harness = make_harness(clock=clock)
+    due = T0 + timedelta(hours=1)
+    harness.start("i1", scheduledStartTimestamp=ts(due))
     worker = harness.worker()
-    worker.expect_nothing(within=0.2)
+    clock.advance_to(due - timedelta(microseconds=1))
+    worker.expect_nothing(within=0.1)
+    clock.advance_to(due)
     item = worker.orchestration("i1", timeout=3)
     assert kinds(item.orchestratorRequest.newEvents)[1] == "executionStarted"
 

@@ -12,6 +12,8 @@ from durabletask import testing
 from durabletask.internal.proto import orchestrator_service_pb2 as pb
 from durabletask.internal.proto import orchestrator_service_pb2_grpc as pb_grpc
 from durabletask.sidecar import EmbeddedSidecar, serve
+from durabletask.testing import VirtualClock
+from tests.durabletask.helpers.wait import poll_until
 
 
 def _hello(address: str) -> None:
@@ -49,13 +51,17 @@ def test_embedded_sidecar_reports_a_taken_port_clearly():
 
 
 def test_stop_ends_open_worker_streams():
-    sidecar = EmbeddedSidecar(port=0, health_ping_interval_seconds=0.05)
+    clock = VirtualClock()
+    sidecar = EmbeddedSidecar(port=0, clock=clock)
     sidecar.start()
     channel = grpc.insecure_channel(sidecar.address)
     try:
         stream = pb_grpc.TaskHubSidecarServiceStub(channel).GetWorkItems(
             pb.GetWorkItemsRequest(), timeout=10
         )
+        poll_until(lambda: clock.next_deadline() is not None, timeout=5,
+                   message="the stream to wait for its first ping")
+        clock.advance(5.0)  # the default ping interval
         assert next(stream).HasField("healthPing")  # the stream is open
         sidecar.stop(grace=1.0)
         rest = list(stream)  # ends gracefully, without an error status

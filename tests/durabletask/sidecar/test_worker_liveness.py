@@ -14,6 +14,7 @@ from google.protobuf import empty_pb2
 from durabletask.internal.dialect import WORKER_ID_KEY, DrainNotice, SidecarTraits
 from durabletask.internal.proto import orchestrator_service_pb2 as pb
 from durabletask.internal.proto import orchestrator_service_pb2_grpc as pb_grpc
+from durabletask.testing import VirtualClock
 from tests.durabletask.helpers.proxy import tcp_proxy
 from tests.durabletask.helpers.wait import poll_until
 from tests.durabletask.sidecar.fake_worker import FakeWorker, complete
@@ -30,13 +31,14 @@ def test_hello_advertises_the_ping_interval_the_accepted_keepalive_and_drains(ma
     assert traits == SidecarTraits(health_ping_ms=2500, min_ping_interval_ms=4000, drain=True)
 
 
-@pytest.mark.slow
 def test_hung_worker_gets_no_new_work_until_it_answers_again(make_harness):
-    harness = make_harness(lease_timeout_seconds=0.2)
+    clock = VirtualClock()  # the lease (5 min by default) ends when the test advances it
+    harness = make_harness(clock=clock)
     harness.start("i1")
     hung = harness.worker()
     unanswered = hung.orchestration("i1")
     standby = harness.worker()
+    clock.advance(300)
     standby.complete(standby.orchestration("i1", timeout=5))  # the lease ran out: moved
     for instance_id in ("i2", "i3", "i4"):
         harness.start(instance_id)

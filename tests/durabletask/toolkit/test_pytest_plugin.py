@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "pytest_fixtures" / "test_orders.py"
+EXAMPLES = Path(__file__).resolve().parents[3] / "examples" / "pytest_fixtures"
 RUN_TIMEOUT_SECONDS = 120
 
 pytestmark = pytest.mark.slow
@@ -62,11 +62,12 @@ def _run_pytest(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_the_documented_example_file_passes_with_only_the_plugin(tmp_path: Path) -> None:
-    shutil.copy(EXAMPLE, tmp_path / EXAMPLE.name)
+def test_the_documented_example_files_pass_with_only_the_plugin(tmp_path: Path) -> None:
+    for example in ("test_orders.py", "test_reminders.py"):
+        shutil.copy(EXAMPLES / example, tmp_path / example)
     result = _run_pytest(tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "3 passed" in result.stdout
+    assert "5 passed" in result.stdout
 
 
 def test_overriding_the_backend_moves_clients_and_workers(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections import deque
 from collections.abc import Iterator
 from concurrent import futures
@@ -18,7 +19,8 @@ from durabletask.internal.proto import orchestrator_service_pb2_grpc as pb_grpc
 class FakeSidecar(pb_grpc.TaskHubSidecarServiceServicer):
     """``GetInstance`` answers from ``script`` (a queue of status codes, OK when empty).
 
-    ``get_delay`` delays every GetInstance; ``WaitForInstanceCompletion`` waits until
+    ``get_delay`` holds every GetInstance at most that long (``get_release`` ends the hold,
+    and so does the call's end); ``WaitForInstanceCompletion`` waits until
     ``release`` is set or the call's deadline passes; every call is counted per method.
     ``Hello`` answers without advertising anything (a sidecar other than ours), and
     ``GetWorkItems`` follows ``stream_mode``: ``"silent"`` stays open and never sends (as the
@@ -29,6 +31,7 @@ class FakeSidecar(pb_grpc.TaskHubSidecarServiceServicer):
     def __init__(self, port: int = 0) -> None:
         self.script: deque[grpc.StatusCode] = deque()
         self.get_delay = 0.0
+        self.get_release = threading.Event()
         self.stream_mode = "silent"
         self.release = threading.Event()
         self.calls: dict[str, int] = {}
@@ -41,6 +44,7 @@ class FakeSidecar(pb_grpc.TaskHubSidecarServiceServicer):
 
     def stop(self) -> None:
         self.release.set()
+        self.get_release.set()
         self._server.stop(grace=None).wait(5)
 
     def _count(self, method: str) -> None:
@@ -75,7 +79,11 @@ class FakeSidecar(pb_grpc.TaskHubSidecarServiceServicer):
         if self.get_delay:
             done = threading.Event()
             context.add_callback(done.set)
-            done.wait(self.get_delay)
+            deadline = time.monotonic() + self.get_delay
+            while not (done.is_set() or self.get_release.is_set()):
+                if not done.wait(min(0.02, max(deadline - time.monotonic(), 0))):
+                    if time.monotonic() >= deadline:
+                        break
         if code != grpc.StatusCode.OK:
             context.abort(code, f"scripted {code.name}")
         return pb.GetInstanceResponse(exists=False)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -16,6 +15,8 @@ from durabletask.internal.proto import orchestrator_service_pb2_grpc as pb_grpc
 from durabletask.internal.transport.channel import ChannelSpec
 from durabletask.internal.transport.inflight import LeaseClosedError, LeaseState
 from durabletask.internal.transport.manager import ManagerPolicy, SyncChannelManager
+from durabletask.internal.clock import SYSTEM_CLOCK, Clock
+from durabletask.testing import VirtualClock
 from tests.durabletask.helpers.wait import poll_until
 from tests.durabletask.transport.fake_sidecar import FakeSidecar
 from tests.durabletask.transport.recorder import EventRecorder
@@ -24,7 +25,7 @@ REQ = pb.GetInstanceRequest(instanceId="i")
 
 
 def _manager(address: str, *, linger: float = 3.0, max_linger: float = 6.0,
-             open_channel: Any = None) -> SyncChannelManager:
+             open_channel: Any = None, clock: Clock = SYSTEM_CLOCK) -> SyncChannelManager:
     spec = ChannelSpec.from_args(address)
     return SyncChannelManager(
         target=address, owner="client",
@@ -32,21 +33,15 @@ def _manager(address: str, *, linger: float = 3.0, max_linger: float = 6.0,
                              max_linger_seconds=max_linger, default_call_timeout=5.0),
         stub_factory=pb_grpc.TaskHubSidecarServiceStub,
         open_channel=open_channel or (lambda first: spec.open_sync(first)),
+        scheduler=clock.start_timer, clock=clock.monotonic,
     )
-
-
-def _closed_at(events: EventRecorder, generation: int) -> float | None:
-    for event in events.events("channel_closed"):
-        if event.generation == generation:
-            return event.fields.get("at", time.monotonic())
-    return None
 
 
 @pytest.mark.slow
 def test_long_poll_in_flight_survives_recreation_and_old_channel_closes_after_it(
     fake: FakeSidecar, events: EventRecorder
 ):
-    manager = _manager(fake.address)
+    manager = _manager(fake.address, clock=VirtualClock())  # linger timers that never fire
     try:
         old = manager.current
         future = old.stub.WaitForInstanceCompletion.future(REQ, timeout=5)
@@ -57,11 +52,11 @@ def test_long_poll_in_flight_survives_recreation_and_old_channel_closes_after_it
         assert events.count("channel_closed") == 0
         fake.release.set()
         response = future.result(timeout=5)
-        returned = time.monotonic()
         assert response.orchestrationState.orchestrationStatus == (
             pb.ORCHESTRATION_STATUS_COMPLETED)
-        poll_until(lambda: events.count("channel_closed") == 1, timeout=2)
-        assert time.monotonic() - returned < 1.1
+        # Closed by the drain of its last call: its linger timer (on a clock that never
+        # moved) cannot have fired.
+        poll_until(lambda: events.count("channel_closed") == 1, timeout=5)
         assert manager.stats()["retired_open"] == 0
     finally:
         manager.close()
@@ -71,17 +66,21 @@ def test_long_poll_in_flight_survives_recreation_and_old_channel_closes_after_it
 def test_retired_channel_is_closed_at_the_max_linger_and_the_cut_call_is_neutral(
     fake: FakeSidecar, events: EventRecorder
 ):
-    manager = _manager(fake.address, linger=0.2, max_linger=0.5)
+    clock = VirtualClock()
+    manager = _manager(fake.address, linger=0.2, max_linger=0.5, clock=clock)
     try:
         old = manager.current
         future = old.stub.WaitForInstanceCompletion.future(REQ, timeout=60)
         poll_until(lambda: fake.calls.get("WaitForInstanceCompletion"), timeout=5)
-        retired = time.monotonic()
         manager.recreate_now()
+        clock.advance(0.499)  # past the linger, the call's deadline keeps it open...
+        assert not future.done()
+        assert old.lease.state is LeaseState.RETIRED
+        clock.advance(0.001)  # ...until the max linger
         with pytest.raises(grpc.RpcError) as info:
             future.result(timeout=5)
         assert info.value.code() is grpc.StatusCode.CANCELLED
-        assert 0.4 < time.monotonic() - retired < 1.5
+        assert old.lease.state is LeaseState.CLOSED
         assert manager.stats()["consecutive_failures"] == 0
     finally:
         manager.close()
@@ -105,13 +104,12 @@ def test_close_during_a_slow_recreation_returns_quickly_and_leaks_nothing(fake: 
     assert manager.request_recreate()
     assert recreating.wait(5)
     closer = threading.Thread(target=manager.close)
-    started = time.monotonic()
     closer.start()
     poll_until(lambda: manager.closing, timeout=5)
+    assert closer.is_alive()  # close() waits for the recreation rather than racing it...
     release.set()
     closer.join(5)
-    assert not closer.is_alive()
-    assert time.monotonic() - started < 1.5
+    assert not closer.is_alive()  # ...and returns once it ended
     assert manager.current.generation == 1
     assert len(opened) == 2
     with pytest.raises(LeaseClosedError):
