@@ -1,2 +1,4 @@
-"""Optional extensions of the Durable Task SDK (history export, Azure Blob payloads);
-each may need an extra to be installed."""
+"""Optional extensions of the Durable Task SDK: history export, Azure Blob payloads.
+
+Each may need an extra to be installed.
+"""

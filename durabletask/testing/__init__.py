@@ -1,5 +1,4 @@
-"""Testing tools: the in-memory test backend, a virtual clock, a time-skipping environment,
-and the offline replayer.
+"""Testing tools: a test backend, a virtual clock, time skipping, an offline replayer.
 
 * :func:`create_test_backend`: the embedded sidecar with an in-memory store, on loopback.
 * :class:`VirtualClock`: the time seam for tests (``clock=`` of the sidecar, worker, clients).

@@ -15,7 +15,6 @@ import asyncio
 import concurrent.futures
 import contextlib
 import logging
-import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -228,7 +227,8 @@ class WorkerHost:
         last = supervisor.liveness.last_message_at
         return WorkerHealth(
             state=_STATES.get(supervisor.state, StreamState.CONNECTING),
-            seconds_since_last_message=None if last is None else time.monotonic() - last,
+            seconds_since_last_message=(
+                None if last is None else self._config.clock.monotonic() - last),
             reconnects=supervisor.counters["reconnects"],
             in_flight=runner.in_flight_by_kind(),
             cache_size=len(self._episodes.cache),

@@ -153,7 +153,7 @@ class Liveness:
         self.traits = SidecarTraits()
         self.pings_seen = False
         self.last_message_at: float | None = None
-        """``time.monotonic()`` when the sidecar last sent anything (health)."""
+        """The clock's ``monotonic()`` when the sidecar last sent anything (health)."""
 
     def window(self) -> float | None:
         """The longest silence allowed on a stream now, or None for no limit."""
@@ -291,7 +291,7 @@ class WorkItemStreamConsumer:
         self._waiter = asyncio.ensure_future(call)
         await self._waiter
         self._call = None
-        self._liveness.last_message_at = time.monotonic()
+        self._liveness.last_message_at = self._clock.monotonic()
         if self._cancel_requested:
             return self._result(StreamOutcome.SHUTDOWN)
         read_metadata = getattr(call, "initial_metadata", None)  # absent on sync adapters
@@ -384,7 +384,7 @@ class WorkItemStreamConsumer:
         """Handle one message; returns the result when the stream ended."""
         if item is grpc.aio.EOF:
             return self._result(StreamOutcome.GRACEFUL_DRAIN)
-        self._liveness.last_message_at = time.monotonic()
+        self._liveness.last_message_at = self._clock.monotonic()
         if not self._first_message:
             self._first_message = True
             if self._on_first_message is not None:

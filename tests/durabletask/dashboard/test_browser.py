@@ -214,7 +214,8 @@ def _populate_entities(board: Dashboard) -> None:
     # Queued behind the lock of stock-take-7 until it ends.
     c.signal_entity(EntityInstanceId("counter", "pears"), "add", input=5)
     poll_until(lambda: (e := c.get_entity(EntityInstanceId("Cart", "alice"))) is not None
-               and len(e.get_typed_state()) == 2 and c.get_entity(EntityInstanceId("counter", "apples")),
+               and len(e.get_typed_state(list)) == 2
+               and c.get_entity(EntityInstanceId("counter", "apples")),
                message="the entities' states")
 
 
