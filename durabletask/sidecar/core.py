@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 
 from durabletask.internal.proto import orchestrator_service_pb2 as pb
-from durabletask.sidecar import transitions
+from durabletask.sidecar import transitions, validation
 from durabletask.sidecar.clock import Clock, from_timestamp, system_clock
 from durabletask.sidecar.dispatcher import (
     DispatchOptions,
@@ -22,9 +22,11 @@ from durabletask.sidecar.dispatcher import (
 from durabletask.sidecar.entities.batches import PreparedEntityBatch
 from durabletask.sidecar.entities.core import EntityCore
 from durabletask.sidecar.errors import (
+    CompletionNotStoredError,
     InstanceExistsError,
     InstanceNotFoundError,
     InstanceStateError,
+    InvalidRequestError,
 )
 from durabletask.sidecar.group_commit import Effect, GroupCommitter
 from durabletask.sidecar.options import SidecarOptions
@@ -295,8 +297,23 @@ class SidecarCore:
         """Commit a worker's answer to an episode; returns once it is durable.
 
         Stale tokens are logged and ignored.
+
+        Raises:
+            InvalidRequestError: The answer's actions are invalid; the instance was failed
+                with the same message (redelivering the episode could not fix them).
+            CompletionNotStoredError: The commit failed; the episode is delivered again.
         """
-        await self._durably(lambda: self._complete_orchestration(response))
+        try:
+            validation.orchestrator_actions(response)
+            invalid = None
+        except InvalidRequestError as exc:
+            invalid = str(exc)
+        failed: list[str] = []
+        await self._durably(lambda: self._complete_orchestration(response, invalid, failed))
+        if invalid is not None:
+            raise InvalidRequestError(
+                f"{invalid}; instance '{failed[0]}' was failed" if failed else invalid
+            )
 
     async def complete_activity(self, response: pb.ActivityResponse) -> None:
         """Deliver an activity result; returns once it is durable.
@@ -335,10 +352,33 @@ class SidecarCore:
         self._wake(instance_id, visible_at)
 
     async def _durably(self, operation: Callable[[], None]) -> None:
-        if self._group_committer is None:
-            operation()
-        else:
-            await self._group_committer.run(operation)
+        taken: list[Lease] = []
+
+        def run() -> None:
+            with self.dispatcher.collect_taken(taken):
+                operation()
+
+        try:
+            if self._group_committer is None:
+                run()
+            else:
+                await self._group_committer.run(run)
+        except Exception as exc:
+            # Nothing of the completion happened: its work item must not stay leased to a
+            # worker whose retries now carry a spent token (it would be stranded until a
+            # restart). Hand it back to the queue, as an abandon would.
+            for lease in taken:
+                self.dispatcher.give_back(lease)
+            described = ", ".join(f"{lease.kind.value} of {lease.instance_id!r}"
+                                  for lease in taken) or "a work item"
+            logger.warning(
+                "could not store the completion of %s (%s); it will be delivered again",
+                described, exc, extra={"error": repr(exc), "work_items": len(taken)},
+            )
+            raise CompletionNotStoredError(
+                f"the sidecar could not store this completion ({exc}); the work item will "
+                f"be delivered again"
+            ) from exc
 
     def _after_commit(self, effect: Effect) -> None:
         if self._deferred_effects is None:
@@ -346,7 +386,9 @@ class SidecarCore:
         else:
             self._deferred_effects.append(effect)
 
-    def _complete_orchestration(self, response: pb.OrchestratorResponse) -> None:
+    def _complete_orchestration(
+        self, response: pb.OrchestratorResponse, invalid: str | None, failed: list[str]
+    ) -> None:
         lease = self.dispatcher.take_lease(response.completionToken, WorkKind.ORCHESTRATION)
         if lease is None or lease.episode is None:
             logger.info(
@@ -360,6 +402,15 @@ class SidecarCore:
             self._after_commit(lambda: self.dispatcher.mark_ready(lease.instance_id))
             return
         ctx = dataclasses.replace(lease.episode.context, now=self._clock())
+        if invalid is not None:
+            # Not a lost worker: the orchestration produced actions no redelivery can fix.
+            failed.append(lease.instance_id)
+            logger.warning(
+                "failing instance %s: its orchestrator sent an invalid action: %s",
+                lease.instance_id, invalid, extra={"instance_id": lease.instance_id},
+            )
+            self._commit(transitions.fail_episode(ctx, failure("InvalidAction", invalid)))
+            return
         commit = transitions.apply_response(
             ctx,
             response.actions,

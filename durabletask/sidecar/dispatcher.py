@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import enum
 import logging
 import uuid
 from collections import OrderedDict, deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -61,6 +62,8 @@ class Lease:
     """Set for entity leases."""
     delivered: bool = False
     """True once the item was written to the stream."""
+    abandons: int = 0
+    """Abandons (and failed commits) of the item before this lease was claimed."""
 
 
 class WorkSource(Protocol):
@@ -279,6 +282,7 @@ class Dispatcher:
         # Expired lease tokens -> the stream that held them (see WorkerStream.suspect).
         self._expired: dict[str, WorkerStream] = {}
         self._closing = False
+        self._taken: list[Lease] | None = None
 
     @property
     def stream_count(self) -> int:
@@ -355,10 +359,37 @@ class Dispatcher:
         if lease is None or lease.kind is not kind:
             return None
         self._end_lease(lease)
-        self._abandons.pop(_abandon_key(lease), None)
+        lease.abandons = self._abandons.pop(_abandon_key(lease), 0)
+        if self._taken is not None:
+            self._taken.append(lease)
         if lease.task is not None:
             self._close_task(lease.task)
         return lease
+
+    @contextlib.contextmanager
+    def collect_taken(self, taken: list[Lease]) -> Iterator[None]:
+        """Within the block, every lease claimed by :meth:`take_lease` is added to ``taken``.
+
+        The core wraps each worker completion in it, to give the leases back with
+        :meth:`give_back` when the completion cannot be committed.
+        """
+        previous, self._taken = self._taken, taken
+        try:
+            yield
+        finally:
+            self._taken = previous
+
+    def give_back(self, lease: Lease) -> None:
+        """Queue again the item of a lease whose completion could not be committed.
+
+        It is redelivered after the abandon backoff (a store that cannot commit, e.g. a full
+        disk, is not hammered), and it does not count as a lost worker.
+        """
+        if lease.task is not None:
+            self._open_tasks.setdefault(lease.instance_id, set()).add(lease.task.seq)
+        if lease.abandons:
+            self._abandons[_abandon_key(lease)] = lease.abandons
+        self._redeliver_later(lease)
 
     def abandon(self, token: str, kind: WorkKind) -> bool:
         """Hand a work item back; it is redelivered after a growing delay.
@@ -371,6 +402,10 @@ class Dispatcher:
             self.pump()  # a stream that answered late may take work again
             return False
         self._end_lease(lease)
+        self._redeliver_later(lease)
+        return True
+
+    def _redeliver_later(self, lease: Lease) -> None:
         key = _abandon_key(lease)
         count = self._abandons.get(key, 0) + 1
         self._abandons[key] = count
@@ -380,7 +415,6 @@ class Dispatcher:
         due = self._clock() + timedelta(seconds=delay)
         self._timers.schedule(due, self._requeue_callback(lease))
         self.pump()
-        return True
 
     def revoke_instance(self, instance_id: str) -> None:
         """Invalidate the in-flight episode of an instance that was replaced or deleted."""

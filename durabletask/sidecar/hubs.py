@@ -20,6 +20,7 @@ from durabletask.internal.proto import orchestrator_service_pb2_grpc as pb_grpc
 from durabletask.sidecar.clock import Clock, system_clock
 from durabletask.sidecar.core import SidecarCore
 from durabletask.sidecar.options import SidecarOptions, validate_hub_names
+from durabletask.sidecar.rpc import guard_decoding
 from durabletask.sidecar.server import SidecarServicer
 from durabletask.sidecar.store.base import Store
 from durabletask.sidecar.store.memory import MemoryStore
@@ -83,22 +84,38 @@ def check_authorization(
 
 
 class _HandlerCollector:
-    """Stands in for a server to capture the generated generic handler of one servicer."""
+    """Stands in for a server to capture the method handlers of one generated service."""
 
     def __init__(self) -> None:
-        self.handlers: list[grpc.GenericRpcHandler] = []
+        self.service = ""
+        self.handlers: dict[str, grpc.RpcMethodHandler] = {}
 
     def add_generic_rpc_handlers(self, handlers: Sequence[grpc.GenericRpcHandler]) -> None:
-        self.handlers.extend(handlers)
+        """The registered handlers below carry the same methods."""
 
     def add_registered_method_handlers(self, service: str, handlers: Any) -> None:
-        """The router serves through the generic handler; nothing to keep."""
+        self.service = service
+        self.handlers = dict(handlers)
+
+
+def service_handlers(
+    add_to_server: Callable[[Any, Any], None], servicer: Any
+) -> tuple[str, dict[str, grpc.RpcMethodHandler]]:
+    """Return the service name and method handlers of a generated ``add_*_to_server``.
+
+    The handlers answer undecodable request bytes with ``INVALID_ARGUMENT``
+    (:func:`~durabletask.sidecar.rpc.guard_decoding`).
+    """
+    collector = _HandlerCollector()
+    add_to_server(servicer, collector)
+    return collector.service, guard_decoding(collector.handlers)
 
 
 def _generic_handler(core: SidecarCore) -> grpc.GenericRpcHandler:
-    collector = _HandlerCollector()
-    pb_grpc.add_TaskHubSidecarServiceServicer_to_server(SidecarServicer(core), collector)
-    return collector.handlers[0]
+    service, handlers = service_handlers(
+        pb_grpc.add_TaskHubSidecarServiceServicer_to_server, SidecarServicer(core)
+    )
+    return grpc.method_handlers_generic_handler(service, handlers)
 
 
 def _refusal(handler: grpc.RpcMethodHandler, code: grpc.StatusCode, message: str) -> Any:
@@ -230,9 +247,13 @@ class TaskHubs:
     def register(self, server: Any, require_token: bool | str) -> None:
         """Serve every hub on ``server``, behind the router when needed."""
         if not self.names and require_token is False:
-            pb_grpc.add_TaskHubSidecarServiceServicer_to_server(
-                SidecarServicer(self.default), server
+            service, methods = service_handlers(
+                pb_grpc.add_TaskHubSidecarServiceServicer_to_server, SidecarServicer(self.default)
             )
+            server.add_generic_rpc_handlers(
+                (grpc.method_handlers_generic_handler(service, methods),)
+            )
+            server.add_registered_method_handlers(service, methods)
             return
         handlers = {name: _generic_handler(core) for name, core in self.cores.items()}
         server.add_generic_rpc_handlers(

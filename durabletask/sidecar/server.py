@@ -216,7 +216,7 @@ class SidecarServicer(EntityServicer, pb_grpc.TaskHubSidecarServiceServicer):
         self, request: pb.OrchestratorResponse, context: Any
     ) -> pb.CompleteTaskResponse:
         """Accept the actions of an orchestration episode."""
-        validation.orchestrator_response(request)
+        validation.completion_token(request.completionToken, "CompleteOrchestratorTask")
         await self._core.complete_orchestration(request)
         return pb.CompleteTaskResponse()
 

@@ -1,7 +1,8 @@
 """The sidecar is a separate program: it imports only the protocol and its own modules.
 
 The protocol is the generated protos plus our wire dialect (``internal/dialect.py``: the
-metadata keys our sidecar and worker exchange), which needs nothing but the standard library.
+metadata keys our sidecar and worker exchange) and the id and name rules our sidecar applies
+(``internal/wire_names.py``), both needing nothing but the standard library.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from pathlib import Path
 import durabletask.sidecar
 
 ALLOWED_PREFIXES = ("durabletask.internal.proto", "durabletask.internal.dialect",
-                    "durabletask.sidecar")
+                    "durabletask.internal.wire_names", "durabletask.sidecar")
 
 
 def _imported_modules(path: Path) -> list[str]:
