@@ -89,6 +89,12 @@ def add_sidecar_arguments(parser: argparse.ArgumentParser) -> None:
             f"(default {field.default})",
         )
     parser.add_argument(
+        "--default-wait-timeout", dest="default_wait_timeout_seconds", type=float,
+        default=None, metavar="S",
+        help="cap WaitForInstance* calls that carry no deadline at S seconds (default: no cap; "
+        "they wait until the caller cancels or its connection dies)",
+    )
+    parser.add_argument(
         "--taskhub", dest="taskhubs", action="append", default=[], metavar="NAME",
         help="serve a task hub of this name (repeatable); the 'taskhub' request header "
         "selects it. Without it one default hub serves every request",
@@ -136,6 +142,7 @@ def launch_from_args(args: argparse.Namespace) -> SidecarLaunch:
     values: dict[str, Any] = {
         field.name: getattr(args, field.name) for field in _option_fields()
     }
+    values["default_wait_timeout_seconds"] = args.default_wait_timeout_seconds
     values["taskhubs"] = tuple(args.taskhubs)
     values["require_token"] = args.require_token
     try:
@@ -181,6 +188,8 @@ def launch_to_args(launch: SidecarLaunch) -> list[str]:
         value = getattr(launch.options, field.name)
         if value != field.default:
             args += [option_flag(field.name), repr(value)]
+    if launch.options.default_wait_timeout_seconds is not None:
+        args += ["--default-wait-timeout", repr(launch.options.default_wait_timeout_seconds)]
     for hub in launch.options.taskhubs:
         args += ["--taskhub", hub]
     if launch.options.require_token is True:

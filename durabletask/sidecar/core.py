@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 
+from durabletask.internal.dialect import EventWaits
 from durabletask.internal.proto import orchestrator_service_pb2 as pb
 from durabletask.sidecar import transitions, validation
 from durabletask.sidecar.clock import Clock, from_timestamp, system_clock
@@ -21,6 +22,7 @@ from durabletask.sidecar.dispatcher import (
 )
 from durabletask.sidecar.entities.batches import PreparedEntityBatch
 from durabletask.sidecar.entities.core import EntityCore
+from durabletask.sidecar.event_notes import EventNotes
 from durabletask.sidecar.errors import (
     CompletionNotStoredError,
     InstanceExistsError,
@@ -30,6 +32,7 @@ from durabletask.sidecar.errors import (
 )
 from durabletask.sidecar.group_commit import Effect, GroupCommitter
 from durabletask.sidecar.options import SidecarOptions
+from durabletask.sidecar.orphans import keep_orphan_event
 from durabletask.sidecar.store.base import (
     ActivityTask,
     CommitResult,
@@ -41,6 +44,7 @@ from durabletask.sidecar.store.base import (
 from durabletask.sidecar.timers import TimerScheduler
 from durabletask.sidecar.transitions import EpisodeContext, failure, new_event
 from durabletask.sidecar.waiters import Condition, Waiters
+from durabletask.sidecar.workers_view import no_worker_reason
 
 logger = logging.getLogger("durabletask.sidecar")
 
@@ -49,6 +53,9 @@ _WORK_ITEM_OVERHEAD_BYTES = 1024
 # Request property telling a history-streaming worker how long the omitted history is.
 # The worker's orchestration cache reads the same key (it is part of our wire dialect).
 HISTORY_LENGTH_PROPERTY = "durabletask.historyLength"
+# A wait that no worker could end answers this long before the caller's deadline, so that
+# the caller reads why (no worker connected) instead of its own bare deadline error.
+_WAIT_REASON_MARGIN_SECONDS = 0.25
 
 
 class SidecarCore:
@@ -73,6 +80,8 @@ class SidecarCore:
         self._clock = clock
         self.timers = TimerScheduler(clock)
         self.waiters = Waiters()
+        self.notes = EventNotes()
+        """What running orchestrations wait for, as their workers reported it."""
         self.dispatcher = Dispatcher(
             store,
             self,
@@ -163,18 +172,57 @@ class SidecarCore:
         return self.store.get_instance(instance_id)
 
     async def wait_for(
-        self, instance_id: str, condition: Condition, wait_seconds: float
+        self, instance_id: str, condition: Condition, wait_seconds: float | None
     ) -> InstanceRecord | None:
-        """Wait until ``condition`` holds for the instance (see ``Waiters.wait``)."""
+        """Wait until ``condition`` holds for the instance (see ``Waiters.wait``).
+
+        Args:
+            instance_id: The instance.
+            condition: What to wait for.
+            wait_seconds: The caller's deadline; None waits until the caller goes away.
+
+        Raises:
+            TimeoutError: The deadline passed. When no connected worker could run the
+                instance, this is raised a little before the deadline, saying so, so that
+                the caller hears why instead of its own bare deadline error.
+        """
         current = self.store.get_instance(instance_id)
-        return await self.waiters.wait(instance_id, current, condition, wait_seconds)
+        if wait_seconds is None:
+            return await self.waiters.wait(instance_id, current, condition, None)
+        margin = min(_WAIT_REASON_MARGIN_SECONDS, wait_seconds / 10)
+        try:
+            return await self.waiters.wait(
+                instance_id, current, condition, max(0.0, wait_seconds - margin))
+        except TimeoutError:
+            record = self.store.get_instance(instance_id)
+            reason = no_worker_reason(self.dispatcher, record)
+            if reason is not None:
+                status = "gone" if record is None else pb.OrchestrationStatus.Name(
+                    record.status).removeprefix("ORCHESTRATION_STATUS_")
+                raise TimeoutError(
+                    f"instance '{instance_id}' is still {status} after {wait_seconds:.1f}s: "
+                    f"{reason}"
+                ) from None
+        current = self.store.get_instance(instance_id)
+        try:
+            return await self.waiters.wait(instance_id, current, condition, margin)
+        except TimeoutError:
+            raise TimeoutError(f"instance '{instance_id}' did not reach the awaited state "
+                               f"within {wait_seconds:.1f}s") from None
 
     def raise_event(self, instance_id: str, name: str, data: str | None) -> None:
-        """Deliver an ``eventRaised``; kept for unknown ids, dropped for terminal ones."""
+        """Deliver an ``eventRaised``; kept for unknown ids, dropped for terminal ones.
+
+        Raises:
+            TooManyOrphanEventsError: The id is unknown and ``max_orphan_events`` events
+                are already kept for unknown ids.
+        """
         event = new_event(self._clock())
         event.eventRaised.name = name
         if data is not None:
             event.eventRaised.input.value = data
+        if self.store.get_instance(instance_id) is None:
+            keep_orphan_event(self.store, self.options.max_orphan_events, instance_id, name)
         if self.store.append_inbox(instance_id, event):
             self._wake(instance_id)
 
@@ -293,10 +341,13 @@ class SidecarCore:
 
     # ----- worker operations -------------------------------------------------
 
-    async def complete_orchestration(self, response: pb.OrchestratorResponse) -> None:
+    async def complete_orchestration(
+        self, response: pb.OrchestratorResponse, waits: EventWaits | None = None
+    ) -> None:
         """Commit a worker's answer to an episode; returns once it is durable.
 
-        Stale tokens are logged and ignored.
+        Stale tokens are logged and ignored. ``waits`` is what the worker reported the
+        orchestration waits for (our wire dialect), kept for ``show``.
 
         Raises:
             InvalidRequestError: The answer's actions are invalid; the instance was failed
@@ -309,7 +360,8 @@ class SidecarCore:
         except InvalidRequestError as exc:
             invalid = str(exc)
         failed: list[str] = []
-        await self._durably(lambda: self._complete_orchestration(response, invalid, failed))
+        await self._durably(
+            lambda: self._complete_orchestration(response, invalid, failed, waits))
         if invalid is not None:
             raise InvalidRequestError(
                 f"{invalid}; instance '{failed[0]}' was failed" if failed else invalid
@@ -387,7 +439,11 @@ class SidecarCore:
             self._deferred_effects.append(effect)
 
     def _complete_orchestration(
-        self, response: pb.OrchestratorResponse, invalid: str | None, failed: list[str]
+        self,
+        response: pb.OrchestratorResponse,
+        invalid: str | None,
+        failed: list[str],
+        waits: EventWaits | None,
     ) -> None:
         lease = self.dispatcher.take_lease(response.completionToken, WorkKind.ORCHESTRATION)
         if lease is None or lease.episode is None:
@@ -423,6 +479,8 @@ class SidecarCore:
             ),
         )
         self._commit(commit)
+        ended = commit.record is not None and commit.record.is_terminal
+        self._after_commit(lambda: self.notes.report(lease.instance_id, waits, ended=ended))
 
     def _complete_activity(self, response: pb.ActivityResponse) -> None:
         lease = self.dispatcher.take_lease(response.completionToken, WorkKind.ACTIVITY)
@@ -567,6 +625,7 @@ class SidecarCore:
                 f"id or pass an orchestrationIdReusePolicy that allows replacing it"
             )
         if existed:
+            self.notes.forget(instance_id)
             self.dispatcher.revoke_instance(instance_id)
         self.waiters.notify(instance_id, record)
         self._wake(instance_id, scheduled)
@@ -647,6 +706,7 @@ class SidecarCore:
         children = transitions.children_of(history) if recursive else []
         if not self.store.purge_instance(instance_id):
             return 0
+        self.notes.forget(instance_id)
         self.dispatcher.revoke_instance(instance_id)
         self.waiters.notify(instance_id, None)
         return 1 + sum(self._purge_tree(child, True) for child in children)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import enum
 import logging
 import uuid
 from collections import OrderedDict, deque
@@ -19,17 +18,10 @@ from durabletask.sidecar.entities.batches import PreparedEntityBatch
 from durabletask.sidecar.entities.ids import entity_name
 from durabletask.sidecar.store.base import ActivityTask, Store
 from durabletask.sidecar.timers import TimerScheduler
+from durabletask.sidecar.work_filter import WorkFilter, WorkKind
 from durabletask.sidecar.transitions import EpisodeContext
 
 logger = logging.getLogger("durabletask.sidecar")
-
-
-class WorkKind(enum.Enum):
-    """The kinds of leased work items."""
-
-    ORCHESTRATION = "orchestration"
-    ACTIVITY = "activity"
-    ENTITY = "entity"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -64,6 +56,8 @@ class Lease:
     """True once the item was written to the stream."""
     abandons: int = 0
     """Abandons (and failed commits) of the item before this lease was claimed."""
+    delivered_at: datetime | None = None
+    """When the item was written to the stream."""
 
 
 class WorkSource(Protocol):
@@ -86,44 +80,6 @@ class WorkSource(Protocol):
     def worker_lost(self, lease: Lease, losses: int) -> None:
         """Give up on a work item whose workers were lost too many times."""
         ...
-
-
-class WorkFilter:
-    """Which orchestrations, activities and entities a stream accepts (``workItemFilters``)."""
-
-    def __init__(self, filters: pb.WorkItemFilters) -> None:
-        """Parse the filters; an empty version list means any version.
-
-        Args:
-            filters: The request's filters.
-        """
-        self._allowed: dict[WorkKind, dict[str, frozenset[str]]] = {
-            WorkKind.ORCHESTRATION: {f.name: frozenset(f.versions) for f in filters.orchestrations},
-            WorkKind.ACTIVITY: {f.name: frozenset(f.versions) for f in filters.activities},
-            # Entities match by the name part of their id, case-insensitively.
-            WorkKind.ENTITY: {f.name.lower(): frozenset() for f in filters.entities},
-        }
-
-    @classmethod
-    def from_request(cls, request: pb.GetWorkItemsRequest) -> WorkFilter | None:
-        """Return the stream's filter, or None to accept everything.
-
-        A filter message with every list empty is treated as absent, since
-        a worker that accepts nothing at all cannot be what was meant.
-        """
-        if not request.HasField("workItemFilters"):
-            return None
-        f = request.workItemFilters
-        if not (f.orchestrations or f.activities or f.entities):
-            return None
-        return cls(f)
-
-    def accepts(self, kind: WorkKind, name: str, version: str | None) -> bool:
-        """True if a work item of this kind, name and version passes the filter."""
-        versions = self._allowed[kind].get(name)
-        if versions is None:
-            return False
-        return not versions or (version or "") in versions
 
 
 def _resolve_false(waiter: asyncio.Future[bool]) -> None:
@@ -160,6 +116,8 @@ class WorkerStream:
     """The stream is gone (ended, cancelled, or superseded by a newer one of its worker)."""
     expired_tokens: set[str] = field(default_factory=set)
     """Tokens of its leases that expired, by which a late answer is recognised."""
+    connected_at: datetime | None = None
+    """When the stream opened."""
 
     @property
     def open_for_work(self) -> bool:
@@ -288,6 +246,15 @@ class Dispatcher:
     def stream_count(self) -> int:
         """Number of connected worker streams."""
         return len(self._streams)
+
+    @property
+    def streams(self) -> tuple[WorkerStream, ...]:
+        """Every connected worker stream, to read only (see ``workers_view``)."""
+        return tuple(self._streams)
+
+    def in_flight(self, instance_id: str) -> Lease | None:
+        """Return the lease of the episode of ``instance_id`` out to a worker, if any."""
+        return self._in_flight.get(instance_id)
 
     @property
     def closing(self) -> bool:
@@ -499,6 +466,7 @@ class Dispatcher:
             work_filter=WorkFilter.from_request(request),
             history_streaming=pb.WORKER_CAPABILITY_HISTORY_STREAMING in request.capabilities,
             worker_id=worker_id,
+            connected_at=self._clock(),
         )
         if worker_id is not None:
             self._supersede(worker_id)
@@ -514,6 +482,7 @@ class Dispatcher:
                 item, lease = ws.outbox.popleft()
                 if lease.token in ws.leases:
                     lease.delivered = True
+                    lease.delivered_at = self._clock()
                     self._arm_expiry(lease)
                     yield item
         finally:

@@ -45,3 +45,9 @@ class CompletionNotStoredError(SidecarRequestError):
     """
 
     code = grpc.StatusCode.UNAVAILABLE
+
+
+class TooManyOrphanEventsError(SidecarRequestError):
+    """Too many events are kept for instances that do not exist (``RESOURCE_EXHAUSTED``)."""
+
+    code = grpc.StatusCode.RESOURCE_EXHAUSTED

@@ -17,6 +17,8 @@ from typing import Any
 import grpc
 
 from durabletask.internal.proto import orchestrator_service_pb2_grpc as pb_grpc
+from durabletask.internal.proto import sidecar_admin_pb2_grpc as admin_grpc
+from durabletask.sidecar.admin import AdminServicer
 from durabletask.sidecar.clock import Clock, system_clock
 from durabletask.sidecar.core import SidecarCore
 from durabletask.sidecar.options import SidecarOptions, validate_hub_names
@@ -40,7 +42,7 @@ DEFAULT_HUB = ""
 StoreFactory = Callable[[str], Store]
 """Builds the store of one hub from its name (``DEFAULT_HUB`` for the default hub)."""
 
-_SERVICE_PREFIX = "/TaskHubSidecarService/"
+_SERVICE_PREFIXES = ("/TaskHubSidecarService/", "/durabletask.sidecar.admin.v1.SidecarAdmin/")
 
 
 def hub_store_path(path: str, hub: str) -> str:
@@ -111,11 +113,28 @@ def service_handlers(
     return collector.service, guard_decoding(collector.handlers)
 
 
-def _generic_handler(core: SidecarCore) -> grpc.GenericRpcHandler:
-    service, handlers = service_handlers(
-        pb_grpc.add_TaskHubSidecarServiceServicer_to_server, SidecarServicer(core)
-    )
-    return grpc.method_handlers_generic_handler(service, handlers)
+def _hub_services(core: SidecarCore) -> list[tuple[str, dict[str, grpc.RpcMethodHandler]]]:
+    """The services of one hub: the Durable Task protocol, and our admin extension."""
+    return [
+        service_handlers(pb_grpc.add_TaskHubSidecarServiceServicer_to_server,
+                         SidecarServicer(core)),
+        service_handlers(admin_grpc.add_SidecarAdminServicer_to_server, AdminServicer(core)),
+    ]
+
+
+class _HubHandler(grpc.GenericRpcHandler):
+    """Every service of one hub behind one generic handler."""
+
+    def __init__(self, core: SidecarCore) -> None:
+        self._handlers = [grpc.method_handlers_generic_handler(service, methods)
+                          for service, methods in _hub_services(core)]
+
+    def service(self, handler_call_details: Any) -> grpc.RpcMethodHandler | None:
+        for handler in self._handlers:
+            found = handler.service(handler_call_details)
+            if found is not None:
+                return found
+        return None
 
 
 def _refusal(handler: grpc.RpcMethodHandler, code: grpc.StatusCode, message: str) -> Any:
@@ -165,7 +184,7 @@ class HubRouter(grpc.GenericRpcHandler):
     def service(self, handler_call_details: Any) -> grpc.RpcMethodHandler | None:
         """Return the handler for the call, or one that refuses it with a message."""
         method = handler_call_details.method
-        if not method.startswith(_SERVICE_PREFIX):
+        if not method.startswith(_SERVICE_PREFIXES):
             return None
         metadata = {
             key.lower(): value
@@ -247,15 +266,13 @@ class TaskHubs:
     def register(self, server: Any, require_token: bool | str) -> None:
         """Serve every hub on ``server``, behind the router when needed."""
         if not self.names and require_token is False:
-            service, methods = service_handlers(
-                pb_grpc.add_TaskHubSidecarServiceServicer_to_server, SidecarServicer(self.default)
-            )
-            server.add_generic_rpc_handlers(
-                (grpc.method_handlers_generic_handler(service, methods),)
-            )
-            server.add_registered_method_handlers(service, methods)
+            for service, methods in _hub_services(self.default):
+                server.add_generic_rpc_handlers(
+                    (grpc.method_handlers_generic_handler(service, methods),)
+                )
+                server.add_registered_method_handlers(service, methods)
             return
-        handlers = {name: _generic_handler(core) for name, core in self.cores.items()}
+        handlers = {name: _HubHandler(core) for name, core in self.cores.items()}
         server.add_generic_rpc_handlers(
             (HubRouter(handlers, named=bool(self.names), require_token=require_token),)
         )

@@ -78,6 +78,7 @@ class RuntimeOrchestrationContext(EntityContextMixin, task.OrchestrationContext)
         self._pending_tasks: dict[int, task.CompletableTask[Any]] = {}
         self._task_labels: dict[int, str] = {}
         self._waiters: dict[str, deque[task.CancellableTask[Any]]] = {}
+        self._waiter_names: dict[str, str] = {}
         self._buffered_events: dict[str, deque[tuple[int, pb.HistoryEvent]]] = {}
         self._events_received = 0
         self._encoded_custom_status: str | None = None
@@ -208,8 +209,20 @@ class RuntimeOrchestrationContext(EntityContextMixin, task.OrchestrationContext)
             self._settle_with_payload(waiter, _string_value(event.eventRaised, "input"))
             return waiter
         self._waiters.setdefault(key, deque()).append(waiter)
+        self._waiter_names.setdefault(key, name)
         waiter.set_cancel_handler(lambda: self._waiters[key].remove(waiter))
         return waiter
+
+    def event_waits(self) -> tuple[tuple[str, ...], dict[str, int]]:
+        """Return the event names waited for, and the buffered events nobody waits for.
+
+        The worker reports both to a sidecar that shows them (our wire dialect).
+        """
+        awaited = tuple(self._waiter_names.get(key, key)
+                        for key, waiters in self._waiters.items() if waiters)
+        unclaimed = {queue[0][1].eventRaised.name: len(queue)
+                     for queue in self._buffered_events.values() if queue}
+        return awaited, unclaimed
 
     def send_event(self, instance_id: str, event_name: str, *, data: Any = None) -> None:
         """Raise ``event_name`` on orchestration ``instance_id``.

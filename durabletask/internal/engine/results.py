@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from durabletask.internal.proto import orchestrator_service_pb2 as pb
@@ -20,9 +20,13 @@ class ExecutionResults:
         orchestration_trace_context: Tracing state to echo to the backend, if any.
         abandon: True when the worker must abandon the work item instead of completing
             it (versioning ``REJECT``); ``actions`` is then empty.
+        awaited_events: Names of the external events the orchestration waits for.
+        unclaimed_events: Events it received that nothing waited for, by name, with counts.
     """
 
     actions: list[pb.OrchestratorAction]
     encoded_custom_status: str | None
     orchestration_trace_context: Any = None
     abandon: bool = False
+    awaited_events: tuple[str, ...] = ()
+    unclaimed_events: dict[str, int] = field(default_factory=dict)

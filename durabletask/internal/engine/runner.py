@@ -302,7 +302,10 @@ class OrchestrationRunner:
         produced = list(self.context.pending_actions())
         if self._completion is not None:
             produced.append(self._final_completion(self._completion))
-        return ExecutionResults(produced, self.context.encoded_custom_status)
+            return ExecutionResults(produced, self.context.encoded_custom_status)
+        awaited, unclaimed = self.context.event_waits()
+        return ExecutionResults(produced, self.context.encoded_custom_status,
+                                awaited_events=awaited, unclaimed_events=unclaimed)
 
     def _final_completion(self, completion: pb.OrchestratorAction) -> pb.OrchestratorAction:
         request = self.context.continue_as_new_request

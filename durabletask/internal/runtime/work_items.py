@@ -25,6 +25,7 @@ from typing import Any
 import grpc
 import grpc.aio
 
+from durabletask.internal.dialect import EventWaits
 from durabletask.internal.proto import orchestrator_service_pb2 as pb
 from durabletask.internal.runtime import completions, entity_items
 from durabletask.internal.runtime.episodes import EpisodeRunner
@@ -166,7 +167,8 @@ class WorkItemRunner:
                 request, tracked.item.completionToken, results, self._settings.max_message_bytes
             )
             rpc = tracked.stub.CompleteOrchestratorTask
-            accepted = await self._complete(rpc, response, tracked)
+            waits = EventWaits(results.awaited_events, results.unclaimed_events)
+            accepted = await self._complete(rpc, response, tracked, waits.to_metadata())
             self._episodes.completed(request.instanceId, accepted)
 
     async def _run_activity(self, tracked: _Tracked) -> None:
@@ -224,13 +226,17 @@ class WorkItemRunner:
         tracked.state = _ItemState.RUNNING
         return True
 
-    async def _complete(self, rpc: Any, request: Any, tracked: _Tracked) -> bool:
+    async def _complete(
+        self, rpc: Any, request: Any, tracked: _Tracked,
+        extra_metadata: tuple[tuple[str, str], ...] = (),
+    ) -> bool:
         """Send a completion, retrying transient failures; True if the sidecar accepted it."""
         settings = self._settings
+        metadata = (*(self._metadata or ()), *extra_metadata) or None
         for attempt in range(1, settings.completion_retry_max_attempts + 1):
             try:
                 await rpc(
-                    request, timeout=settings.completion_timeout_seconds, metadata=self._metadata
+                    request, timeout=settings.completion_timeout_seconds, metadata=metadata
                 )
                 return True
             except grpc.aio.AioRpcError as exc:

@@ -49,6 +49,9 @@ _UPDATE_RECORD = (
     "parent_task_id = ?, created_at = ?, last_updated_at = ?, completed_at = ?, "
     "scheduled_start_at = ?, trace_context = ?, lost_workers = 0 WHERE instance_id = ?"
 )
+# Inbox rows of instance ids that do not exist (events raised before, or without, a start).
+_ORPHAN = ("NOT EXISTS (SELECT 1 FROM instances WHERE instances.instance_id = "
+           "inbox.instance_id)")
 _OPEN_ADVICE = (
     "if the file is corrupt, restore it from a backup or move it away to start with an "
     "empty store; otherwise check that the file and its directory exist and are writable"
@@ -333,6 +336,28 @@ class SqliteStore(SqliteEntityTables):
         return {status: count for status, count in self._db.execute(sql + " GROUP BY status",
                                                                     params)}
 
+    def count_orphan_events(self) -> int:
+        """See ``Store.count_orphan_events``."""
+        return int(self._db.execute(f"SELECT COUNT(*) FROM inbox WHERE {_ORPHAN}").fetchone()[0])
+
+    def orphan_events(self, limit: int | None = None) -> list[InboxRow]:
+        """See ``Store.orphan_events``."""
+        rows = self._db.execute(
+            f"SELECT seq, instance_id, visible_at, event FROM inbox WHERE {_ORPHAN} "
+            "ORDER BY seq LIMIT ?", (-1 if limit is None else limit,),
+        )
+        return [InboxRow(seq=seq, instance_id=iid, visible_at=_dt(visible),
+                         event=pb.HistoryEvent.FromString(blob))
+                for seq, iid, visible, blob in rows]
+
+    def delete_orphan_events(self, seqs: Iterable[int]) -> int:
+        """See ``Store.delete_orphan_events``."""
+        with self._tx() as db:
+            return sum(
+                db.execute(f"DELETE FROM inbox WHERE seq = ? AND {_ORPHAN}", (seq,)).rowcount
+                for seq in seqs
+            )
+
     def clear(self) -> None:
         """See ``Store.clear``."""
         with self._tx() as db:
@@ -616,6 +641,8 @@ def _query_where(query: InstanceQuery) -> tuple[list[str], list[Any]]:
             *sorted(query.statuses))
     if query.id_prefix:
         add("substr(instance_id, 1, ?) = ?", len(query.id_prefix), query.id_prefix)
+    if query.name is not None:
+        add("name = ?", query.name)
     if query.search:
         needle = ascii_lower(query.search)
         add("(instr(lower(instance_id), ?) > 0 OR instr(lower(name), ?) > 0)", needle, needle)
