@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 
-from durabletask.cli.commands import parse_status, positive_int
+from durabletask.cli.commands import parse_status, parse_time, positive_int
+from durabletask.cli.connection import TASKHUB_ENV, TOKEN_ENV
 from durabletask.cli.entity_commands import add_entity_commands
+from durabletask.cli.more_parsers import add_more_commands
 from durabletask.sidecar.cli_options import add_sidecar_arguments
 
 DEFAULT_ADDRESS = "localhost:4001"
@@ -28,6 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="durabletask", description=_DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=_version())
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     sidecar = commands.add_parser(
         "sidecar", help="run the embedded sidecar (SQLite state in ./durabletask.db)",
@@ -37,7 +41,18 @@ def build_parser() -> argparse.ArgumentParser:
     shared = _client_options()
     _add_client_commands(commands, shared)
     add_entity_commands(commands, shared)
+    add_more_commands(commands, shared)
     return parser
+
+
+def _version() -> str:
+    try:
+        from importlib.metadata import version
+
+        number = version("durabletask")
+    except Exception:  # noqa: BLE001 - a source checkout without metadata
+        number = "unknown"
+    return f"durabletask {number} (Python {sys.version.split()[0]})"
 
 
 def _client_options() -> argparse.ArgumentParser:
@@ -50,6 +65,14 @@ def _client_options() -> argparse.ArgumentParser:
     shared.add_argument(
         "--timeout", type=float, default=DEFAULT_TIMEOUT_SECONDS, metavar="S",
         help=f"seconds each call to the sidecar may take (default {DEFAULT_TIMEOUT_SECONDS:g})",
+    )
+    shared.add_argument(
+        "--taskhub", default=os.environ.get(TASKHUB_ENV) or None, metavar="NAME",
+        help=f"task hub to use (the 'taskhub' header; default ${TASKHUB_ENV})",
+    )
+    shared.add_argument(
+        "--token-file", metavar="PATH",
+        help=f"send the bearer token read from PATH (default: ${TOKEN_ENV}, if set)",
     )
     return shared
 
@@ -71,6 +94,11 @@ def _add_client_commands(
         "--limit", type=positive_int, default=100, metavar="N",
         help="show at most N instances (default 100)",
     )
+    listing.add_argument("--name", metavar="NAME", help="only instances of this orchestrator")
+    listing.add_argument(
+        "--since", type=parse_time, metavar="WHEN",
+        help="only instances created since WHEN (ISO 8601 time, or 10m, 2h, 3d ago)",
+    )
     add("show", "show an instance's status, input, output and failure").add_argument(
         "instance_id", metavar="ID"
     )
@@ -90,8 +118,16 @@ def _add_client_commands(
         command = add(name, what)
         command.add_argument("instance_id", metavar="ID")
         command.add_argument("--reason", help="why, recorded in the history")
-    purge = add("purge", "delete a finished instance's state and history")
-    purge.add_argument("instance_id", metavar="ID")
+    purge = add("purge", "delete finished instances' state and history: one ID, or by filter")
+    purge.add_argument("instance_id", metavar="ID", nargs="?")
     purge.add_argument(
-        "--no-recursive", action="store_true", help="keep its sub-orchestrations"
+        "--status", nargs="+", action="extend", type=parse_status, metavar="S",
+        help="purge every instance in these statuses (completed, failed, terminated)",
+    )
+    purge.add_argument(
+        "--before", type=parse_time, metavar="WHEN",
+        help="purge finished instances created before WHEN (ISO 8601 time, or 10m, 2h, 3d ago)",
+    )
+    purge.add_argument(
+        "--no-recursive", action="store_true", help="keep their sub-orchestrations"
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -99,9 +100,19 @@ def add_sidecar_arguments(parser: argparse.ArgumentParser) -> None:
         help="serve a task hub of this name (repeatable); the 'taskhub' request header "
         "selects it. Without it one default hub serves every request",
     )
-    parser.add_argument(
+    tokens = parser.add_mutually_exclusive_group()
+    tokens.add_argument(
         "--require-token", nargs="?", const=True, default=False, metavar="TOKEN",
-        help="refuse calls without 'authorization: Bearer <token>' (equal to TOKEN if given)",
+        help="refuse calls without 'authorization: Bearer <token>' (equal to TOKEN if given; "
+        "prefer --require-token-file or --require-token-env, which `ps` does not show)",
+    )
+    tokens.add_argument(
+        "--require-token-file", metavar="PATH",
+        help="require the bearer token read from PATH (surrounding whitespace ignored)",
+    )
+    tokens.add_argument(
+        "--require-token-env", metavar="VAR",
+        help="require the bearer token held by environment variable VAR",
     )
     _add_dashboard_arguments(parser)
     parser.add_argument(
@@ -144,7 +155,7 @@ def launch_from_args(args: argparse.Namespace) -> SidecarLaunch:
     }
     values["default_wait_timeout_seconds"] = args.default_wait_timeout_seconds
     values["taskhubs"] = tuple(args.taskhubs)
-    values["require_token"] = args.require_token
+    values["require_token"] = _required_token(args)
     try:
         options = SidecarOptions(**values)
     except ValueError as exc:
@@ -165,6 +176,42 @@ def launch_from_args(args: argparse.Namespace) -> SidecarLaunch:
         dashboard_port=dashboard_port,
         dashboard_host=args.dashboard_host,
     )
+
+
+def _required_token(args: argparse.Namespace) -> bool | str:
+    path = getattr(args, "require_token_file", None)
+    variable = getattr(args, "require_token_env", None)
+    if path:
+        try:
+            with open(path, encoding="utf-8") as handle:
+                token = handle.read().strip()
+        except OSError as exc:
+            raise ValueError(f"--require-token-file: cannot read {path}: {exc.strerror}") from exc
+        if not token:
+            raise ValueError(f"--require-token-file: {path} is empty")
+        return token
+    if variable:
+        token = os.environ.get(variable, "").strip()
+        if not token:
+            raise ValueError(f"--require-token-env: the environment variable {variable} is "
+                             f"not set or empty")
+        return token
+    result: bool | str = args.require_token
+    return result
+
+
+def launch_env(launch: SidecarLaunch) -> dict[str, str]:
+    """Return the environment a child sidecar needs besides :func:`launch_to_args`.
+
+    A required token travels in the environment, not on the command line, where ``ps``
+    would show it.
+    """
+    token = launch.options.require_token
+    return {TOKEN_ENV_FOR_CHILD: token} if isinstance(token, str) else {}
+
+
+TOKEN_ENV_FOR_CHILD = "DURABLETASK_SIDECAR_REQUIRED_TOKEN"
+"""The variable through which a launcher hands the required token to its child sidecar."""
 
 
 def _name_flag(message: str) -> str:
@@ -195,7 +242,7 @@ def launch_to_args(launch: SidecarLaunch) -> list[str]:
     if launch.options.require_token is True:
         args += ["--require-token"]
     elif launch.options.require_token:
-        args += ["--require-token", str(launch.options.require_token)]
+        args += ["--require-token-env", TOKEN_ENV_FOR_CHILD]  # see launch_env
     if launch.dashboard_port is not None:
         args += ["--dashboard-port", str(launch.dashboard_port)]
         args += ["--dashboard-host", launch.dashboard_host]

@@ -49,6 +49,8 @@ _UPDATE_RECORD = (
     "parent_task_id = ?, created_at = ?, last_updated_at = ?, completed_at = ?, "
     "scheduled_start_at = ?, trace_context = ?, lost_workers = 0 WHERE instance_id = ?"
 )
+_INCREMENTAL = 2  # PRAGMA auto_vacuum value
+_RECLAIM_PAGES = 256  # free pages (1 MiB at the default page size) worth giving back
 # Inbox rows of instance ids that do not exist (events raised before, or without, a start).
 _ORPHAN = ("NOT EXISTS (SELECT 1 FROM instances WHERE instances.instance_id = "
            "inbox.instance_id)")
@@ -320,7 +322,37 @@ class SqliteStore(SqliteEntityTables):
             return False
         with self._tx():
             self._delete(instance_id)
+        self._reclaim_free_pages()
         return True
+
+    def vacuum(self) -> tuple[int, int]:
+        """Rewrite the file without free pages, and switch it to incremental auto-vacuum.
+
+        Blocks every other use of the store while it runs (the time grows with the file);
+        the ``durabletask vacuum`` command runs it while no sidecar uses the file.
+
+        Returns:
+            The size in bytes of the database and its write-ahead log before and after.
+        """
+        db = self._db
+        before = self._disk_bytes()
+        db.execute("PRAGMA auto_vacuum = INCREMENTAL")
+        db.execute("VACUUM")
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return before, self._disk_bytes()
+
+    def _disk_bytes(self) -> int:
+        return sum(os.path.getsize(p) for p in (self.path, self.path + "-wal")
+                   if os.path.exists(p))
+
+    def _reclaim_free_pages(self) -> None:
+        # Files created by this version use incremental auto-vacuum: after purges, give
+        # the free pages back to the file system once there are enough to matter.
+        db = self._db
+        if db.execute("PRAGMA auto_vacuum").fetchone()[0] != _INCREMENTAL:
+            return
+        if db.execute("PRAGMA freelist_count").fetchone()[0] >= _RECLAIM_PAGES:
+            db.execute("PRAGMA incremental_vacuum")
 
     def query_instances(self, query: InstanceQuery) -> list[InstanceRecord]:
         """See ``Store.query_instances``."""
@@ -547,6 +579,8 @@ def _open(path: str, synchronous: str, verify: bool) -> sqlite3.Connection:
 
 def _configure(conn: sqlite3.Connection, synchronous: str, verify: bool) -> None:
     conn.execute("PRAGMA busy_timeout = 2000")
+    # Takes effect only on a new, empty file (older files: `durabletask vacuum`).
+    conn.execute("PRAGMA auto_vacuum = INCREMENTAL")
     mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
     if str(mode).lower() != "wal":
         raise sqlite3.OperationalError(f"could not switch the journal to WAL (got {mode!r})")
