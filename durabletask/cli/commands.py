@@ -166,7 +166,8 @@ def show_history(client: TaskHubGrpcClient, args: argparse.Namespace) -> Output:
 def raise_event(client: TaskHubGrpcClient, args: argparse.Namespace) -> Output:
     """``raise ID NAME [DATA]``: send an external event to an instance."""
     data = parse_json_value(args.data, "the event data")
-    require_instance(client, args)
+    if not args.keep_if_missing:
+        require_instance(client, args)
     client.raise_orchestration_event(args.instance_id, args.event_name, data=data)
     return done(args, f"raised event {args.event_name!r}", event_name=args.event_name)
 

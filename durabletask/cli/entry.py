@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from collections.abc import Sequence
 
@@ -86,6 +87,9 @@ def _run_client_command(args: argparse.Namespace) -> Output:
         raise CommandError(f"--timeout must be > 0 seconds, got {args.timeout}", EXIT_USAGE)
     resiliency = GrpcClientResiliencyOptions(default_call_timeout_seconds=args.timeout)
     metadata = call_metadata(args)
+    # The command reports what went wrong in one line; the SDK's own log records (retries,
+    # reconnects) would only repeat it.
+    logging.getLogger("durabletask").setLevel(logging.CRITICAL + 1)
     try:
         with TaskHubGrpcClient(host_address=args.address, resiliency_options=resiliency,
                                metadata=metadata or None) as client:

@@ -47,10 +47,11 @@ def wait_instance(client: TaskHubGrpcClient, args: argparse.Namespace) -> Output
     The exit status is 0 when it completed (or started), 1 when it failed or was terminated.
     """
     limit = math.inf if args.wait_timeout is None else args.wait_timeout
+    require_instance(client, args)  # an unreachable sidecar fails now, within --timeout
     wait = client.wait_for_orchestration_start if args.start else (
         client.wait_for_orchestration_completion)
     try:
-        state = wait(args.instance_id, timeout=limit)
+        state = wait(args.instance_id, fetch_payloads=True, timeout=limit)
     except TimeoutError as exc:
         raise CommandError(render.shorten(str(exc), 400)) from exc
     if state is None:

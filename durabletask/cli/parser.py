@@ -107,6 +107,10 @@ def _add_client_commands(
     raising.add_argument("instance_id", metavar="ID")
     raising.add_argument("event_name", metavar="NAME")
     raising.add_argument("data", metavar="DATA-JSON", nargs="?", help="event payload as JSON")
+    raising.add_argument(
+        "--keep-if-missing", action="store_true",
+        help="raise it even if no instance ID exists yet: the sidecar keeps it until one starts",
+    )
     terminate = add("terminate", "terminate an instance")
     terminate.add_argument("instance_id", metavar="ID")
     terminate.add_argument("--output", metavar="JSON", help="output recorded for the instance")

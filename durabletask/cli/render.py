@@ -246,6 +246,8 @@ def _detail_text(value: Any) -> str:
     if isinstance(value, Mapping):
         inner = ", ".join(f"{k}={_detail_text(v)}" for k, v in value.items() if v is not None)
         return "{" + inner + "}"
+    if isinstance(value, (list, bool)) or value is None:
+        return json.dumps(value, ensure_ascii=False, default=str)
     return str(value)
 
 
