@@ -23,6 +23,7 @@ from durabletask.internal.requests.models import parse_orchestration_state
 __all__ = ["list_instances"]
 
 _PAGE_SIZE = 100
+_MAX_HINTED_NAME = 1024
 
 
 def list_instances(client: TaskHubGrpcClient, args: argparse.Namespace) -> Output:
@@ -54,7 +55,9 @@ def _request(args: argparse.Namespace, page: int, token: str) -> pb.QueryInstanc
 
 def _collect(stubs: Stubs, args: argparse.Namespace) -> tuple[list[pb.OrchestrationState], bool]:
     """Fetch pages until ``--limit`` instances (and one more, to know there are more)."""
-    hints = QueryHints(newest_first=True, name=args.name)
+    # gRPC metadata is small (8 KiB in all); a longer name is filtered here instead.
+    by_name = args.name is not None and len(args.name) <= _MAX_HINTED_NAME
+    hints = QueryHints(newest_first=True, name=args.name if by_name else None)
     metadata = (*stubs.metadata, *hints.to_metadata())
     wanted = args.limit + 1
     found: list[pb.OrchestrationState] = []
@@ -66,7 +69,7 @@ def _collect(stubs: Stubs, args: argparse.Namespace) -> tuple[list[pb.Orchestrat
             request, timeout=stubs.timeout, metadata=metadata)
         applied = QueryHints.applied(call.initial_metadata())
         found.extend(state for state in response.orchestrationState
-                     if applied or args.name is None or state.name == args.name)
+                     if (applied and by_name) or args.name is None or state.name == args.name)
         token = response.continuationToken.value if response.HasField(
             "continuationToken") else ""
         if not token:

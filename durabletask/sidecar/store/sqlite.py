@@ -50,7 +50,7 @@ _UPDATE_RECORD = (
     "scheduled_start_at = ?, trace_context = ?, lost_workers = 0 WHERE instance_id = ?"
 )
 _INCREMENTAL = 2  # PRAGMA auto_vacuum value
-_RECLAIM_PAGES = 256  # free pages (1 MiB at the default page size) worth giving back
+_RECLAIM_PAGES = 16  # free pages (64 KiB at the default page size) worth giving back
 # Inbox rows of instance ids that do not exist (events raised before, or without, a start).
 _ORPHAN = ("NOT EXISTS (SELECT 1 FROM instances WHERE instances.instance_id = "
            "inbox.instance_id)")
@@ -349,10 +349,11 @@ class SqliteStore(SqliteEntityTables):
         # Files created by this version use incremental auto-vacuum: after purges, give
         # the free pages back to the file system once there are enough to matter.
         db = self._db
-        if db.execute("PRAGMA auto_vacuum").fetchone()[0] != _INCREMENTAL:
+        if db.in_transaction or db.execute("PRAGMA auto_vacuum").fetchone()[0] != _INCREMENTAL:
             return
         if db.execute("PRAGMA freelist_count").fetchone()[0] >= _RECLAIM_PAGES:
-            db.execute("PRAGMA incremental_vacuum")
+            # sqlite3_exec steps it to the end (execute() would free one page only).
+            db.executescript("PRAGMA incremental_vacuum;")
 
     def query_instances(self, query: InstanceQuery) -> list[InstanceRecord]:
         """See ``Store.query_instances``."""

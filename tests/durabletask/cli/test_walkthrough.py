@@ -12,9 +12,6 @@ polled until they match (within a deadline): what they show follows the worker's
 
 from __future__ import annotations
 
-import contextlib
-import io
-import logging
 import re
 import shlex
 import subprocess
@@ -25,7 +22,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from tests.durabletask.helpers.pipes import read_line
-from durabletask.cli import main
+from tests.durabletask.cli.conftest import run_main
 from tests.durabletask.process.procs import REPO_ROOT, cli_sidecar
 
 pytestmark = pytest.mark.slow
@@ -91,19 +88,8 @@ def _matches(expected: list[str], actual: list[str]) -> bool:
 
 
 def _run(step: Step, address: str) -> list[str]:
-    """Run the command's ``main`` in this process (the CLI as a process: test_cli_commands).
-
-    A process per command would cost a second of start-up each, most of this test's time.
-    """
-    out, err = io.StringIO(), io.StringIO()
-    package_logger = logging.getLogger("durabletask")
-    level = package_logger.level
-    try:
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            main(step.argv[1:])  # the address comes from $DURABLETASK_ADDRESS, as in the doc
-    finally:
-        package_logger.setLevel(level)  # the CLI silences the SDK's records
-    output = (out.getvalue() + err.getvalue()).splitlines()
+    ran = run_main(*step.argv[1:])  # the address comes from $DURABLETASK_ADDRESS, as in the doc
+    output = (ran.out + ran.err).splitlines()
     return [_normal(line, address) for line in output if line.strip()]
 
 
