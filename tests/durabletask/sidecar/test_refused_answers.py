@@ -1,6 +1,7 @@
 """Requests the sidecar cannot use get INVALID_ARGUMENT, and answers it refuses fail at once.
 
-* Undecodable request bytes, on every RPC of the service (entity RPCs included), get
+* Undecodable request bytes, on every RPC of the service (entity RPCs included, and our
+  admin extension's), get
   INVALID_ARGUMENT naming the RPC, never UNKNOWN with a Python class name.
 * An orchestrator answer with actions the sidecar refuses (a 300-character or multi-line
   sub-orchestration id, a multi-line event name, a control character in an activity name,
@@ -15,6 +16,7 @@ import pytest
 from google.protobuf import empty_pb2
 
 from durabletask.internal.proto import orchestrator_service_pb2 as pb
+from durabletask.internal.proto import sidecar_admin_pb2 as admin
 from tests.durabletask.sidecar.fake_worker import (
     schedule_task,
     send_event,
@@ -22,12 +24,13 @@ from tests.durabletask.sidecar.fake_worker import (
 )
 
 SERVICE = pb.DESCRIPTOR.services_by_name["TaskHubSidecarService"]
+ADMIN = admin.DESCRIPTOR.services_by_name["SidecarAdmin"]
 # A length-delimited field 1 whose length runs past the end: no message decodes it.
 UNDECODABLE = b"\x0a\xff\xff\xff\x0f"
 
 
 def _call_raw(channel: grpc.Channel, method, metadata=()) -> grpc.RpcError:
-    path = f"/{SERVICE.full_name}/{method.name}"
+    path = f"/{method.containing_service.full_name}/{method.name}"
     if method.server_streaming:
         call = channel.unary_stream(path)
 
@@ -44,8 +47,8 @@ def _call_raw(channel: grpc.Channel, method, metadata=()) -> grpc.RpcError:
 
 
 def test_undecodable_bytes_are_invalid_argument_on_every_rpc(harness):
-    methods = list(SERVICE.methods)
-    assert len(methods) >= 29  # the orchestration and entity RPCs of the service
+    methods = [*SERVICE.methods, *ADMIN.methods]
+    assert len(SERVICE.methods) >= 29  # the orchestration and entity RPCs of the service
 
     refused = {m.name: _call_raw(harness.channel, m) for m in methods}
 
