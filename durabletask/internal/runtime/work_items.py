@@ -166,6 +166,7 @@ class WorkItemRunner:
             response = completions.orchestrator_response(
                 request, tracked.item.completionToken, results, self._settings.max_message_bytes
             )
+            _log_failure(response)
             rpc = tracked.stub.CompleteOrchestratorTask
             waits = EventWaits(results.awaited_events, results.unclaimed_events)
             accepted = await self._complete(rpc, response, tracked, waits.to_metadata())
@@ -311,6 +312,20 @@ class WorkItemRunner:
             task.cancel()
             await self._abandon_item(tracked)
         return orphans
+
+
+def _log_failure(response: pb.OrchestratorResponse) -> None:
+    """One WARNING when an orchestration fails in this worker (nondeterminism included)."""
+    for action in response.actions:
+        done = action.completeOrchestration
+        if (action.HasField("completeOrchestration")
+                and done.orchestrationStatus == pb.ORCHESTRATION_STATUS_FAILED):
+            details = done.failureDetails
+            _logger.warning(
+                "Orchestration %s failed: %s: %s", response.instanceId, details.errorType,
+                details.errorMessage,
+                extra={"instance_id": response.instanceId, "error_type": details.errorType},
+            )
 
 
 def _describe(item: pb.WorkItem) -> str:
