@@ -100,6 +100,8 @@ def _waits(client: TaskHubGrpcClient, args: argparse.Namespace,
     unclaimed = {e.name: e.count for e in description.unclaimed_events}
     waits.document["events"] = awaited
     waits.document["unclaimed_events"] = unclaimed
+    waits.document["episode_out_to_worker"] = (
+        description.running_on or True) if description.dispatched else None
     if awaited:
         waits.lines.append(("Waiting for events", ", ".join(repr(n) for n in awaited)))
     if unclaimed:
