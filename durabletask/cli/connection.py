@@ -20,6 +20,7 @@ from durabletask.cli.commands import EXIT_USAGE, CommandError
 from durabletask.internal.proto import orchestrator_service_pb2_grpc as pb_grpc
 from durabletask.internal.proto import sidecar_admin_pb2_grpc as admin_grpc
 from durabletask.internal.transport.channel import ChannelSpec
+from durabletask.sidecar.cli_options import read_token_file
 
 TOKEN_ENV = "DURABLETASK_TOKEN"
 TASKHUB_ENV = "DURABLETASK_TASKHUB"
@@ -34,14 +35,9 @@ def read_token(args: argparse.Namespace) -> str | None:
     path = getattr(args, "token_file", None)
     if path:
         try:
-            with open(path, encoding="utf-8") as handle:
-                token = handle.read().strip()
-        except OSError as exc:
-            raise CommandError(f"cannot read --token-file {path}: {exc.strerror}",
-                               EXIT_USAGE) from exc
-        if not token:
-            raise CommandError(f"--token-file {path} is empty", EXIT_USAGE)
-        return token
+            return read_token_file(path, "--token-file")
+        except ValueError as exc:
+            raise CommandError(str(exc), EXIT_USAGE) from exc
     return os.environ.get(TOKEN_ENV, "").strip() or None
 
 

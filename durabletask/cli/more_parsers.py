@@ -8,7 +8,7 @@ import functools
 from durabletask.cli.commands import parse_time, positive_int
 from durabletask.sidecar.cli_options import DEFAULT_DB_PATH
 
-_Commands = argparse._SubParsersAction  # type: ignore[type-arg]
+_Commands = argparse._SubParsersAction
 
 
 def add_more_commands(commands: _Commands, shared: argparse.ArgumentParser) -> None:

@@ -182,14 +182,7 @@ def _required_token(args: argparse.Namespace) -> bool | str:
     path = getattr(args, "require_token_file", None)
     variable = getattr(args, "require_token_env", None)
     if path:
-        try:
-            with open(path, encoding="utf-8") as handle:
-                token = handle.read().strip()
-        except OSError as exc:
-            raise ValueError(f"--require-token-file: cannot read {path}: {exc.strerror}") from exc
-        if not token:
-            raise ValueError(f"--require-token-file: {path} is empty")
-        return token
+        return read_token_file(path, "--require-token-file")
     if variable:
         token = os.environ.get(variable, "").strip()
         if not token:
@@ -198,6 +191,26 @@ def _required_token(args: argparse.Namespace) -> bool | str:
         return token
     result: bool | str = args.require_token
     return result
+
+
+def read_token_file(path: str, flag: str) -> str:
+    """Return the token in ``path`` without surrounding whitespace.
+
+    Args:
+        path: The file.
+        flag: The option that named it, for the message.
+
+    Raises:
+        ValueError: The file cannot be read or holds no token.
+    """
+    try:
+        with open(path, encoding="utf-8") as handle:
+            token = handle.read().strip()
+    except OSError as exc:
+        raise ValueError(f"{flag}: cannot read {path}: {exc.strerror}") from exc
+    if not token:
+        raise ValueError(f"{flag}: {path} is empty")
+    return token
 
 
 def launch_env(launch: SidecarLaunch) -> dict[str, str]:

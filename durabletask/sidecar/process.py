@@ -308,6 +308,8 @@ def _await_hello(address: str, deadline: float) -> None:
             wait_for_ready=True,
         )
     except grpc.RpcError as exc:
+        if exc.code() == grpc.StatusCode.UNAUTHENTICATED:
+            return  # it answers: a sidecar that requires a token refuses the bare Hello
         raise SidecarProcessError(
             f"the sidecar process at {address} did not answer Hello: {exc.code()}"
         ) from exc
