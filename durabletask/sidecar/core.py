@@ -29,6 +29,7 @@ from durabletask.sidecar.errors import (
     InstanceNotFoundError,
     InstanceStateError,
     InvalidRequestError,
+    SidecarRequestError,
 )
 from durabletask.sidecar.group_commit import Effect, GroupCommitter
 from durabletask.sidecar.options import SidecarOptions
@@ -421,6 +422,8 @@ class SidecarCore:
             # restart). Hand it back to the queue, as an abandon would.
             for lease in taken:
                 self.dispatcher.give_back(lease)
+            if isinstance(exc, SidecarRequestError):
+                raise  # the request itself was refused; its status says why
             described = ", ".join(f"{lease.kind.value} of {lease.instance_id!r}"
                                   for lease in taken) or "a work item"
             logger.warning(
