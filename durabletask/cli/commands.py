@@ -6,10 +6,11 @@ import argparse
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from durabletask.cli import render
-from durabletask.client import OrchestrationQuery, OrchestrationStatus, TaskHubGrpcClient
+from durabletask.client import OrchestrationStatus, TaskHubGrpcClient
 
 EXIT_ERROR = 1
 """The command failed: the instance does not exist, or the sidecar refused the request."""
@@ -45,6 +46,8 @@ class Output:
     """Human-readable output."""
     document: Any
     """Machine-readable output (plain JSON values)."""
+    exit_code: int = 0
+    """The exit status after printing (``wait`` of an instance that failed: 1)."""
 
 
 Command = Callable[[TaskHubGrpcClient, argparse.Namespace], Output]
@@ -84,6 +87,42 @@ def positive_int(text: str) -> int:
     return value
 
 
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_time(text: str, *, ago: bool = True) -> datetime:
+    """Parse an ISO 8601 time (UTC unless it says otherwise) or a duration like ``90m``.
+
+    Args:
+        text: ``2025-01-02``, ``2025-01-02T03:04:05Z``, ``...+02:00``, or a number with a
+            unit ``s``, ``m``, ``h`` or ``d``.
+        ago: A duration means that long ago (``--since``, ``--before``); otherwise that long
+            from now (``--start-at``).
+
+    Returns:
+        An aware UTC datetime.
+
+    Raises:
+        argparse.ArgumentTypeError: Neither a time nor a duration.
+    """
+    value = text.strip()
+    unit = _UNITS.get(value[-1:].lower())
+    if unit is not None and value[:-1].replace(".", "", 1).isdigit():
+        delta = timedelta(seconds=float(value[:-1]) * unit)
+        now = datetime.now(timezone.utc)
+        return now - delta if ago else now + delta
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected an ISO 8601 time (2025-01-02T03:04:05Z) or a duration (90s, 10m, 2h, "
+            f"3d), got {text!r}"
+        ) from None
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=timezone.utc)
+    return parsed.astimezone(timezone.utc)
+
+
 def parse_json_value(text: str | None, what: str) -> Any:
     """Parse a JSON command-line argument.
 
@@ -115,30 +154,6 @@ def not_found(instance_id: str, address: str) -> CommandError:
     return CommandError(f"no orchestration instance {instance_id!r} at {address}")
 
 
-def list_instances(client: TaskHubGrpcClient, args: argparse.Namespace) -> Output:
-    """``list``: the newest instances first, optionally filtered by status."""
-    query = OrchestrationQuery(
-        runtime_status=args.status or None, fetch_inputs_and_outputs=args.json
-    )
-    states = client.get_all_orchestration_states(query)
-    states.sort(key=lambda state: state.created_at, reverse=True)
-    shown = states[: args.limit] if args.limit is not None else states
-    text = render.render_table(render.STATE_HEADERS, (render.state_row(s) for s in shown))
-    if len(shown) < len(states):
-        text += f"\n({len(shown)} of {len(states)} instances shown; use --limit to see more)"
-    elif not states:
-        text = "no orchestration instances"
-    return Output(text, [render.state_document(state) for state in shown])
-
-
-def show_instance(client: TaskHubGrpcClient, args: argparse.Namespace) -> Output:
-    """``show ID``: the state of one instance, with its input, output and failure."""
-    state = client.get_orchestration_state(args.instance_id, fetch_payloads=True)
-    if state is None:
-        raise not_found(args.instance_id, args.address)
-    return Output(render.render_fields(render.state_fields(state)), render.state_document(state))
-
-
 def show_history(client: TaskHubGrpcClient, args: argparse.Namespace) -> Output:
     """``history ID``: the history events of one instance, oldest first."""
     events = client.get_orchestration_history(args.instance_id)
@@ -151,58 +166,44 @@ def show_history(client: TaskHubGrpcClient, args: argparse.Namespace) -> Output:
 def raise_event(client: TaskHubGrpcClient, args: argparse.Namespace) -> Output:
     """``raise ID NAME [DATA]``: send an external event to an instance."""
     data = parse_json_value(args.data, "the event data")
-    _require_instance(client, args)
+    if not args.keep_if_missing:
+        require_instance(client, args)
     client.raise_orchestration_event(args.instance_id, args.event_name, data=data)
-    return _done(args, f"raised event {args.event_name!r}", event_name=args.event_name)
+    return done(args, f"raised event {args.event_name!r}", event_name=args.event_name)
 
 
 def terminate_instance(client: TaskHubGrpcClient, args: argparse.Namespace) -> Output:
     """``terminate ID [--output JSON]``: terminate an instance (and its sub-orchestrations)."""
     output = parse_json_value(args.output, "--output")
-    _require_instance(client, args)
+    require_instance(client, args)
     client.terminate_orchestration(
         args.instance_id, output=output, recursive=not args.no_recursive
     )
-    return _done(args, "terminated")
+    return done(args, "terminated")
 
 
 def suspend_instance(client: TaskHubGrpcClient, args: argparse.Namespace) -> Output:
     """``suspend ID [--reason TEXT]``: suspend an instance."""
-    _require_instance(client, args)
+    require_instance(client, args)
     client.suspend_orchestration(args.instance_id, reason=args.reason)
-    return _done(args, "suspended")
+    return done(args, "suspended")
 
 
 def resume_instance(client: TaskHubGrpcClient, args: argparse.Namespace) -> Output:
     """``resume ID [--reason TEXT]``: resume a suspended instance."""
-    _require_instance(client, args)
+    require_instance(client, args)
     client.resume_orchestration(args.instance_id, reason=args.reason)
-    return _done(args, "resumed")
+    return done(args, "resumed")
 
 
-def purge_instance(client: TaskHubGrpcClient, args: argparse.Namespace) -> Output:
-    """``purge ID``: delete a finished instance's state and history."""
-    result = client.purge_orchestration(args.instance_id, recursive=not args.no_recursive)
-    if result.deleted_instance_count == 0:
-        if client.get_orchestration_state(args.instance_id) is None:
-            raise not_found(args.instance_id, args.address)
-        raise CommandError(
-            f"instance {args.instance_id!r} was not purged; only completed, failed or "
-            f"terminated instances can be purged (terminate it first)"
-        )
-    count = result.deleted_instance_count
-    return _done(
-        args, f"purged ({count} instance{'s' if count != 1 else ''} deleted)",
-        deleted_instance_count=count,
-    )
-
-
-def _require_instance(client: TaskHubGrpcClient, args: argparse.Namespace) -> None:
+def require_instance(client: TaskHubGrpcClient, args: argparse.Namespace) -> None:
+    """Raise the not-found error unless ``args.instance_id`` exists."""
     if client.get_orchestration_state(args.instance_id, fetch_payloads=False) is None:
         raise not_found(args.instance_id, args.address)
 
 
-def _done(args: argparse.Namespace, what: str, **details: Any) -> Output:
+def done(args: argparse.Namespace, what: str, **details: Any) -> Output:
+    """Return the output of a command that did ``what`` to ``args.instance_id``."""
     return Output(
         f"instance {args.instance_id!r} {what}",
         {"instance_id": args.instance_id, "command": args.command, "ok": True, **details},
@@ -210,13 +211,10 @@ def _done(args: argparse.Namespace, what: str, **details: Any) -> Output:
 
 
 COMMANDS: dict[str, Command] = {
-    "list": list_instances,
-    "show": show_instance,
     "history": show_history,
     "raise": raise_event,
     "terminate": terminate_instance,
     "suspend": suspend_instance,
     "resume": resume_instance,
-    "purge": purge_instance,
 }
 """Client command name -> function; the parser defines their arguments."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from collections.abc import Sequence
 
@@ -13,14 +14,29 @@ from durabletask.cli.commands import (
     EXIT_ERROR,
     EXIT_UNAVAILABLE,
     EXIT_USAGE,
+    Command,
     CommandError,
     Output,
 )
+from durabletask.cli.connection import call_metadata
 from durabletask.cli.entity_commands import ENTITY_COMMANDS
 from durabletask.cli.export_command import export_histories
+from durabletask.cli.instance_commands import (
+    purge_instances,
+    rewind_instance,
+    show_instance,
+    start_instance,
+    wait_instance,
+)
+from durabletask.cli.listing import list_instances
 from durabletask.cli.parser import build_parser
 from durabletask.cli.render import render_json, shorten
 from durabletask.cli.replay_command import run_replay
+from durabletask.cli.sidecar_commands import (
+    list_workers,
+    orphan_events_command,
+    vacuum_database,
+)
 from durabletask.client import TaskHubGrpcClient
 from durabletask.errors import DurableTaskError, SidecarError, SidecarUnavailableError
 from durabletask.grpc_options import GrpcClientResiliencyOptions
@@ -50,12 +66,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "replay":
         return run_replay(args)
     try:
-        output = _run_client_command(args)
+        if args.command == "vacuum":
+            output = vacuum_database(args)
+        else:
+            output = _run_client_command(args)
     except CommandError as exc:
         return _fail(str(exc), exc.exit_code)
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
-    return _print(output.document if args.json else output.text, as_json=args.json)
+    status = _print(output.document if args.json else output.text, as_json=args.json)
+    return status or output.exit_code
 
 
 def _run_sidecar(args: argparse.Namespace) -> int:
@@ -70,28 +90,61 @@ def _run_client_command(args: argparse.Namespace) -> Output:
     if not args.timeout > 0:
         raise CommandError(f"--timeout must be > 0 seconds, got {args.timeout}", EXIT_USAGE)
     resiliency = GrpcClientResiliencyOptions(default_call_timeout_seconds=args.timeout)
+    metadata = call_metadata(args)
+    # The command reports what went wrong in one line; the SDK's own log records (retries,
+    # reconnects) would only repeat it.
+    logging.getLogger("durabletask").setLevel(logging.CRITICAL + 1)
     try:
-        with TaskHubGrpcClient(host_address=args.address, resiliency_options=resiliency) as client:
-            commands = {**COMMANDS, **ENTITY_COMMANDS, "export": export_histories}
-            return commands[args.command](client, args)
+        with TaskHubGrpcClient(host_address=args.address, resiliency_options=resiliency,
+                               metadata=metadata or None) as client:
+            return ALL_COMMANDS[args.command](client, args)
     except CommandError:
         raise
     except SidecarUnavailableError as exc:
-        raise CommandError(
-            f"cannot reach a sidecar at {args.address} ({shorten(exc.details(), 120)}); start "
-            f"one with `durabletask sidecar` or pass --address HOST:PORT",
-            EXIT_UNAVAILABLE,
-        ) from exc
+        raise _unreachable(args, grpc.StatusCode.UNAVAILABLE, exc.details()) from exc
     except TimeoutError as exc:
-        raise CommandError(
-            f"the sidecar at {args.address} did not answer within {args.timeout:g}s; "
-            f"raise --timeout or check that it is running",
-            EXIT_UNAVAILABLE,
-        ) from exc
-    except (SidecarError, grpc.RpcError) as exc:
+        raise _unreachable(args, grpc.StatusCode.DEADLINE_EXCEEDED, "") from exc
+    except SidecarError as exc:
+        raise CommandError(_rpc_message(exc, args)) from exc
+    except grpc.RpcError as exc:  # a raw stub's call (list, workers, orphan-events)
+        if isinstance(exc, grpc.Call) and exc.code() in _UNREACHABLE:
+            raise _unreachable(args, exc.code(), exc.details() or "") from exc
         raise CommandError(_rpc_message(exc, args)) from exc
     except (DurableTaskError, ValueError, TypeError) as exc:
         raise CommandError(shorten(str(exc), 300)) from exc
+
+
+_UNREACHABLE = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED})
+
+
+def _unreachable(args: argparse.Namespace, code: grpc.StatusCode, details: str) -> CommandError:
+    if code == grpc.StatusCode.DEADLINE_EXCEEDED:
+        return CommandError(
+            f"the sidecar at {args.address} did not answer within {args.timeout:g}s; "
+            f"raise --timeout or check that it is running",
+            EXIT_UNAVAILABLE,
+        )
+    return CommandError(
+        f"cannot reach a sidecar at {args.address} ({shorten(details, 120)}); start "
+        f"one with `durabletask sidecar` or pass --address HOST:PORT",
+        EXIT_UNAVAILABLE,
+    )
+
+
+ALL_COMMANDS: dict[str, Command] = {
+    **COMMANDS,
+    **ENTITY_COMMANDS,
+    "export": export_histories,
+    "list": list_instances,
+    "show": show_instance,
+    "start": start_instance,
+    "wait": wait_instance,
+    "rewind": rewind_instance,
+    "purge": purge_instances,
+    "workers": list_workers,
+    "orphan-events": orphan_events_command,
+}
+"""Every client command by name; the parser defines their arguments."""
 
 
 def _rpc_message(exc: grpc.RpcError, args: argparse.Namespace) -> str:
@@ -100,7 +153,7 @@ def _rpc_message(exc: grpc.RpcError, args: argparse.Namespace) -> str:
     if code == grpc.StatusCode.NOT_FOUND and getattr(args, "instance_id", None):
         return f"no orchestration instance {args.instance_id!r} at {args.address}"
     name = code.name if isinstance(code, grpc.StatusCode) else "error"
-    return f"the sidecar at {args.address} refused {args.command}: {name}: {shorten(details, 200)}"
+    return f"the sidecar at {args.address} refused {args.command}: {name}: {shorten(details, 400)}"
 
 
 def _print(document: object, *, as_json: bool) -> int:

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 
-from durabletask.cli.commands import parse_status, positive_int
+from durabletask.cli.commands import parse_status, parse_time, positive_int
+from durabletask.cli.connection import TASKHUB_ENV, TOKEN_ENV
 from durabletask.cli.entity_commands import add_entity_commands
 from durabletask.cli.export_command import add_export_command
+from durabletask.cli.more_parsers import add_more_commands
 from durabletask.cli.replay_command import add_replay_command
 from durabletask.sidecar.cli_options import add_sidecar_arguments
 
@@ -30,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="durabletask", description=_DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=_version())
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     sidecar = commands.add_parser(
         "sidecar", help="run the embedded sidecar (SQLite state in ./durabletask.db)",
@@ -41,7 +45,18 @@ def build_parser() -> argparse.ArgumentParser:
     add_entity_commands(commands, shared)
     add_export_command(commands, shared)
     add_replay_command(commands)
+    add_more_commands(commands, shared)
     return parser
+
+
+def _version() -> str:
+    try:
+        from importlib.metadata import version
+
+        number = version("durabletask")
+    except Exception:  # noqa: BLE001 - a source checkout without metadata
+        number = "unknown"
+    return f"durabletask {number} (Python {sys.version.split()[0]})"
 
 
 def _client_options() -> argparse.ArgumentParser:
@@ -54,6 +69,14 @@ def _client_options() -> argparse.ArgumentParser:
     shared.add_argument(
         "--timeout", type=float, default=DEFAULT_TIMEOUT_SECONDS, metavar="S",
         help=f"seconds each call to the sidecar may take (default {DEFAULT_TIMEOUT_SECONDS:g})",
+    )
+    shared.add_argument(
+        "--taskhub", default=os.environ.get(TASKHUB_ENV) or None, metavar="NAME",
+        help=f"task hub to use (the 'taskhub' header; default ${TASKHUB_ENV})",
+    )
+    shared.add_argument(
+        "--token-file", metavar="PATH",
+        help=f"send the bearer token read from PATH (default: ${TOKEN_ENV}, if set)",
     )
     return shared
 
@@ -75,6 +98,11 @@ def _add_client_commands(
         "--limit", type=positive_int, default=100, metavar="N",
         help="show at most N instances (default 100)",
     )
+    listing.add_argument("--name", metavar="NAME", help="only instances of this orchestrator")
+    listing.add_argument(
+        "--since", type=parse_time, metavar="WHEN",
+        help="only instances created since WHEN (ISO 8601 time, or 10m, 2h, 3d ago)",
+    )
     add("show", "show an instance's status, input, output and failure").add_argument(
         "instance_id", metavar="ID"
     )
@@ -83,6 +111,10 @@ def _add_client_commands(
     raising.add_argument("instance_id", metavar="ID")
     raising.add_argument("event_name", metavar="NAME")
     raising.add_argument("data", metavar="DATA-JSON", nargs="?", help="event payload as JSON")
+    raising.add_argument(
+        "--keep-if-missing", action="store_true",
+        help="raise it even if no instance ID exists yet: the sidecar keeps it until one starts",
+    )
     terminate = add("terminate", "terminate an instance")
     terminate.add_argument("instance_id", metavar="ID")
     terminate.add_argument("--output", metavar="JSON", help="output recorded for the instance")
@@ -94,8 +126,16 @@ def _add_client_commands(
         command = add(name, what)
         command.add_argument("instance_id", metavar="ID")
         command.add_argument("--reason", help="why, recorded in the history")
-    purge = add("purge", "delete a finished instance's state and history")
-    purge.add_argument("instance_id", metavar="ID")
+    purge = add("purge", "delete finished instances' state and history: one ID, or by filter")
+    purge.add_argument("instance_id", metavar="ID", nargs="?")
     purge.add_argument(
-        "--no-recursive", action="store_true", help="keep its sub-orchestrations"
+        "--status", nargs="+", action="extend", type=parse_status, metavar="S",
+        help="purge every instance in these statuses (completed, failed, terminated)",
+    )
+    purge.add_argument(
+        "--before", type=parse_time, metavar="WHEN",
+        help="purge finished instances created before WHEN (ISO 8601 time, or 10m, 2h, 3d ago)",
+    )
+    purge.add_argument(
+        "--no-recursive", action="store_true", help="keep their sub-orchestrations"
     )

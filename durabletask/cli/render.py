@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timezone
@@ -12,6 +13,13 @@ from durabletask.history import HistoryEvent
 
 # Long payloads would wrap every table row; the full value is always in --json output.
 _MAX_CELL_CHARS = 60
+# A value shown by `show` is cut after this many characters (a 1 MB name prints 1 MB once
+# in --json, never padded into every row of a table).
+_MAX_FIELD_CHARS = 2000
+# Deeper JSON payloads are shown as their text: the decoder and the printer recurse.
+_MAX_JSON_DEPTH = 100
+# Fields of history events that hold serialised payloads.
+_PAYLOAD_KEYS = frozenset({"input", "result", "output", "data"})
 # The instance is the one asked about; repeating it on every row is noise.
 _HISTORY_SKIPPED_KEYS = frozenset({
     "event_type", "event_id", "timestamp", "orchestration_instance",
@@ -93,9 +101,35 @@ def decode_payload(raw: str | None) -> Any:
     if raw is None:
         return None
     try:
-        return json.loads(raw)
-    except ValueError:
+        value = json.loads(raw)
+    except (ValueError, RecursionError):
         return raw
+    return value if _depth_within(value, _MAX_JSON_DEPTH) else raw
+
+
+def cap(text: str, limit: int = _MAX_FIELD_CHARS) -> str:
+    """Return ``text`` cut to ``limit`` characters, saying how much was left out.
+
+    Args:
+        text: The value to show.
+        limit: The most characters to keep.
+    """
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... ({len(text) - limit} more characters; --json prints all)"
+
+
+def _depth_within(value: Any, limit: int) -> bool:
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            return False
+        if isinstance(item, dict):
+            stack.extend((child, depth + 1) for child in item.values())
+        elif isinstance(item, list):
+            stack.extend((child, depth + 1) for child in item)
+    return True
 
 
 def state_document(state: OrchestrationState) -> dict[str, Any]:
@@ -129,18 +163,18 @@ def state_fields(state: OrchestrationState) -> list[tuple[str, str]]:
         state: The state returned by the client.
     """
     fields = [
-        ("Instance ID", state.instance_id),
-        ("Name", state.name),
+        ("Instance ID", cap(state.instance_id)),
+        ("Name", cap(state.name)),
         ("Status", str(state.runtime_status)),
         ("Created", format_time(state.created_at)),
         ("Last updated", format_time(state.last_updated_at)),
-        ("Input", state.serialized_input or ""),
-        ("Output", state.serialized_output or ""),
-        ("Custom status", state.serialized_custom_status or ""),
+        ("Input", cap(state.serialized_input or "")),
+        ("Output", cap(state.serialized_output or "")),
+        ("Custom status", cap(state.serialized_custom_status or "")),
     ]
     failure = state.failure_details
     if failure is not None:
-        fields.append(("Failure", f"{failure.error_type}: {failure.message}"))
+        fields.append(("Failure", cap(f"{failure.error_type}: {failure.message}")))
     return fields
 
 
@@ -151,8 +185,8 @@ def state_row(state: OrchestrationState) -> list[str]:
         state: The state returned by the client.
     """
     return [
-        state.instance_id,
-        state.name,
+        shorten(state.instance_id),
+        shorten(state.name),
         str(state.runtime_status),
         format_time(state.created_at),
         format_time(state.last_updated_at),
@@ -186,16 +220,34 @@ def event_row(event: HistoryEvent) -> list[str]:
 def history_document(event: HistoryEvent) -> dict[str, Any]:
     """Return a history event as a JSON-ready dict with its class name under ``event_type``.
 
+    Times are ISO 8601 UTC with ``+00:00``; payloads (``input``, ``result``, ``output``,
+    ``data``) are decoded when they are JSON, as in the other JSON documents.
+
     Args:
         event: A history event returned by the client.
     """
-    return {"event_type": type(event).__name__, **event.to_dict()}
+    fields = {"event_type": type(event).__name__, **dataclasses.asdict(event)}
+    return {key: _history_value(key, value) for key, value in fields.items()}
+
+
+def _history_value(key: str, value: Any) -> Any:
+    if isinstance(value, datetime):
+        return _iso(value)
+    if key in _PAYLOAD_KEYS and isinstance(value, str):
+        return decode_payload(value)
+    if isinstance(value, dict):
+        return {k: _history_value(k, v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_history_value(key, item) for item in value]
+    return value
 
 
 def _detail_text(value: Any) -> str:
     if isinstance(value, Mapping):
         inner = ", ".join(f"{k}={_detail_text(v)}" for k, v in value.items() if v is not None)
         return "{" + inner + "}"
+    if isinstance(value, (list, bool)) or value is None:
+        return json.dumps(value, ensure_ascii=False, default=str)
     return str(value)
 
 

@@ -21,19 +21,32 @@ Worker to sidecar:
   ms>``. The worker is stopping cleanly: the sidecar sends it nothing new, ends its stream,
   and keeps the leases it holds valid for the grace period, so that its completions are
   accepted and what it abandons is requeued without counting a lost worker.
+* ``durabletask-query-order: newest-first`` and ``durabletask-query-name: <JSON string>`` on
+  ``QueryInstances`` (sent by the ``durabletask`` command line): list newest first, only
+  instances of that orchestrator name. A sidecar that applied them says so in its initial
+  metadata (``durabletask-query-applied: 1``); others ignore them, and the command line then
+  orders and filters what it receives itself.
+* ``durabletask-event-waits`` on ``CompleteOrchestratorTask``: after the episode, the names
+  of the external events the orchestration waits for and of the events it received that
+  nothing waited for (ASCII JSON, bounded). The sidecar shows them (``durabletask show``)
+  and warns once about an event nothing waits for, such as a misspelt name.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 
 __all__ = [
     "DRAIN_KEY",
+    "QueryHints",
+    "EVENT_WAITS_KEY",
     "HEALTH_PING_KEY",
     "MIN_PING_INTERVAL_KEY",
     "WORKER_ID_KEY",
     "DrainNotice",
+    "EventWaits",
     "SidecarTraits",
     "read_worker_id",
 ]
@@ -42,6 +55,14 @@ HEALTH_PING_KEY = "durabletask-health-ping-ms"
 MIN_PING_INTERVAL_KEY = "durabletask-min-ping-interval-ms"
 DRAIN_KEY = "durabletask-drain"
 WORKER_ID_KEY = "durabletask-worker-id"
+EVENT_WAITS_KEY = "durabletask-event-waits"
+QUERY_ORDER_KEY = "durabletask-query-order"
+QUERY_NAME_KEY = "durabletask-query-name"
+QUERY_APPLIED_KEY = "durabletask-query-applied"
+_NEWEST_FIRST = "newest-first"
+# Bounds of an event report: metadata must stay well under gRPC's 8 KiB header limit.
+_MAX_REPORTED_NAMES = 20
+_MAX_REPORTED_NAME_CHARS = 100
 
 Metadata = Iterable[tuple[str, object]]
 
@@ -130,3 +151,89 @@ def read_worker_id(metadata: Metadata | None) -> str | None:
     """Return the worker id a call carries, or None."""
     value = _lookup(metadata, WORKER_ID_KEY)
     return value or None
+
+
+@dataclass(frozen=True, slots=True)
+class EventWaits:
+    """What an orchestration waits for after an episode, as its worker reports it.
+
+    Attributes:
+        awaited: Names of the external events it waits for.
+        unclaimed: Names of the events it received that nothing waited for, with counts.
+    """
+
+    awaited: tuple[str, ...] = ()
+    unclaimed: Mapping[str, int] = field(default_factory=dict)
+
+    def to_metadata(self) -> tuple[tuple[str, str], ...]:
+        """Return the metadata of the report (bounded; JSON with non-ASCII escaped)."""
+        def cut(name: str) -> str:
+            return name[:_MAX_REPORTED_NAME_CHARS]
+
+        document = {
+            "awaited": [cut(name) for name in self.awaited[:_MAX_REPORTED_NAMES]],
+            "unclaimed": {cut(name): count for name, count in
+                          list(self.unclaimed.items())[:_MAX_REPORTED_NAMES]},
+        }
+        return ((EVENT_WAITS_KEY, json.dumps(document, separators=(",", ":"))),)
+
+    @classmethod
+    def from_metadata(cls, metadata: Metadata | None) -> EventWaits | None:
+        """Read a report from a call's metadata; None when it carries none (or a bad one)."""
+        text = _lookup(metadata, EVENT_WAITS_KEY)
+        if text is None:
+            return None
+        try:
+            document = json.loads(text)
+            awaited = tuple(str(name) for name in document.get("awaited", ()))
+            unclaimed = {str(name): int(count)
+                         for name, count in dict(document.get("unclaimed", {})).items()}
+        except (ValueError, TypeError, AttributeError):
+            return None
+        kept = dict(list(unclaimed.items())[:_MAX_REPORTED_NAMES])
+        return cls(awaited[:_MAX_REPORTED_NAMES], kept)
+
+
+@dataclass(frozen=True, slots=True)
+class QueryHints:
+    """How the command line wants ``QueryInstances`` answered, beyond the proto's filters.
+
+    Attributes:
+        newest_first: Order by creation time, newest first (the proto leaves order open).
+        name: Only instances of this orchestrator name.
+    """
+
+    newest_first: bool = False
+    name: str | None = None
+
+    def to_metadata(self) -> tuple[tuple[str, str], ...]:
+        """Return the request metadata of the hints."""
+        pairs: list[tuple[str, str]] = []
+        if self.newest_first:
+            pairs.append((QUERY_ORDER_KEY, _NEWEST_FIRST))
+        if self.name is not None:
+            pairs.append((QUERY_NAME_KEY, json.dumps(self.name)))
+        return tuple(pairs)
+
+    @classmethod
+    def from_metadata(cls, metadata: Metadata | None) -> QueryHints:
+        """Read the hints of a call (none when absent or malformed)."""
+        name = None
+        text = _lookup(metadata, QUERY_NAME_KEY)
+        if text is not None:
+            try:
+                value = json.loads(text)
+            except ValueError:
+                value = None
+            name = value if isinstance(value, str) else None
+        return cls(_lookup(metadata, QUERY_ORDER_KEY) == _NEWEST_FIRST, name)
+
+    @staticmethod
+    def applied(metadata: Metadata | None) -> bool:
+        """True when the answer's initial metadata says the sidecar applied the hints."""
+        return _lookup(metadata, QUERY_APPLIED_KEY) == "1"
+
+    @staticmethod
+    def applied_metadata() -> tuple[tuple[str, str], ...]:
+        """The initial metadata by which a sidecar says it applied the hints."""
+        return ((QUERY_APPLIED_KEY, "1"),)

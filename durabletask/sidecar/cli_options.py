@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -89,13 +90,29 @@ def add_sidecar_arguments(parser: argparse.ArgumentParser) -> None:
             f"(default {field.default})",
         )
     parser.add_argument(
+        "--default-wait-timeout", dest="default_wait_timeout_seconds", type=float,
+        default=None, metavar="S",
+        help="cap WaitForInstance* calls that carry no deadline at S seconds (default: no cap; "
+        "they wait until the caller cancels or its connection dies)",
+    )
+    parser.add_argument(
         "--taskhub", dest="taskhubs", action="append", default=[], metavar="NAME",
         help="serve a task hub of this name (repeatable); the 'taskhub' request header "
         "selects it. Without it one default hub serves every request",
     )
-    parser.add_argument(
+    tokens = parser.add_mutually_exclusive_group()
+    tokens.add_argument(
         "--require-token", nargs="?", const=True, default=False, metavar="TOKEN",
-        help="refuse calls without 'authorization: Bearer <token>' (equal to TOKEN if given)",
+        help="refuse calls without 'authorization: Bearer <token>' (equal to TOKEN if given; "
+        "prefer --require-token-file or --require-token-env, which `ps` does not show)",
+    )
+    tokens.add_argument(
+        "--require-token-file", metavar="PATH",
+        help="require the bearer token read from PATH (surrounding whitespace ignored)",
+    )
+    tokens.add_argument(
+        "--require-token-env", metavar="VAR",
+        help="require the bearer token held by environment variable VAR",
     )
     _add_dashboard_arguments(parser)
     parser.add_argument(
@@ -136,8 +153,9 @@ def launch_from_args(args: argparse.Namespace) -> SidecarLaunch:
     values: dict[str, Any] = {
         field.name: getattr(args, field.name) for field in _option_fields()
     }
+    values["default_wait_timeout_seconds"] = args.default_wait_timeout_seconds
     values["taskhubs"] = tuple(args.taskhubs)
-    values["require_token"] = args.require_token
+    values["require_token"] = _required_token(args)
     try:
         options = SidecarOptions(**values)
     except ValueError as exc:
@@ -158,6 +176,55 @@ def launch_from_args(args: argparse.Namespace) -> SidecarLaunch:
         dashboard_port=dashboard_port,
         dashboard_host=args.dashboard_host,
     )
+
+
+def _required_token(args: argparse.Namespace) -> bool | str:
+    path = getattr(args, "require_token_file", None)
+    variable = getattr(args, "require_token_env", None)
+    if path:
+        return read_token_file(path, "--require-token-file")
+    if variable:
+        token = os.environ.get(variable, "").strip()
+        if not token:
+            raise ValueError(f"--require-token-env: the environment variable {variable} is "
+                             f"not set or empty")
+        return token
+    result: bool | str = args.require_token
+    return result
+
+
+def read_token_file(path: str, flag: str) -> str:
+    """Return the token in ``path`` without surrounding whitespace.
+
+    Args:
+        path: The file.
+        flag: The option that named it, for the message.
+
+    Raises:
+        ValueError: The file cannot be read or holds no token.
+    """
+    try:
+        with open(path, encoding="utf-8") as handle:
+            token = handle.read().strip()
+    except OSError as exc:
+        raise ValueError(f"{flag}: cannot read {path}: {exc.strerror}") from exc
+    if not token:
+        raise ValueError(f"{flag}: {path} is empty")
+    return token
+
+
+def launch_env(launch: SidecarLaunch) -> dict[str, str]:
+    """Return the environment a child sidecar needs besides :func:`launch_to_args`.
+
+    A required token travels in the environment, not on the command line, where ``ps``
+    would show it.
+    """
+    token = launch.options.require_token
+    return {TOKEN_ENV_FOR_CHILD: token} if isinstance(token, str) else {}
+
+
+TOKEN_ENV_FOR_CHILD = "DURABLETASK_SIDECAR_REQUIRED_TOKEN"
+"""The variable through which a launcher hands the required token to its child sidecar."""
 
 
 def _name_flag(message: str) -> str:
@@ -181,12 +248,14 @@ def launch_to_args(launch: SidecarLaunch) -> list[str]:
         value = getattr(launch.options, field.name)
         if value != field.default:
             args += [option_flag(field.name), repr(value)]
+    if launch.options.default_wait_timeout_seconds is not None:
+        args += ["--default-wait-timeout", repr(launch.options.default_wait_timeout_seconds)]
     for hub in launch.options.taskhubs:
         args += ["--taskhub", hub]
     if launch.options.require_token is True:
         args += ["--require-token"]
     elif launch.options.require_token:
-        args += ["--require-token", str(launch.options.require_token)]
+        args += ["--require-token-env", TOKEN_ENV_FOR_CHILD]  # see launch_env
     if launch.dashboard_port is not None:
         args += ["--dashboard-port", str(launch.dashboard_port)]
         args += ["--dashboard-host", launch.dashboard_host]

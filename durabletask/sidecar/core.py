@@ -9,8 +9,9 @@ import uuid
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 
+from durabletask.internal.dialect import EventWaits
 from durabletask.internal.proto import orchestrator_service_pb2 as pb
-from durabletask.sidecar import transitions
+from durabletask.sidecar import transitions, validation
 from durabletask.sidecar.clock import SYSTEM_CLOCK, Clock, from_timestamp
 from durabletask.sidecar.dispatcher import (
     DispatchOptions,
@@ -21,13 +22,18 @@ from durabletask.sidecar.dispatcher import (
 )
 from durabletask.sidecar.entities.batches import PreparedEntityBatch
 from durabletask.sidecar.entities.core import EntityCore
+from durabletask.sidecar.event_notes import EventNotes
 from durabletask.sidecar.errors import (
+    CompletionNotStoredError,
     InstanceExistsError,
     InstanceNotFoundError,
     InstanceStateError,
+    InvalidRequestError,
+    SidecarRequestError,
 )
 from durabletask.sidecar.group_commit import Effect, GroupCommitter
 from durabletask.sidecar.options import SidecarOptions
+from durabletask.sidecar.orphans import keep_orphan_event
 from durabletask.sidecar.store.base import (
     ActivityTask,
     CommitResult,
@@ -39,6 +45,7 @@ from durabletask.sidecar.store.base import (
 from durabletask.sidecar.timers import TimerScheduler
 from durabletask.sidecar.transitions import EpisodeContext, failure, new_event
 from durabletask.sidecar.waiters import Condition, Waiters
+from durabletask.sidecar.workers_view import no_worker_reason
 
 logger = logging.getLogger("durabletask.sidecar")
 
@@ -47,6 +54,9 @@ _WORK_ITEM_OVERHEAD_BYTES = 1024
 # Request property telling a history-streaming worker how long the omitted history is.
 # The worker's orchestration cache reads the same key (it is part of our wire dialect).
 HISTORY_LENGTH_PROPERTY = "durabletask.historyLength"
+# A wait that no worker could end answers this long before the caller's deadline, so that
+# the caller reads why (no worker connected) instead of its own bare deadline error.
+_WAIT_REASON_MARGIN_SECONDS = 0.25
 
 
 class SidecarCore:
@@ -71,6 +81,8 @@ class SidecarCore:
         self._clock = clock
         self.timers = TimerScheduler(clock)
         self.waiters = Waiters()
+        self.notes = EventNotes()
+        """What running orchestrations wait for, as their workers reported it."""
         self.dispatcher = Dispatcher(
             store,
             self,
@@ -167,18 +179,57 @@ class SidecarCore:
         return self.store.get_instance(instance_id)
 
     async def wait_for(
-        self, instance_id: str, condition: Condition, wait_seconds: float
+        self, instance_id: str, condition: Condition, wait_seconds: float | None
     ) -> InstanceRecord | None:
-        """Wait until ``condition`` holds for the instance (see ``Waiters.wait``)."""
+        """Wait until ``condition`` holds for the instance (see ``Waiters.wait``).
+
+        Args:
+            instance_id: The instance.
+            condition: What to wait for.
+            wait_seconds: The caller's deadline; None waits until the caller goes away.
+
+        Raises:
+            TimeoutError: The deadline passed. When no connected worker could run the
+                instance, this is raised a little before the deadline, saying so, so that
+                the caller hears why instead of its own bare deadline error.
+        """
         current = self.store.get_instance(instance_id)
-        return await self.waiters.wait(instance_id, current, condition, wait_seconds)
+        if wait_seconds is None:
+            return await self.waiters.wait(instance_id, current, condition, None)
+        margin = min(_WAIT_REASON_MARGIN_SECONDS, wait_seconds / 10)
+        try:
+            return await self.waiters.wait(
+                instance_id, current, condition, max(0.0, wait_seconds - margin))
+        except TimeoutError:
+            record = self.store.get_instance(instance_id)
+            reason = no_worker_reason(self.dispatcher, record)
+            if reason is not None:
+                status = "gone" if record is None else pb.OrchestrationStatus.Name(
+                    record.status).removeprefix("ORCHESTRATION_STATUS_")
+                raise TimeoutError(
+                    f"instance '{instance_id}' is still {status} after {wait_seconds:.1f}s: "
+                    f"{reason}"
+                ) from None
+        current = self.store.get_instance(instance_id)
+        try:
+            return await self.waiters.wait(instance_id, current, condition, margin)
+        except TimeoutError:
+            raise TimeoutError(f"instance '{instance_id}' did not reach the awaited state "
+                               f"within {wait_seconds:.1f}s") from None
 
     def raise_event(self, instance_id: str, name: str, data: str | None) -> None:
-        """Deliver an ``eventRaised``; kept for unknown ids, dropped for terminal ones."""
+        """Deliver an ``eventRaised``; kept for unknown ids, dropped for terminal ones.
+
+        Raises:
+            TooManyOrphanEventsError: The id is unknown and ``max_orphan_events`` events
+                are already kept for unknown ids.
+        """
         event = new_event(self._clock.now())
         event.eventRaised.name = name
         if data is not None:
             event.eventRaised.input.value = data
+        if self.store.get_instance(instance_id) is None:
+            keep_orphan_event(self.store, self.options.max_orphan_events, instance_id, name)
         if self.store.append_inbox(instance_id, event):
             self._wake(instance_id)
 
@@ -297,12 +348,31 @@ class SidecarCore:
 
     # ----- worker operations -------------------------------------------------
 
-    async def complete_orchestration(self, response: pb.OrchestratorResponse) -> None:
+    async def complete_orchestration(
+        self, response: pb.OrchestratorResponse, waits: EventWaits | None = None
+    ) -> None:
         """Commit a worker's answer to an episode; returns once it is durable.
 
-        Stale tokens are logged and ignored.
+        Stale tokens are logged and ignored. ``waits`` is what the worker reported the
+        orchestration waits for (our wire dialect), kept for ``show``.
+
+        Raises:
+            InvalidRequestError: The answer's actions are invalid; the instance was failed
+                with the same message (redelivering the episode could not fix them).
+            CompletionNotStoredError: The commit failed; the episode is delivered again.
         """
-        await self._durably(lambda: self._complete_orchestration(response))
+        try:
+            validation.orchestrator_actions(response)
+            invalid = None
+        except InvalidRequestError as exc:
+            invalid = str(exc)
+        failed: list[str] = []
+        await self._durably(
+            lambda: self._complete_orchestration(response, invalid, failed, waits))
+        if invalid is not None:
+            raise InvalidRequestError(
+                f"{invalid}; instance '{failed[0]}' was failed" if failed else invalid
+            )
 
     async def complete_activity(self, response: pb.ActivityResponse) -> None:
         """Deliver an activity result; returns once it is durable.
@@ -341,10 +411,35 @@ class SidecarCore:
         self._wake(instance_id, visible_at)
 
     async def _durably(self, operation: Callable[[], None]) -> None:
-        if self._group_committer is None:
-            operation()
-        else:
-            await self._group_committer.run(operation)
+        taken: list[Lease] = []
+
+        def run() -> None:
+            with self.dispatcher.collect_taken(taken):
+                operation()
+
+        try:
+            if self._group_committer is None:
+                run()
+            else:
+                await self._group_committer.run(run)
+        except Exception as exc:
+            # Nothing of the completion happened: its work item must not stay leased to a
+            # worker whose retries now carry a spent token (it would be stranded until a
+            # restart). Hand it back to the queue, as an abandon would.
+            for lease in taken:
+                self.dispatcher.give_back(lease)
+            if isinstance(exc, SidecarRequestError):
+                raise  # the request itself was refused; its status says why
+            described = ", ".join(f"{lease.kind.value} of {lease.instance_id!r}"
+                                  for lease in taken) or "a work item"
+            logger.warning(
+                "could not store the completion of %s (%s); it will be delivered again",
+                described, exc, extra={"error": repr(exc), "work_items": len(taken)},
+            )
+            raise CompletionNotStoredError(
+                f"the sidecar could not store this completion ({exc}); the work item will "
+                f"be delivered again"
+            ) from exc
 
     def _after_commit(self, effect: Effect) -> None:
         if self._deferred_effects is None:
@@ -352,7 +447,13 @@ class SidecarCore:
         else:
             self._deferred_effects.append(effect)
 
-    def _complete_orchestration(self, response: pb.OrchestratorResponse) -> None:
+    def _complete_orchestration(
+        self,
+        response: pb.OrchestratorResponse,
+        invalid: str | None,
+        failed: list[str],
+        waits: EventWaits | None,
+    ) -> None:
         lease = self.dispatcher.take_lease(response.completionToken, WorkKind.ORCHESTRATION)
         if lease is None or lease.episode is None:
             logger.info(
@@ -366,6 +467,15 @@ class SidecarCore:
             self._after_commit(lambda: self.dispatcher.mark_ready(lease.instance_id))
             return
         ctx = dataclasses.replace(lease.episode.context, now=self._clock.now())
+        if invalid is not None:
+            # Not a lost worker: the orchestration produced actions no redelivery can fix.
+            failed.append(lease.instance_id)
+            logger.warning(
+                "failing instance %s: its orchestrator sent an invalid action: %s",
+                lease.instance_id, invalid, extra={"instance_id": lease.instance_id},
+            )
+            self._commit(transitions.fail_episode(ctx, failure("InvalidAction", invalid)))
+            return
         commit = transitions.apply_response(
             ctx,
             response.actions,
@@ -378,6 +488,8 @@ class SidecarCore:
             ),
         )
         self._commit(commit)
+        ended = commit.record is not None and commit.record.is_terminal
+        self._after_commit(lambda: self.notes.report(lease.instance_id, waits, ended=ended))
 
     def _complete_activity(self, response: pb.ActivityResponse) -> None:
         lease = self.dispatcher.take_lease(response.completionToken, WorkKind.ACTIVITY)
@@ -522,6 +634,7 @@ class SidecarCore:
                 f"id or pass an orchestrationIdReusePolicy that allows replacing it"
             )
         if existed:
+            self.notes.forget(instance_id)
             self.dispatcher.revoke_instance(instance_id)
         self.waiters.notify(instance_id, record)
         self._wake(instance_id, scheduled)
@@ -602,6 +715,7 @@ class SidecarCore:
         children = transitions.children_of(history) if recursive else []
         if not self.store.purge_instance(instance_id):
             return 0
+        self.notes.forget(instance_id)
         self.dispatcher.revoke_instance(instance_id)
         self.waiters.notify(instance_id, None)
         return 1 + sum(self._purge_tree(child, True) for child in children)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import enum
+import contextlib
 import logging
 import uuid
 from collections import OrderedDict, deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -19,17 +19,10 @@ from durabletask.sidecar.entities.ids import entity_name
 from durabletask.sidecar import telemetry
 from durabletask.sidecar.store.base import ActivityTask, Store
 from durabletask.sidecar.timers import TimerEntry, TimerScheduler
+from durabletask.sidecar.work_filter import WorkFilter, WorkKind
 from durabletask.sidecar.transitions import EpisodeContext
 
 logger = logging.getLogger("durabletask.sidecar")
-
-
-class WorkKind(enum.Enum):
-    """The kinds of leased work items."""
-
-    ORCHESTRATION = "orchestration"
-    ACTIVITY = "activity"
-    ENTITY = "entity"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -62,6 +55,10 @@ class Lease:
     """Set for entity leases."""
     delivered: bool = False
     """True once the item was written to the stream."""
+    abandons: int = 0
+    """Abandons (and failed commits) of the item before this lease was claimed."""
+    delivered_at: datetime | None = None
+    """When the item was written to the stream."""
 
 
 class WorkSource(Protocol):
@@ -84,44 +81,6 @@ class WorkSource(Protocol):
     def worker_lost(self, lease: Lease, losses: int) -> None:
         """Give up on a work item whose workers were lost too many times."""
         ...
-
-
-class WorkFilter:
-    """Which orchestrations, activities and entities a stream accepts (``workItemFilters``)."""
-
-    def __init__(self, filters: pb.WorkItemFilters) -> None:
-        """Parse the filters; an empty version list means any version.
-
-        Args:
-            filters: The request's filters.
-        """
-        self._allowed: dict[WorkKind, dict[str, frozenset[str]]] = {
-            WorkKind.ORCHESTRATION: {f.name: frozenset(f.versions) for f in filters.orchestrations},
-            WorkKind.ACTIVITY: {f.name: frozenset(f.versions) for f in filters.activities},
-            # Entities match by the name part of their id, case-insensitively.
-            WorkKind.ENTITY: {f.name.lower(): frozenset() for f in filters.entities},
-        }
-
-    @classmethod
-    def from_request(cls, request: pb.GetWorkItemsRequest) -> WorkFilter | None:
-        """Return the stream's filter, or None to accept everything.
-
-        A filter message with every list empty is treated as absent, since
-        a worker that accepts nothing at all cannot be what was meant.
-        """
-        if not request.HasField("workItemFilters"):
-            return None
-        f = request.workItemFilters
-        if not (f.orchestrations or f.activities or f.entities):
-            return None
-        return cls(f)
-
-    def accepts(self, kind: WorkKind, name: str, version: str | None) -> bool:
-        """True if a work item of this kind, name and version passes the filter."""
-        versions = self._allowed[kind].get(name)
-        if versions is None:
-            return False
-        return not versions or (version or "") in versions
 
 
 def _resolve_false(waiter: asyncio.Future[bool]) -> None:
@@ -158,6 +117,8 @@ class WorkerStream:
     """The stream is gone (ended, cancelled, or superseded by a newer one of its worker)."""
     expired_tokens: set[str] = field(default_factory=set)
     """Tokens of its leases that expired, by which a late answer is recognised."""
+    connected_at: datetime | None = None
+    """When the stream opened."""
 
     @property
     def open_for_work(self) -> bool:
@@ -279,6 +240,7 @@ class Dispatcher:
         # Expired lease tokens -> the stream that held them (see WorkerStream.suspect).
         self._expired: dict[str, WorkerStream] = {}
         self._closing = False
+        self._taken: list[Lease] | None = None
 
     @property
     def stream_count(self) -> int:
@@ -294,6 +256,15 @@ class Dispatcher:
     def quiet(self) -> bool:
         """True when no work is queued, assigned or leased (only timers may bring more)."""
         return not (self._ready or self._activities or self._entities or self._leases)
+
+    @property
+    def streams(self) -> tuple[WorkerStream, ...]:
+        """Every connected worker stream, to read only (see ``workers_view``)."""
+        return tuple(self._streams)
+
+    def in_flight(self, instance_id: str) -> Lease | None:
+        """Return the lease of the episode of ``instance_id`` out to a worker, if any."""
+        return self._in_flight.get(instance_id)
 
     @property
     def closing(self) -> bool:
@@ -365,10 +336,37 @@ class Dispatcher:
         if lease is None or lease.kind is not kind:
             return None
         self._end_lease(lease)
-        self._abandons.pop(_abandon_key(lease), None)
+        lease.abandons = self._abandons.pop(_abandon_key(lease), 0)
+        if self._taken is not None:
+            self._taken.append(lease)
         if lease.task is not None:
             self._close_task(lease.task)
         return lease
+
+    @contextlib.contextmanager
+    def collect_taken(self, taken: list[Lease]) -> Iterator[None]:
+        """Within the block, every lease claimed by :meth:`take_lease` is added to ``taken``.
+
+        The core wraps each worker completion in it, to give the leases back with
+        :meth:`give_back` when the completion cannot be committed.
+        """
+        previous, self._taken = self._taken, taken
+        try:
+            yield
+        finally:
+            self._taken = previous
+
+    def give_back(self, lease: Lease) -> None:
+        """Queue again the item of a lease whose completion could not be committed.
+
+        It is redelivered after the abandon backoff (a store that cannot commit, e.g. a full
+        disk, is not hammered), and it does not count as a lost worker.
+        """
+        if lease.task is not None:
+            self._open_tasks.setdefault(lease.instance_id, set()).add(lease.task.seq)
+        if lease.abandons:
+            self._abandons[_abandon_key(lease)] = lease.abandons
+        self._redeliver_later(lease)
 
     def abandon(self, token: str, kind: WorkKind) -> bool:
         """Hand a work item back; it is redelivered after a growing delay.
@@ -382,6 +380,10 @@ class Dispatcher:
             return False
         self._end_lease(lease)
         telemetry.metrics.redelivered(lease.kind.value, "abandoned")
+        self._redeliver_later(lease)
+        return True
+
+    def _redeliver_later(self, lease: Lease) -> None:
         key = _abandon_key(lease)
         count = self._abandons.get(key, 0) + 1
         self._abandons[key] = count
@@ -391,7 +393,6 @@ class Dispatcher:
         due = self._clock.now() + timedelta(seconds=delay)
         self._timers.schedule(due, self._requeue_callback(lease))
         self.pump()
-        return True
 
     def revoke_instance(self, instance_id: str) -> None:
         """Invalidate the in-flight episode of an instance that was replaced or deleted."""
@@ -476,6 +477,7 @@ class Dispatcher:
             work_filter=WorkFilter.from_request(request),
             history_streaming=pb.WORKER_CAPABILITY_HISTORY_STREAMING in request.capabilities,
             worker_id=worker_id,
+            connected_at=self._clock.now(),
         )
         if worker_id is not None:
             self._supersede(worker_id)
@@ -491,6 +493,7 @@ class Dispatcher:
                 item, lease = ws.outbox.popleft()
                 if lease.token in ws.leases:
                     lease.delivered = True
+                    lease.delivered_at = self._clock.now()
                     self._arm_expiry(lease)
                     yield item
         finally:

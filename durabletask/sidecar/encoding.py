@@ -94,17 +94,55 @@ def decode_page_key(value: str, field: str) -> tuple[datetime, str]:
         ) from None
 
 
-def instance_query(query: pb.InstanceQuery) -> InstanceQuery:
-    """Translate a ``QueryInstances`` query (one extra row is fetched to detect more pages)."""
+def instance_query(
+    query: pb.InstanceQuery, *, newest_first: bool = False, name: str | None = None
+) -> InstanceQuery:
+    """Translate a ``QueryInstances`` query (one extra row is fetched to detect more pages).
+
+    Args:
+        query: The request's query.
+        newest_first: Order newest first (a hint of our dialect; oldest first otherwise).
+        name: Only this orchestrator name (a hint of our dialect).
+    """
     limit = query.maxInstanceCount or None
     return InstanceQuery(
         statuses=frozenset(query.runtimeStatus) or None,
         created_from=_opt_time(query, "createdTimeFrom"),
         created_to=_opt_time(query, "createdTimeTo"),
         id_prefix=query.instanceIdPrefix.value if query.HasField("instanceIdPrefix") else None,
+        name=name,
+        descending=newest_first,
         after=_opt_key(query.continuationToken.value, "continuationToken"),
         limit=None if limit is None else limit + 1,
     )
+
+
+def states_within(
+    rows: list[InstanceRecord], *, with_payloads: bool, budget_bytes: int
+) -> tuple[list[pb.OrchestrationState], int]:
+    """Encode as many leading ``rows`` as fit in ``budget_bytes`` (at least one).
+
+    A page of states with payloads can outgrow a gRPC message long before its row count
+    does; the rest goes to the next page. A first state that alone is over the budget is
+    sent without its input, output and custom status (``GetInstance`` has them).
+
+    Returns:
+        The states, and how many rows they cover.
+    """
+    states: list[pb.OrchestrationState] = []
+    used = 0
+    for record in rows:
+        state = orchestration_state(record, with_payloads=with_payloads)
+        size = state.ByteSize() + 8  # field tag and length prefix
+        if used + size > budget_bytes:
+            if states:
+                break
+            for field in ("input", "output", "customStatus"):
+                state.ClearField(field)
+            size = state.ByteSize() + 8
+        states.append(state)
+        used += size
+    return states, len(states)
 
 
 def list_ids_query(request: pb.ListInstanceIdsRequest) -> InstanceQuery:

@@ -36,3 +36,18 @@ class InstanceExistsError(SidecarRequestError):
     """An instance with the requested id already exists (``ALREADY_EXISTS``)."""
 
     code = grpc.StatusCode.ALREADY_EXISTS
+
+
+class CompletionNotStoredError(SidecarRequestError):
+    """A worker's completion could not be committed (``UNAVAILABLE``).
+
+    Its work item is delivered again, so the worker may let the completion go.
+    """
+
+    code = grpc.StatusCode.UNAVAILABLE
+
+
+class TooManyOrphanEventsError(SidecarRequestError):
+    """Too many events are kept for instances that do not exist (``RESOURCE_EXHAUSTED``)."""
+
+    code = grpc.StatusCode.RESOURCE_EXHAUSTED

@@ -93,7 +93,8 @@ class GroupCommitter:
                 for operation, _ in batch:
                     outcomes.append(self._apply(operation))
         except Exception as exc:  # the commit failed: no operation of the group happened
-            logger.error("a group of %d completion(s) could not be committed: %s",
+            # Each caller hears of it (the core logs what is delivered again).
+            logger.debug("a group of %d completion(s) could not be committed: %s",
                          len(batch), exc)
             for _, done in batch:
                 if not done.done():

@@ -17,9 +17,12 @@ from typing import Any
 import grpc
 
 from durabletask.internal.proto import orchestrator_service_pb2_grpc as pb_grpc
+from durabletask.internal.proto import sidecar_admin_pb2_grpc as admin_grpc
+from durabletask.sidecar.admin import AdminServicer
 from durabletask.sidecar.clock import SYSTEM_CLOCK, Clock
 from durabletask.sidecar.core import SidecarCore
 from durabletask.sidecar.options import SidecarOptions, validate_hub_names
+from durabletask.sidecar.rpc import guard_decoding
 from durabletask.sidecar.server import SidecarServicer
 from durabletask.sidecar.store.base import Store
 from durabletask.sidecar.store.memory import MemoryStore
@@ -40,7 +43,7 @@ DEFAULT_HUB = ""
 StoreFactory = Callable[[str], Store]
 """Builds the store of one hub from its name (``DEFAULT_HUB`` for the default hub)."""
 
-_SERVICE_PREFIX = "/TaskHubSidecarService/"
+_SERVICE_PREFIXES = ("/TaskHubSidecarService/", "/durabletask.sidecar.admin.v1.SidecarAdmin/")
 
 
 def hub_store_path(path: str, hub: str) -> str:
@@ -84,22 +87,55 @@ def check_authorization(
 
 
 class _HandlerCollector:
-    """Stands in for a server to capture the generated generic handler of one servicer."""
+    """Stands in for a server to capture the method handlers of one generated service."""
 
     def __init__(self) -> None:
-        self.handlers: list[grpc.GenericRpcHandler] = []
+        self.service = ""
+        self.handlers: dict[str, grpc.RpcMethodHandler] = {}
 
     def add_generic_rpc_handlers(self, handlers: Sequence[grpc.GenericRpcHandler]) -> None:
-        self.handlers.extend(handlers)
+        """The registered handlers below carry the same methods."""
 
     def add_registered_method_handlers(self, service: str, handlers: Any) -> None:
-        """The router serves through the generic handler; nothing to keep."""
+        self.service = service
+        self.handlers = dict(handlers)
 
 
-def _generic_handler(core: SidecarCore) -> grpc.GenericRpcHandler:
+def service_handlers(
+    add_to_server: Callable[[Any, Any], None], servicer: Any
+) -> tuple[str, dict[str, grpc.RpcMethodHandler]]:
+    """Return the service name and method handlers of a generated ``add_*_to_server``.
+
+    The handlers answer undecodable request bytes with ``INVALID_ARGUMENT``
+    (:func:`~durabletask.sidecar.rpc.guard_decoding`).
+    """
     collector = _HandlerCollector()
-    pb_grpc.add_TaskHubSidecarServiceServicer_to_server(SidecarServicer(core), collector)
-    return collector.handlers[0]
+    add_to_server(servicer, collector)
+    return collector.service, guard_decoding(collector.handlers)
+
+
+def _hub_services(core: SidecarCore) -> list[tuple[str, dict[str, grpc.RpcMethodHandler]]]:
+    """The services of one hub: the Durable Task protocol, and our admin extension."""
+    return [
+        service_handlers(pb_grpc.add_TaskHubSidecarServiceServicer_to_server,
+                         SidecarServicer(core)),
+        service_handlers(admin_grpc.add_SidecarAdminServicer_to_server, AdminServicer(core)),
+    ]
+
+
+class _HubHandler(grpc.GenericRpcHandler):
+    """Every service of one hub behind one generic handler."""
+
+    def __init__(self, core: SidecarCore) -> None:
+        self._handlers = [grpc.method_handlers_generic_handler(service, methods)
+                          for service, methods in _hub_services(core)]
+
+    def service(self, handler_call_details: Any) -> grpc.RpcMethodHandler | None:
+        for handler in self._handlers:
+            found = handler.service(handler_call_details)
+            if found is not None:
+                return found
+        return None
 
 
 def _refusal(handler: grpc.RpcMethodHandler, code: grpc.StatusCode, message: str) -> Any:
@@ -149,7 +185,7 @@ class HubRouter(grpc.GenericRpcHandler):
     def service(self, handler_call_details: Any) -> grpc.RpcMethodHandler | None:
         """Return the handler for the call, or one that refuses it with a message."""
         method = handler_call_details.method
-        if not method.startswith(_SERVICE_PREFIX):
+        if not method.startswith(_SERVICE_PREFIXES):
             return None
         metadata = {
             key.lower(): value
@@ -231,11 +267,13 @@ class TaskHubs:
     def register(self, server: Any, require_token: bool | str) -> None:
         """Serve every hub on ``server``, behind the router when needed."""
         if not self.names and require_token is False:
-            pb_grpc.add_TaskHubSidecarServiceServicer_to_server(
-                SidecarServicer(self.default), server
-            )
+            for service, methods in _hub_services(self.default):
+                server.add_generic_rpc_handlers(
+                    (grpc.method_handlers_generic_handler(service, methods),)
+                )
+                server.add_registered_method_handlers(service, methods)
             return
-        handlers = {name: _generic_handler(core) for name, core in self.cores.items()}
+        handlers = {name: _HubHandler(core) for name, core in self.cores.items()}
         server.add_generic_rpc_handlers(
             (HubRouter(handlers, named=bool(self.names), require_token=require_token),)
         )

@@ -31,8 +31,9 @@ class SidecarOptions:
     """Delay before redelivering a work item abandoned once; doubles per abandon."""
     abandon_backoff_cap_seconds: float = 5.0
     """Maximum redelivery delay after abandons."""
-    default_wait_timeout_seconds: float = 30.0
-    """How long WaitForInstance* waits when the caller sets no deadline."""
+    default_wait_timeout_seconds: float | None = None
+    """How long WaitForInstance* waits when the caller sets no deadline; None (the default)
+    waits until the caller cancels or its connection dies, as durabletask-go does."""
     lease_timeout_seconds: float = 300.0
     """A delivered work item not completed or abandoned within this time is taken back
     from its (hung) worker, redelivered and counted as a lost worker."""
@@ -44,6 +45,10 @@ class SidecarOptions:
     """On a store that flushes each commit to disk (SQLite), worker completions arriving
     within this long of the last commit are gathered and committed together (group
     commit); a completion arriving later is committed at once. 0 commits each alone."""
+
+    max_orphan_events: int = 10000
+    """Most events kept for instance ids that do not exist (yet); beyond it ``RaiseEvent``
+    for an unknown id is refused with ``RESOURCE_EXHAUSTED`` until some are purged."""
 
     taskhubs: tuple[str, ...] = ()
     """Task hub names, each with its own isolated state; the ``taskhub`` request header picks
@@ -71,13 +76,14 @@ class SidecarOptions:
                 "group_commit_spacing_seconds must be >= 0, got "
                 f"{self.group_commit_spacing_seconds}"
             )
+        if self.max_orphan_events < 0:
+            raise ValueError(f"max_orphan_events must be >= 0, got {self.max_orphan_events}")
         if self.max_message_bytes < 1024:
             raise ValueError(f"max_message_bytes must be >= 1024, got {self.max_message_bytes}")
         for name in (
             "health_ping_interval_seconds",
             "abandon_backoff_base_seconds",
             "abandon_backoff_cap_seconds",
-            "default_wait_timeout_seconds",
             "lease_timeout_seconds",
             "keepalive_time_seconds",
             "keepalive_timeout_seconds",
@@ -86,6 +92,10 @@ class SidecarOptions:
             value = getattr(self, name)
             if not value > 0:
                 raise ValueError(f"{name} must be > 0 seconds, got {value}")
+        wait = self.default_wait_timeout_seconds
+        if wait is not None and not wait > 0:
+            raise ValueError(
+                f"default_wait_timeout_seconds must be > 0 seconds or None, got {wait}")
 
 
 def server_options(options: SidecarOptions) -> list[tuple[str, int]]:

@@ -19,7 +19,12 @@ import grpc
 from google.protobuf import empty_pb2
 
 from durabletask.internal.proto import orchestrator_service_pb2_grpc as pb_grpc
-from durabletask.sidecar.cli_options import DEFAULT_DB_PATH, SidecarLaunch, launch_to_args
+from durabletask.sidecar.cli_options import (
+    DEFAULT_DB_PATH,
+    SidecarLaunch,
+    launch_env,
+    launch_to_args,
+)
 from durabletask.sidecar.options import SidecarOptions
 from durabletask.sidecar.program import READY_PREFIX
 
@@ -151,7 +156,7 @@ class SidecarProcess:
             proc = subprocess.Popen(
                 [self._python, "-m", "durabletask.sidecar", *launch_to_args(launch)],
                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=stderr,
-                cwd=self._cwd, env=_child_env(launch.log_level),
+                cwd=self._cwd, env={**_child_env(launch.log_level), **launch_env(launch)},
             )
             self._proc, self._stderr = proc, stderr
             try:
@@ -303,6 +308,8 @@ def _await_hello(address: str, deadline: float) -> None:
             wait_for_ready=True,
         )
     except grpc.RpcError as exc:
+        if exc.code() == grpc.StatusCode.UNAUTHENTICATED:
+            return  # it answers: a sidecar that requires a token refuses the bare Hello
         raise SidecarProcessError(
             f"the sidecar process at {address} did not answer Hello: {exc.code()}"
         ) from exc

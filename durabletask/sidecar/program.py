@@ -115,10 +115,7 @@ def run_sidecar(
         out.flush()
 
     if launch.host not in _LOOPBACK_HOSTS:
-        logger.warning(
-            "binding %s: the sidecar has no authentication; anyone who can reach this "
-            "address can run and control orchestrations", launch.host,
-        )
+        _warn_exposed(launch)
     try:
         asyncio.run(_serve_until_stopped(launch, stores, on_ready, on_dashboard))
     except (RuntimeError, OSError) as exc:
@@ -130,6 +127,24 @@ def run_sidecar(
         for store in stores.values():
             store.close()
     return EXIT_OK
+
+
+def _warn_exposed(launch: SidecarLaunch) -> None:
+    if launch.options.require_token is False:
+        logger.warning(
+            "binding %s without --require-token: anyone who can reach this address can run "
+            "and control orchestrations; require a bearer token, or bind 127.0.0.1",
+            launch.host, extra={"host": launch.host},
+        )
+        return
+    which = ("any bearer token is accepted (give the token with --require-token-file to "
+             "check it)" if launch.options.require_token is True
+             else "calls must carry the bearer token")
+    logger.warning(
+        "binding %s: %s; the connection is plaintext gRPC (no TLS), so tokens and payloads "
+        "can be read on the network: use a trusted network or a TLS proxy in front",
+        launch.host, which, extra={"host": launch.host},
+    )
 
 
 def open_hub_stores(launch: SidecarLaunch) -> tuple[dict[str, Store], str]:

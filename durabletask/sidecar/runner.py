@@ -249,6 +249,8 @@ class EmbeddedSidecar:
         keepalive_time_seconds: float = 10.0,
         keepalive_timeout_seconds: float = 5.0,
         min_client_ping_interval_seconds: float = 5.0,
+        default_wait_timeout_seconds: float | None = None,
+        max_orphan_events: int = 10000,
         clock: Clock = SYSTEM_CLOCK,
         taskhubs: Sequence[str] = (),
         require_token: bool | str = False,
@@ -278,6 +280,9 @@ class EmbeddedSidecar:
             keepalive_timeout_seconds: A connection whose ping is unanswered this long is
                 closed and its work items redelivered.
             min_client_ping_interval_seconds: Client keepalive pings accepted this often.
+            default_wait_timeout_seconds: Cap of ``WaitForInstance*`` calls without a
+                deadline; None (default) waits until the caller cancels.
+            max_orphan_events: Most events kept for instance ids that do not exist.
             clock: Time source of timestamps, timers, leases and pings (the time seam).
             taskhubs: Task hub names, each with isolated state, picked per call by the
                 ``taskhub`` header (unknown: NOT_FOUND). Empty: one hub, any header.
@@ -303,6 +308,8 @@ class EmbeddedSidecar:
             keepalive_time_seconds=keepalive_time_seconds,
             keepalive_timeout_seconds=keepalive_timeout_seconds,
             min_client_ping_interval_seconds=min_client_ping_interval_seconds,
+            default_wait_timeout_seconds=default_wait_timeout_seconds,
+            max_orphan_events=max_orphan_events,
             taskhubs=tuple(taskhubs),
             require_token=require_token,
         )

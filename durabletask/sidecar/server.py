@@ -9,7 +9,13 @@ from typing import Any
 import grpc
 from google.protobuf import empty_pb2
 
-from durabletask.internal.dialect import DrainNotice, SidecarTraits, read_worker_id
+from durabletask.internal.dialect import (
+    DrainNotice,
+    EventWaits,
+    QueryHints,
+    SidecarTraits,
+    read_worker_id,
+)
 from durabletask.internal.proto import orchestrator_service_pb2 as pb
 from durabletask.internal.proto import orchestrator_service_pb2_grpc as pb_grpc
 from durabletask.sidecar import encoding, validation
@@ -24,6 +30,8 @@ from durabletask.sidecar.waiters import Condition, is_finished, is_started
 logger = logging.getLogger("durabletask.sidecar")
 
 HISTORY_CHUNK_SIZE = 100
+_CLIENT_RECEIVE_BYTES = 4 * 1024 * 1024
+_PAGE_SLACK = 64 * 1024
 
 _UNIMPLEMENTED = (
     "CreateTaskHub",
@@ -49,6 +57,8 @@ class SidecarServicer(EntityServicer, pb_grpc.TaskHubSidecarServiceServicer):
             min_ping_interval_ms=round(options.min_client_ping_interval_seconds * 1000),
             drain=True,
         ).to_metadata()
+        # A page of states stays within what any gRPC client receives by default (4 MiB).
+        self._page_budget = min(options.max_message_bytes, _CLIENT_RECEIVE_BYTES) - _PAGE_SLACK
 
     @_unary
     async def Hello(self, request: empty_pb2.Empty, context: Any) -> empty_pb2.Empty:  # noqa: N802
@@ -137,17 +147,20 @@ class SidecarServicer(EntityServicer, pb_grpc.TaskHubSidecarServiceServicer):
         """List instances by filter, one page at a time."""
         query = request.query
         validation.page_size(query.maxInstanceCount, "query.maxInstanceCount")
-        rows, next_key = encoding.one_page(
-            self._core.query(encoding.instance_query(query)), query.maxInstanceCount,
-            lambda r: r.created_at,
-        )
-        response = pb.QueryInstancesResponse()
+        hints = QueryHints.from_metadata(context.invocation_metadata())
+        found = self._core.query(encoding.instance_query(
+            query, newest_first=hints.newest_first, name=hints.name))
+        rows, next_key = encoding.one_page(found, query.maxInstanceCount, lambda r: r.created_at)
+        states, kept = encoding.states_within(
+            rows, with_payloads=query.fetchInputsAndOutputs, budget_bytes=self._page_budget)
+        if kept < len(rows):
+            next_key = encoding.encode_page_key(rows[kept - 1].created_at,
+                                                rows[kept - 1].instance_id)
+        response = pb.QueryInstancesResponse(orchestrationState=states)
         if next_key is not None:
             response.continuationToken.value = next_key
-        response.orchestrationState.extend(
-            encoding.orchestration_state(r, with_payloads=query.fetchInputsAndOutputs)
-            for r in rows
-        )
+        if hints != QueryHints():
+            await context.send_initial_metadata(QueryHints.applied_metadata())
         return response
 
     @_unary
@@ -216,8 +229,9 @@ class SidecarServicer(EntityServicer, pb_grpc.TaskHubSidecarServiceServicer):
         self, request: pb.OrchestratorResponse, context: Any
     ) -> pb.CompleteTaskResponse:
         """Accept the actions of an orchestration episode."""
-        validation.orchestrator_response(request)
-        await self._core.complete_orchestration(request)
+        validation.completion_token(request.completionToken, "CompleteOrchestratorTask")
+        waits = EventWaits.from_metadata(context.invocation_metadata())
+        await self._core.complete_orchestration(request, waits)
         return pb.CompleteTaskResponse()
 
     @_unary
@@ -276,8 +290,11 @@ class SidecarServicer(EntityServicer, pb_grpc.TaskHubSidecarServiceServicer):
         if self._core.get_instance(request.instanceId) is None:
             return pb.GetInstanceResponse(exists=False)
         remaining = context.time_remaining()
+        # Without a deadline the call waits until the caller cancels it or its connection
+        # dies (keepalive finds dead ones), unless an operator set a cap.
         limit = self._core.options.default_wait_timeout_seconds if remaining is None else remaining
-        record = await self._core.wait_for(request.instanceId, condition, max(0.0, limit))
+        record = await self._core.wait_for(
+            request.instanceId, condition, None if limit is None else max(0.0, limit))
         if record is None:
             return pb.GetInstanceResponse(exists=False)
         state = encoding.orchestration_state(record, with_payloads=request.getInputsAndOutputs)

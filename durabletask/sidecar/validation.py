@@ -5,16 +5,27 @@ from __future__ import annotations
 from google.protobuf import timestamp_pb2
 
 from durabletask.internal.proto import orchestrator_service_pb2 as pb
+from durabletask.internal.wire_names import (
+    MAX_INSTANCE_ID_LENGTH,
+    instance_id_problem,
+    name_problem,
+)
 from durabletask.sidecar.errors import InvalidRequestError
 
 # The range of protobuf Timestamps (and Python datetimes): years 1 to 9999.
 _MIN_SECONDS = -62135596800
 _MAX_SECONDS = 253402300799
 
-MAX_INSTANCE_ID_LENGTH = 256
+__all__ = ["MAX_INSTANCE_ID_LENGTH"]  # with the check functions below
+
 # Kinds of actions whose required fields are checked here; others are judged
 # (and possibly rejected as unsupported) by the transitions.
 _NAMED_ACTIONS = ("scheduleTask", "createSubOrchestration", "sendEvent")
+# Actions whose id becomes the eventId of a history event that later results refer to:
+# two of them with one id in an answer would make those results ambiguous.
+_ID_KEYED_ACTIONS = frozenset({
+    "scheduleTask", "createTimer", "createSubOrchestration", "sendEvent", "sendEntityMessage",
+})
 
 
 def instance_id(value: str, field: str = "instanceId") -> str:
@@ -32,15 +43,9 @@ def instance_id(value: str, field: str = "instanceId") -> str:
     """
     if not value:
         raise InvalidRequestError(f"{field} is required: pass a non-empty instance id")
-    if len(value) > MAX_INSTANCE_ID_LENGTH:
-        raise InvalidRequestError(
-            f"{field} is {len(value)} characters long; instance ids are limited to "
-            f"{MAX_INSTANCE_ID_LENGTH} characters"
-        )
-    if any(ord(c) < 32 or 0x7F <= ord(c) < 0xA0 for c in value):
-        raise InvalidRequestError(
-            f"{field} {value!r} contains control characters; use printable characters only"
-        )
+    problem = instance_id_problem(value, field)
+    if problem is not None:
+        raise InvalidRequestError(problem)
     return value
 
 
@@ -52,8 +57,9 @@ def name(value: str, field: str = "name") -> str:
     """
     if not value or not value.strip():
         raise InvalidRequestError(f"{field} is required: pass a non-empty name")
-    if any(ord(c) < 32 for c in value):
-        raise InvalidRequestError(f"{field} {value!r} contains control characters")
+    problem = name_problem(value, field)
+    if problem is not None:
+        raise InvalidRequestError(problem)
     return value
 
 
@@ -87,18 +93,29 @@ def create_request(request: pb.CreateInstanceRequest) -> None:
             )
 
 
-def orchestrator_response(response: pb.OrchestratorResponse) -> None:
+def orchestrator_actions(response: pb.OrchestratorResponse) -> None:
     """Validate the actions of a ``CompleteOrchestratorTask`` request.
 
+    The sidecar fails the instance with the message when they are invalid: the worker
+    cannot fix an answer its orchestrator produced, so redelivering it would not help.
+
     Raises:
-        InvalidRequestError: An action has no kind or misses a required field.
+        InvalidRequestError: An action has no kind, misses a required field, has a
+            malformed name or id, or reuses the id of another action of the answer.
     """
-    completion_token(response.completionToken, "CompleteOrchestratorTask")
+    seen: set[int] = set()
     for action in response.actions:
         kind = action.WhichOneof("orchestratorActionType")
         where = f"action {action.id}"
         if kind is None:
             raise InvalidRequestError(f"{where} has no action type set; set exactly one action")
+        if kind in _ID_KEYED_ACTIONS:
+            if action.id in seen:
+                raise InvalidRequestError(
+                    f"{where} ({kind}) reuses the id of another action of the same answer; "
+                    f"each action needs its own id"
+                )
+            seen.add(action.id)
         if kind in _NAMED_ACTIONS:
             name(getattr(action, kind).name, f"{where} ({kind}).name")
         if kind == "sendEvent":

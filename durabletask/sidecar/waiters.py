@@ -38,7 +38,7 @@ class Waiters:
         instance_id: str,
         current: InstanceRecord | None,
         condition: Condition,
-        wait_seconds: float,
+        wait_seconds: float | None,
     ) -> InstanceRecord | None:
         """Wait until ``condition`` holds for the instance.
 
@@ -46,7 +46,7 @@ class Waiters:
             instance_id: The instance to watch.
             current: Its record now (checked first).
             condition: Predicate on the record (None when the instance was deleted).
-            wait_seconds: Seconds to wait at most.
+            wait_seconds: Seconds to wait at most; None waits until cancelled.
 
         Returns:
             The record that satisfied the condition (None if it was deleted).

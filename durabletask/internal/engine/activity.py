@@ -118,6 +118,7 @@ class ActivityExecutor:
         self._logger.warning(
             "Activity '%s' (task %d of %s) failed: %s: %s",
             name, task_id, orchestration_id, type(exc).__name__, exc,
+            extra={"activity": name, "instance_id": orchestration_id, "task_id": task_id},
         )
         details = failures.failure_details_from_exception(
             exc, properties_provider=self._properties_provider

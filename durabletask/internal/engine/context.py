@@ -18,6 +18,7 @@ from durabletask.internal.engine.context_entities import EntityContextMixin
 from durabletask.internal.engine.nondeterminism import check_action_matches
 from durabletask.internal.engine.signatures import reconstructable, shape_of
 from durabletask.internal.proto import orchestrator_service_pb2 as pb
+from durabletask.internal.wire_names import instance_id_problem, name_problem
 from durabletask.serialization import DataConverter
 
 __all__ = ["ContinueAsNewRequest", "RuntimeOrchestrationContext"]
@@ -77,6 +78,7 @@ class RuntimeOrchestrationContext(EntityContextMixin, task.OrchestrationContext)
         self._pending_tasks: dict[int, task.CompletableTask[Any]] = {}
         self._task_labels: dict[int, str] = {}
         self._waiters: dict[str, deque[task.CancellableTask[Any]]] = {}
+        self._waiter_names: dict[str, str] = {}
         self._buffered_events: dict[str, deque[tuple[int, pb.HistoryEvent]]] = {}
         self._events_received = 0
         self._encoded_custom_status: str | None = None
@@ -150,8 +152,13 @@ class RuntimeOrchestrationContext(EntityContextMixin, task.OrchestrationContext)
         tags: dict[str, str] | None = None,
         return_type: type | None = None,
     ) -> task.CompletableTask[Any]:
-        """Schedule activity ``activity`` (a function or its name) with ``input``."""
+        """Schedule activity ``activity`` (a function or its name) with ``input``.
+
+        Raises:
+            ValueError: The name is empty or has control characters (the sidecar refuses it).
+        """
         name = activity if isinstance(activity, str) else task.get_name(activity)
+        _refuse(name_problem(name, "activity name"), "call_activity")
         if return_type is None and not isinstance(activity, str):
             # As in 1.12.0: a function reference's return annotation types the result.
             return_type = reconstructable(shape_of(activity).output_type, self._converter)
@@ -171,11 +178,19 @@ class RuntimeOrchestrationContext(EntityContextMixin, task.OrchestrationContext)
         version: str | None = None,
         return_type: type | None = None,
     ) -> task.CompletableTask[Any]:
-        """Start sub-orchestration ``orchestrator`` (default id ``<instance>:<id as %04x>``)."""
+        """Start sub-orchestration ``orchestrator`` (default id ``<instance>:<id as %04x>``).
+
+        Raises:
+            ValueError: The name or the instance id is one the sidecar refuses (empty,
+                control characters, an id over 256 characters).
+        """
         name = orchestrator if isinstance(orchestrator, str) else task.get_name(orchestrator)
+        _refuse(name_problem(name, "orchestrator name"), "call_sub_orchestrator")
         encoded = self._converter.serialize(input)
         action_id = self._next_id()
         child_id = instance_id or f"{self._instance_id}:{action_id:04x}"
+        _refuse(instance_id_problem(child_id, "sub-orchestration instance id"),
+                "call_sub_orchestrator")
         action = actions.new_create_sub_orchestration_action(
             action_id, name, child_id, encoded, version or self._default_sub_version
         )
@@ -194,20 +209,35 @@ class RuntimeOrchestrationContext(EntityContextMixin, task.OrchestrationContext)
             self._settle_with_payload(waiter, _string_value(event.eventRaised, "input"))
             return waiter
         self._waiters.setdefault(key, deque()).append(waiter)
+        self._waiter_names.setdefault(key, name)
         waiter.set_cancel_handler(lambda: self._waiters[key].remove(waiter))
         return waiter
+
+    def event_waits(self) -> tuple[tuple[str, ...], dict[str, int]]:
+        """Return the event names waited for, and the buffered events nobody waits for.
+
+        The worker reports both to a sidecar that shows them (our wire dialect).
+        """
+        awaited = tuple(self._waiter_names.get(key, key)
+                        for key, waiters in self._waiters.items() if waiters)
+        unclaimed = {queue[0][1].eventRaised.name: len(queue)
+                     for queue in self._buffered_events.values() if queue}
+        return awaited, unclaimed
 
     def send_event(self, instance_id: str, event_name: str, *, data: Any = None) -> None:
         """Raise ``event_name`` on orchestration ``instance_id``.
 
         Raises:
-            ValueError: ``instance_id`` is an entity id (starts with ``@``).
+            ValueError: ``instance_id`` is an entity id (starts with ``@``), or the id or the
+                event name is one the sidecar refuses (empty, control characters, too long).
         """
         if instance_id.startswith("@"):
             raise ValueError(
                 f"send_event() targets orchestrations, but '{instance_id}' is an entity id; "
                 "use signal_entity() for entities."
             )
+        _refuse(instance_id_problem(instance_id, "target instance id"), "send_event")
+        _refuse(name_problem(event_name, "event name"), "send_event")
         encoded = self._converter.serialize(data)
         action = actions.new_send_event_action(self._next_id(), instance_id, event_name, encoded)
         self._add_action(action)
@@ -443,3 +473,9 @@ def _is_set(timestamp: timestamp_pb2.Timestamp) -> bool:
 
 def _string_value(message: Any, field: str) -> str | None:
     return getattr(message, field).value if message.HasField(field) else None
+
+
+def _refuse(problem: str | None, api: str) -> None:
+    """Raise the ``ValueError`` of a name or id the sidecar would refuse (before it is sent)."""
+    if problem is not None:
+        raise ValueError(f"{api}(): {problem}")

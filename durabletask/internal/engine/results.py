@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from durabletask.internal.proto import orchestrator_service_pb2 as pb
@@ -22,6 +22,8 @@ class ExecutionResults:
             it (versioning ``REJECT``); ``actions`` is then empty.
         trace: The episode's trace facts (``trace_journal.TraceRecord``) when the
             executor records them, else None.
+        awaited_events: Names of the external events the orchestration waits for.
+        unclaimed_events: Events it received that nothing waited for, by name, with counts.
     """
 
     actions: list[pb.OrchestratorAction]
@@ -29,3 +31,5 @@ class ExecutionResults:
     orchestration_trace_context: Any = None
     abandon: bool = False
     trace: Any = None
+    awaited_events: tuple[str, ...] = ()
+    unclaimed_events: dict[str, int] = field(default_factory=dict)

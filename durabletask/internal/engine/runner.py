@@ -321,7 +321,11 @@ class OrchestrationRunner:
         if self.journal is not None:
             self.journal.note_actions(produced, self.context.current_utc_datetime)
             trace = self.journal.record()
-        return ExecutionResults(produced, self.context.encoded_custom_status, trace=trace)
+        if self._completion is not None:
+            return ExecutionResults(produced, self.context.encoded_custom_status, trace=trace)
+        awaited, unclaimed = self.context.event_waits()
+        return ExecutionResults(produced, self.context.encoded_custom_status, trace=trace,
+                                awaited_events=awaited, unclaimed_events=unclaimed)
 
     def _final_completion(self, completion: pb.OrchestratorAction) -> pb.OrchestratorAction:
         request = self.context.continue_as_new_request

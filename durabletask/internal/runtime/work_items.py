@@ -28,6 +28,7 @@ import grpc.aio
 
 from durabletask.internal import observability
 from durabletask.internal.clock import SYSTEM_CLOCK, Clock
+from durabletask.internal.dialect import EventWaits
 from durabletask.internal.proto import orchestrator_service_pb2 as pb
 from durabletask.internal.runtime import completions, entity_items
 from durabletask.internal.runtime.episodes import EpisodeRunner
@@ -203,9 +204,12 @@ class WorkItemRunner:
             )
             if trace is not None:
                 trace.fill(response)
+            _log_failure(response)
             rpc = tracked.stub.CompleteOrchestratorTask
-            accepted = await self._complete(
-                rpc, response, tracked, completions.orchestration_failed(response))
+            waits = EventWaits(results.awaited_events, results.unclaimed_events)
+            accepted = await self._complete(rpc, response, tracked,
+                                            completions.orchestration_failed(response),
+                                            waits.to_metadata())
             self._episodes.completed(request.instanceId, accepted)
             if accepted and trace is not None:
                 trace.emit(response.actions)
@@ -270,7 +274,8 @@ class WorkItemRunner:
         return True
 
     async def _complete(
-        self, rpc: Any, request: Any, tracked: _Tracked, failed: bool = False
+        self, rpc: Any, request: Any, tracked: _Tracked, failed: bool = False,
+        extra_metadata: tuple[tuple[str, str], ...] = (),
     ) -> bool:
         """Send a completion, retrying transient failures; True if the sidecar accepted it."""
         accepted = await self._send_completion(rpc, request, tracked)
@@ -284,10 +289,11 @@ class WorkItemRunner:
 
     async def _send_completion(self, rpc: Any, request: Any, tracked: _Tracked) -> bool:
         settings = self._settings
+        metadata = (*(self._metadata or ()), *extra_metadata) or None
         for attempt in range(1, settings.completion_retry_max_attempts + 1):
             try:
                 await rpc(
-                    request, timeout=settings.completion_timeout_seconds, metadata=self._metadata
+                    request, timeout=settings.completion_timeout_seconds, metadata=metadata
                 )
                 return True
             except grpc.aio.AioRpcError as exc:
@@ -364,6 +370,20 @@ class WorkItemRunner:
             task.cancel()
             await self._abandon_item(tracked)
         return orphans
+
+
+def _log_failure(response: pb.OrchestratorResponse) -> None:
+    """One WARNING when an orchestration fails in this worker (nondeterminism included)."""
+    for action in response.actions:
+        done = action.completeOrchestration
+        if (action.HasField("completeOrchestration")
+                and done.orchestrationStatus == pb.ORCHESTRATION_STATUS_FAILED):
+            details = done.failureDetails
+            _logger.warning(
+                "Orchestration %s failed: %s: %s", response.instanceId, details.errorType,
+                details.errorMessage,
+                extra={"instance_id": response.instanceId, "error_type": details.errorType},
+            )
 
 
 def _describe(item: pb.WorkItem) -> str:

@@ -130,6 +130,10 @@ class WorkerHost:
         self._loop_thread.start()
         self._loop_thread.submit(self._setup()).result()
         self._run_future = self._loop_thread.submit(self._supervise())
+        target = self._manager.target if self._manager is not None else None
+        self._logger.info("Worker %s started; connecting to the sidecar at %s",
+                          self._worker_id, target,
+                          extra={"worker_id": self._worker_id, "address": target})
         if self._metrics.available:
             self._unregister_metrics = observability.register_worker(self)
 
@@ -273,6 +277,8 @@ class WorkerHost:
         finally:
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._loop_thread.stop(_TEARDOWN_SECONDS)
+            self._logger.info("Worker %s stopped", self._worker_id,
+                              extra={"worker_id": self._worker_id})
 
     async def _shutdown(self) -> None:
         if self._runner is not None:

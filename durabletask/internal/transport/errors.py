@@ -189,9 +189,13 @@ def translate_rpc_error(
         waited = f" {call.timeout:g} seconds" if call.timeout is not None else " the deadline"
         retried = f", the sidecar being unreachable ({attempts} attempts)" if (
             code != grpc.StatusCode.DEADLINE_EXCEEDED) else ""
+        # A sidecar that knows why (ours: no worker is connected) says so before the deadline.
+        said = f"; the sidecar says: {details}" if (
+            code == grpc.StatusCode.DEADLINE_EXCEEDED and details
+            and "deadline exceeded" not in details.lower()) else ""
         return TimeoutError(
             f"timed out after{waited} waiting for orchestration {call.instance_id!r} to "
-            f"{goal} ({method} at the Durable Task sidecar at {call.address}{retried}); "
+            f"{goal} ({method} at the Durable Task sidecar at {call.address}{retried}){said}; "
             "pass a larger timeout to wait longer"
         )
     about = f" for instance {call.instance_id!r}" if call.instance_id else ""

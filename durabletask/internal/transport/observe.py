@@ -22,7 +22,8 @@ _logger = logging.getLogger("durabletask.transport")
 _LEVELS: Mapping[str, int] = {
     "transport_failure": logging.DEBUG,
     "channel_opened": logging.DEBUG,
-    "channel_recreated": logging.WARNING,
+    # A client's error, or the worker's one outage WARNING, already tells the user.
+    "channel_recreated": logging.INFO,
     "channel_reconfigured": logging.INFO,
     "recreate_suppressed": logging.DEBUG,
     "recreate_failed": logging.ERROR,
@@ -31,7 +32,8 @@ _LEVELS: Mapping[str, int] = {
     "stream_silent_disconnect": logging.WARNING,
     "stream_graceful_drain": logging.INFO,
     "stream_empty_drain": logging.WARNING,
-    "stream_error": logging.WARNING,
+    # The supervisor logs one WARNING per outage with the address and the next retry.
+    "stream_error": logging.INFO,
     "stream_first_message": logging.DEBUG,
     "keepalive_refused": logging.WARNING,
     "drain_notice": logging.INFO,
@@ -100,10 +102,11 @@ def emit(name: str, target: str, owner: str, generation: int, **fields: Any) -> 
     event = TransportEvent(name, target, owner, generation, dict(fields))
     level = _LEVELS.get(name, logging.INFO)
     if _logger.isEnabledFor(level):
-        details = " ".join(f"{key}={value}" for key, value in fields.items())
         _logger.log(
-            level, "dt.%s %s target=%s generation=%d %s", name, owner, target, generation,
-            details, extra={"dt_event": name, "dt_fields": event.fields},
+            level, "dt.%s: %s channel to %s (generation %d)%s", name, owner, target,
+            generation, _summary(fields),
+            extra={"dt_event": name, "dt_fields": event.fields, "dt_owner": owner,
+                   "address": target, "dt_generation": generation},
         )
     with _listeners_lock:
         listeners = list(_listeners)
@@ -112,3 +115,10 @@ def emit(name: str, target: str, owner: str, generation: int, **fields: Any) -> 
             listener(event)
         except Exception:
             _logger.exception("A transport event listener failed on %s", name)
+
+
+def _summary(fields: Mapping[str, Any]) -> str:
+    """The fields worth reading in the message (all are in the record's ``dt_fields``)."""
+    shown = [f"{key.replace('_', ' ')} {value}" for key, value in fields.items()
+             if value not in (None, "", False)]
+    return f": {', '.join(shown)}" if shown else ""

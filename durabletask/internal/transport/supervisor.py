@@ -127,6 +127,9 @@ class StreamSupervisor:
         self._consumer: WorkItemStreamConsumer | None = None
         self._streams = 0
         self.liveness = Liveness(settings.silent_disconnect_timeout_seconds)
+        self._last_result: StreamResult | None = None
+        self._connected_once = False
+        self._outage = False
         self.state = "idle"
         self.counters = {"connections": 0, "reconnects": 0, "silent_disconnects": 0,
                          "graceful_drains": 0, "empty_drains": 0, "hello_failures": 0,
@@ -139,6 +142,7 @@ class StreamSupervisor:
             result = await self._connect_once()
             if self._stopping.is_set():
                 return
+            self._last_result = result
             if result.first_message_observed and (
                     result.streamed_seconds >= HEALTHY_STREAM_SECONDS):
                 attempt = 0  # R-B3, for a stream that proved healthy
@@ -191,6 +195,12 @@ class StreamSupervisor:
         # A stream that delivers is healthy now: report it at once (issue 11 item 4).
         manager = self._manager
         manager.tracker.reset()
+        if not self._connected_once or self._outage:
+            again = " again" if self._connected_once else ""
+            _logger.info("Worker connected to the sidecar at %s%s", manager.target, again,
+                         extra={"address": manager.target, "worker_id": self._worker_id})
+        self._connected_once = True
+        self._outage = False
         observe.emit("stream_first_message", manager.target, manager.owner,
                      manager.current.generation)
 
@@ -257,6 +267,7 @@ class StreamSupervisor:
         )
         self.state = "backoff"
         manager = self._manager
+        self._report_outage(delay)
         observe.emit("reconnect_backoff", manager.target, manager.owner,
                      manager.current.generation, attempt=attempt, delay_s=round(delay, 3))
         stopping = asyncio.ensure_future(self._stopping.wait())
@@ -264,6 +275,25 @@ class StreamSupervisor:
             await wait_first(self._clock, stopping, delay)
         finally:
             stopping.cancel()
+
+    def _report_outage(self, delay: float) -> None:
+        """One WARNING per outage, naming the address and the next retry; then DEBUG."""
+        result = self._last_result
+        if result is None or result.outcome is not StreamOutcome.ERROR:
+            return
+        target = self._manager.target
+        code = result.code.name if result.code is not None else "error"
+        what = ("Cannot reach the sidecar at" if result.phase is StreamPhase.HELLO
+                else "Lost the work-item stream from the sidecar at")
+        level = logging.DEBUG if self._outage else logging.WARNING
+        self._outage = True
+        _logger.log(
+            level, "%s %s (%s: %s); retrying in %.1fs%s", what, target, code,
+            result.details or "no details", delay,
+            "" if level == logging.DEBUG else " (logged once until it connects)",
+            extra={"address": target, "code": code, "retry_in_s": round(delay, 3),
+                   "worker_id": self._worker_id},
+        )
 
     async def drain(self, grace_seconds: float) -> bool:
         """Stop reconnecting, and tell a sidecar that honours it that this worker stops.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -197,6 +197,8 @@ class InstanceQuery:
     """Completed at or before this time (implies completed)."""
     id_prefix: str | None = None
     """Instance id starts with this."""
+    name: str | None = None
+    """Orchestrator name equals this."""
     search: str | None = None
     """Instance id or orchestrator name contains this, ignoring ASCII case (see
     :func:`ascii_lower`)."""
@@ -378,6 +380,26 @@ class Store(EntityStore, Protocol):
         """Count the instances matching ``query``'s filters, by status.
 
         Order, ``after`` and ``limit`` are ignored. Statuses without instances are left out.
+        """
+        ...
+
+    def count_orphan_events(self) -> int:
+        """Count the inbox rows kept for instance ids that do not exist."""
+        ...
+
+    def orphan_events(self, limit: int | None = None) -> list[InboxRow]:
+        """Return the inbox rows kept for instance ids that do not exist, oldest first.
+
+        Args:
+            limit: Most rows returned (None: all).
+        """
+        ...
+
+    def delete_orphan_events(self, seqs: Iterable[int]) -> int:
+        """Delete those of the inbox rows ``seqs`` whose instance does not exist.
+
+        Returns:
+            How many rows were deleted.
         """
         ...
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import itertools
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from durabletask.internal.proto import orchestrator_service_pb2 as pb
@@ -240,6 +240,32 @@ class MemoryStore(MemoryEntityTables):
             self._delete(child.record.instance_id)
         self._insert(child.record, child.start_event, None)
 
+    def count_orphan_events(self) -> int:
+        """See ``Store.count_orphan_events``."""
+        return sum(len(rows) for iid, rows in self._inbox.items() if iid not in self._instances)
+
+    def orphan_events(self, limit: int | None = None) -> list[InboxRow]:
+        """See ``Store.orphan_events``."""
+        rows = sorted(
+            (row for iid, rows in self._inbox.items() if iid not in self._instances
+             for row in rows.values()),
+            key=lambda row: row.seq,
+        )
+        return rows if limit is None else rows[:limit]
+
+    def delete_orphan_events(self, seqs: Iterable[int]) -> int:
+        """See ``Store.delete_orphan_events``."""
+        wanted = set(seqs)
+        deleted = 0
+        for iid in [iid for iid in self._inbox if iid not in self._instances]:
+            rows = self._inbox[iid]
+            for seq in wanted.intersection(rows):
+                del rows[seq]
+                deleted += 1
+            if not rows:
+                del self._inbox[iid]
+        return deleted
+
     def _delete(self, instance_id: str) -> None:
         self._instances.pop(instance_id, None)
         self._history.pop(instance_id, None)
@@ -270,6 +296,8 @@ def _matches(record: InstanceRecord, query: InstanceQuery) -> bool:
     if query.statuses is not None and record.status not in query.statuses:
         return False
     if query.id_prefix and not record.instance_id.startswith(query.id_prefix):
+        return False
+    if query.name is not None and record.name != query.name:
         return False
     if query.search:
         needle = ascii_lower(query.search)

@@ -49,6 +49,11 @@ _UPDATE_RECORD = (
     "parent_task_id = ?, created_at = ?, last_updated_at = ?, completed_at = ?, "
     "scheduled_start_at = ?, trace_context = ?, lost_workers = 0 WHERE instance_id = ?"
 )
+_INCREMENTAL = 2  # PRAGMA auto_vacuum value
+_RECLAIM_PAGES = 16  # free pages (64 KiB at the default page size) worth giving back
+# Inbox rows of instance ids that do not exist (events raised before, or without, a start).
+_ORPHAN = ("NOT EXISTS (SELECT 1 FROM instances WHERE instances.instance_id = "
+           "inbox.instance_id)")
 _OPEN_ADVICE = (
     "if the file is corrupt, restore it from a backup or move it away to start with an "
     "empty store; otherwise check that the file and its directory exist and are writable"
@@ -317,7 +322,38 @@ class SqliteStore(SqliteEntityTables):
             return False
         with self._tx():
             self._delete(instance_id)
+        self._reclaim_free_pages()
         return True
+
+    def vacuum(self) -> tuple[int, int]:
+        """Rewrite the file without free pages, and switch it to incremental auto-vacuum.
+
+        Blocks every other use of the store while it runs (the time grows with the file);
+        the ``durabletask vacuum`` command runs it while no sidecar uses the file.
+
+        Returns:
+            The size in bytes of the database and its write-ahead log before and after.
+        """
+        db = self._db
+        before = self._disk_bytes()
+        db.execute("PRAGMA auto_vacuum = INCREMENTAL")
+        db.execute("VACUUM")
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return before, self._disk_bytes()
+
+    def _disk_bytes(self) -> int:
+        return sum(os.path.getsize(p) for p in (self.path, self.path + "-wal")
+                   if os.path.exists(p))
+
+    def _reclaim_free_pages(self) -> None:
+        # Files created by this version use incremental auto-vacuum: after purges, give
+        # the free pages back to the file system once there are enough to matter.
+        db = self._db
+        if db.in_transaction or db.execute("PRAGMA auto_vacuum").fetchone()[0] != _INCREMENTAL:
+            return
+        if db.execute("PRAGMA freelist_count").fetchone()[0] >= _RECLAIM_PAGES:
+            # sqlite3_exec steps it to the end (execute() would free one page only).
+            db.executescript("PRAGMA incremental_vacuum;")
 
     def query_instances(self, query: InstanceQuery) -> list[InstanceRecord]:
         """See ``Store.query_instances``."""
@@ -332,6 +368,28 @@ class SqliteStore(SqliteEntityTables):
             sql += " WHERE " + " AND ".join(where)  # noqa: S608 - clauses are ours
         return {status: count for status, count in self._db.execute(sql + " GROUP BY status",
                                                                     params)}
+
+    def count_orphan_events(self) -> int:
+        """See ``Store.count_orphan_events``."""
+        return int(self._db.execute(f"SELECT COUNT(*) FROM inbox WHERE {_ORPHAN}").fetchone()[0])
+
+    def orphan_events(self, limit: int | None = None) -> list[InboxRow]:
+        """See ``Store.orphan_events``."""
+        rows = self._db.execute(
+            f"SELECT seq, instance_id, visible_at, event FROM inbox WHERE {_ORPHAN} "
+            "ORDER BY seq LIMIT ?", (-1 if limit is None else limit,),
+        )
+        return [InboxRow(seq=seq, instance_id=iid, visible_at=_dt(visible),
+                         event=pb.HistoryEvent.FromString(blob))
+                for seq, iid, visible, blob in rows]
+
+    def delete_orphan_events(self, seqs: Iterable[int]) -> int:
+        """See ``Store.delete_orphan_events``."""
+        with self._tx() as db:
+            return sum(
+                db.execute(f"DELETE FROM inbox WHERE seq = ? AND {_ORPHAN}", (seq,)).rowcount
+                for seq in seqs
+            )
 
     def clear(self) -> None:
         """See ``Store.clear``."""
@@ -522,6 +580,8 @@ def _open(path: str, synchronous: str, verify: bool) -> sqlite3.Connection:
 
 def _configure(conn: sqlite3.Connection, synchronous: str, verify: bool) -> None:
     conn.execute("PRAGMA busy_timeout = 2000")
+    # Takes effect only on a new, empty file (older files: `durabletask vacuum`).
+    conn.execute("PRAGMA auto_vacuum = INCREMENTAL")
     mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
     if str(mode).lower() != "wal":
         raise sqlite3.OperationalError(f"could not switch the journal to WAL (got {mode!r})")
@@ -616,6 +676,8 @@ def _query_where(query: InstanceQuery) -> tuple[list[str], list[Any]]:
             *sorted(query.statuses))
     if query.id_prefix:
         add("substr(instance_id, 1, ?) = ?", len(query.id_prefix), query.id_prefix)
+    if query.name is not None:
+        add("name = ?", query.name)
     if query.search:
         needle = ascii_lower(query.search)
         add("(instr(lower(instance_id), ?) > 0 OR instr(lower(name), ?) > 0)", needle, needle)

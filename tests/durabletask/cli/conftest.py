@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
 
 from durabletask import client, task, worker
+from durabletask.cli import main
 from tests.durabletask.conftest import FAST_WORKER_RESILIENCY
 from tests.durabletask.process.procs import cli_sidecar
 
@@ -67,3 +71,31 @@ def target() -> Iterator[CliTarget]:
         finally:
             c.close()
             w.stop()
+
+
+@dataclass
+class Ran:
+    """What one in-process run of the command printed, and its exit status."""
+
+    status: int
+    out: str
+    err: str
+
+
+def run_main(*argv: str) -> Ran:
+    """Run ``durabletask ARGV`` in this process (``main``), capturing what it prints.
+
+    A process per command costs a second of start-up; tests that check many commands run
+    them in-process (the CLI as a process: test_cli_commands.py). The CLI silences the SDK's
+    log records; their level is restored afterwards.
+    """
+    out, err = io.StringIO(), io.StringIO()
+    package_logger = logging.getLogger("durabletask")
+    level = package_logger.level
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            status = main(list(argv))
+    finally:
+        package_logger.setLevel(level)
+    assert "Traceback" not in err.getvalue(), err.getvalue()
+    return Ran(status, out.getvalue(), err.getvalue())

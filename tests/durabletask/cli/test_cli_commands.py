@@ -60,7 +60,7 @@ def test_cli_list_filters_by_status_and_honours_the_limit(target):
 
     assert {line.split()[2] for line in failed_only.splitlines()[1:]} == {"FAILED"}
     assert len(limited.splitlines()) == 3
-    assert "1 of" in limited.splitlines()[-1]
+    assert "1 instance shown; more match" in limited.splitlines()[-1]
 
 
 def test_cli_list_json_is_machine_readable(target):

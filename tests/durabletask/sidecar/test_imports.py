@@ -1,9 +1,11 @@
 """The sidecar is a separate program: it imports only the protocol and its own modules.
 
 The protocol is the generated protos plus our wire dialect (``internal/dialect.py``: the
-metadata keys our sidecar and worker exchange), which needs nothing but the standard library.
-The observability facade (``internal/observability``) is shared by design (DESIGN.md); it
-imports none of the client, worker or engine (tests/durabletask/compat/test_import_direction.py).
+metadata keys our sidecar and worker exchange) and the id and name rules our sidecar applies
+(``internal/wire_names.py``), both needing nothing but the standard library.
+The observability facade (``internal/observability``) and the clock (``internal/clock.py``)
+are shared by design (DESIGN.md); they import none of the client, worker or engine
+(tests/durabletask/compat/test_import_direction.py).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import durabletask.sidecar
 
 ALLOWED_PREFIXES = ("durabletask.internal.proto", "durabletask.internal.dialect",
                     "durabletask.internal.observability", "durabletask.internal.clock",
-                    "durabletask.sidecar")
+                    "durabletask.internal.wire_names", "durabletask.sidecar")
 
 
 def _imported_modules(path: Path) -> list[str]:

@@ -279,5 +279,7 @@ def test_out_of_range_timestamps_are_invalid_argument_naming_the_field(harness):
         worker.complete(item, timer)
     assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert "fireAt" in info.value.details()
-    worker.complete(item, complete(2))
-    assert harness.wait_done("i1").orchestrationStatus == pb.ORCHESTRATION_STATUS_COMPLETED
+    # An orchestrator's invalid action fails its instance at once (no redelivery fixes it).
+    state = harness.wait_done("i1")
+    assert state.orchestrationStatus == pb.ORCHESTRATION_STATUS_FAILED
+    assert "fireAt" in state.failureDetails.errorMessage
