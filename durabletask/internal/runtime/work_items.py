@@ -278,7 +278,7 @@ class WorkItemRunner:
         extra_metadata: tuple[tuple[str, str], ...] = (),
     ) -> bool:
         """Send a completion, retrying transient failures; True if the sidecar accepted it."""
-        accepted = await self._send_completion(rpc, request, tracked)
+        accepted = await self._send_completion(rpc, request, tracked, extra_metadata)
         if self._metrics.enabled:
             seconds = time.monotonic() - tracked.arrived
             if accepted:
@@ -287,7 +287,10 @@ class WorkItemRunner:
                 self._metrics.abandoned(tracked.kind, seconds)
         return accepted
 
-    async def _send_completion(self, rpc: Any, request: Any, tracked: _Tracked) -> bool:
+    async def _send_completion(
+        self, rpc: Any, request: Any, tracked: _Tracked,
+        extra_metadata: tuple[tuple[str, str], ...],
+    ) -> bool:
         settings = self._settings
         metadata = (*(self._metadata or ()), *extra_metadata) or None
         for attempt in range(1, settings.completion_retry_max_attempts + 1):
