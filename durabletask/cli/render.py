@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timezone
@@ -18,7 +17,7 @@ _MAX_CELL_CHARS = 60
 _MAX_FIELD_CHARS = 2000
 # Deeper JSON payloads are shown as their text: the decoder and the printer recurse.
 _MAX_JSON_DEPTH = 100
-# Fields of history events that hold serialised payloads.
+# Fields of history events that hold serialised payloads (decoded for the table only).
 _PAYLOAD_KEYS = frozenset({"input", "result", "output", "data"})
 # The instance is the one asked about; repeating it on every row is noise.
 _HISTORY_SKIPPED_KEYS = frozenset({
@@ -205,7 +204,7 @@ def event_row(event: HistoryEvent) -> list[str]:
     """
     document = history_document(event)
     details = ", ".join(
-        f"{key}={_detail_text(value)}"
+        f"{key}={_detail_text(_readable(key, value))}"
         for key, value in document.items()
         if key not in _HISTORY_SKIPPED_KEYS and value not in (None, "", [], {})
     )
@@ -217,29 +216,25 @@ def event_row(event: HistoryEvent) -> list[str]:
     ]
 
 
+def _readable(key: str, value: Any) -> Any:
+    if key in _PAYLOAD_KEYS and isinstance(value, str):
+        return decode_payload(value)
+    if isinstance(value, Mapping):
+        return {k: _readable(k, v) for k, v in value.items()}
+    return value
+
+
 def history_document(event: HistoryEvent) -> dict[str, Any]:
     """Return a history event as a JSON-ready dict with its class name under ``event_type``.
 
-    Times are ISO 8601 UTC with ``+00:00``; payloads (``input``, ``result``, ``output``,
-    ``data``) are decoded when they are JSON, as in the other JSON documents.
+    The fields are ``event.to_dict()``'s (times ISO 8601 UTC with ``+00:00``, payloads as
+    the serialised text they were recorded as), so ``durabletask replay`` reads the output
+    back exactly.
 
     Args:
         event: A history event returned by the client.
     """
-    fields = {"event_type": type(event).__name__, **dataclasses.asdict(event)}
-    return {key: _history_value(key, value) for key, value in fields.items()}
-
-
-def _history_value(key: str, value: Any) -> Any:
-    if isinstance(value, datetime):
-        return _iso(value)
-    if key in _PAYLOAD_KEYS and isinstance(value, str):
-        return decode_payload(value)
-    if isinstance(value, dict):
-        return {k: _history_value(k, v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_history_value(key, item) for item in value]
-    return value
+    return {"event_type": type(event).__name__, **event.to_dict()}
 
 
 def _detail_text(value: Any) -> str:
