@@ -89,6 +89,9 @@ def test_sidecar_process_stop_reaps_the_child_when_interrupted(stubborn_python):
     sidecar.start()
     pid = sidecar.pid
     # The child ignores SIGTERM, so stop() is still waiting when the interrupt arrives.
+    # Ctrl-C's handler is installed for the test: a pytest started in the background by a
+    # shell inherits SIGINT ignored, and interrupt_main() does nothing then.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     interrupt = threading.Timer(0.3, _thread.interrupt_main)
     interrupt.start()
     try:
@@ -96,6 +99,7 @@ def test_sidecar_process_stop_reaps_the_child_when_interrupted(stubborn_python):
             sidecar.stop(timeout=30)
     finally:
         interrupt.cancel()
+        signal.signal(signal.SIGINT, previous)
 
     assert sidecar.returncode == -signal.SIGKILL
     assert_reaped(pid)
