@@ -541,7 +541,8 @@ class Dispatcher:
             iid = self._ready.popleft()
             self._ready_set.discard(iid)
             record = self._store.get_instance(iid)
-            if record is None or iid in self._in_flight:
+            # A terminal instance has no episode to run (its last commit readies it once more).
+            if record is None or record.is_terminal or iid in self._in_flight:
                 continue
             ws = self._pick(WorkKind.ORCHESTRATION, record.name, record.version)
             if ws is None:
