@@ -559,7 +559,12 @@ class SidecarCore:
             max_history_size=self.options.max_history_size,
             replaces_history=unseen,
         )
-        request = pb.OrchestratorRequest(instanceId=instance_id, newEvents=new_events)
+        # Built in place inside its work item: wrapping a finished request would copy it
+        # (with the whole history, for workers that do not stream it) once more.
+        item = pb.WorkItem()
+        request = item.orchestratorRequest
+        request.instanceId = instance_id
+        request.newEvents.extend(new_events)
         if stream_history:
             request.requiresHistoryStreaming = True
             request.properties[HISTORY_LENGTH_PROPERTY].number_value = len(past)
@@ -572,7 +577,7 @@ class SidecarCore:
         if too_big is not None:
             self._commit(transitions.fail_episode(ctx, too_big))
             return None
-        return PreparedEpisode(context=ctx, request=request)
+        return PreparedEpisode(context=ctx, item=item)
 
     def prepare_activity(self, task: ActivityTask) -> bool:
         """Check an activity can be sent; drop it for gone instances, fail it if oversized."""
