@@ -60,6 +60,7 @@ def _install(counter: collections.Counter[str]) -> None:
                      "load_episode", "commit_episode", "commit_activity_result",
                      "drop_activity_task", "query_instances"):
             _count_calls(store, name, counter, f"store.{name}")
+    _count_calls(SqliteStore, "group", counter, "store.group")  # one transaction each
 
     class Counting(grpc.aio.ServerInterceptor):
         async def intercept_service(self, continuation: Callable[..., Any],
