@@ -21,13 +21,17 @@ def _line(sdk: str, sidecar: str, **figures) -> dict:
     return {"sdk": sdk, "sidecar": sidecar, "store": "memory", **figures}
 
 
+def _four_stacks(field: str, values: tuple[float, float, float, float]) -> list[dict]:
+    """Lines of ours/ours, official/official, official/ours, ours/official with ``field``."""
+    stacks = [("ours", "ours"), ("official", "official"), ("official", "ours"),
+              ("ours", "official")]
+    rates = (400.0, 200.0, 100.0, 300.0)
+    return [_line(sdk, sidecar, rate=rate, **{field: value})
+            for (sdk, sidecar), rate, value in zip(stacks, rates, values)]
+
+
 def test_ratios_are_above_one_when_we_are_better():
-    lines = [
-        _line("ours", "ours", rate=400.0, sdk_cpu_ms_per_item=1.0),
-        _line("official", "official", rate=200.0, sdk_cpu_ms_per_item=2.5),
-        _line("official", "ours", rate=100.0, sdk_cpu_ms_per_item=3.0),
-        _line("ours", "official", rate=300.0, sdk_cpu_ms_per_item=1.1),
-    ]
+    lines = _four_stacks("sdk_cpu_ms_per_item", (1.0, 2.5, 3.0, 1.1))
     result = ratio_line("hello", 10, lines)
     assert result["compared"] == "rate"
     assert result["ratio"] == 2.0
@@ -37,12 +41,7 @@ def test_ratios_are_above_one_when_we_are_better():
 
 
 def test_sidecar_cpu_ratios_compare_each_sdk_on_both_sidecars():
-    lines = [
-        _line("ours", "ours", rate=400.0, sidecar_cpu_ms_per_item=2.0),
-        _line("official", "official", rate=200.0, sidecar_cpu_ms_per_item=2.5),
-        _line("official", "ours", rate=100.0, sidecar_cpu_ms_per_item=2.0),
-        _line("ours", "official", rate=300.0, sidecar_cpu_ms_per_item=3.0),
-    ]
+    lines = _four_stacks("sidecar_cpu_ms_per_item", (2.0, 2.5, 2.0, 3.0))
     result = ratio_line("hello", 10, lines)
     assert result["sidecar_cpu_ratio_our_sdk"] == 1.5
     assert result["sidecar_cpu_ratio_official_sdk"] == 1.25
