@@ -9,7 +9,9 @@ durabletask is involved. Printed, one JSON line each:
   in the client and in the server process.
 * ``stream``: a server-streaming call pushing messages as fast as they are read:
   messages/s and CPU per message on both sides.
-* ``bounds``: what those costs allow for the scenarios of ``bench.run_all``, with
+* ``bounds``: what those costs allow for the scenarios of ``bench.run_all`` (and
+  ``sidecar_min_cpu_us_per_hello``: the server's share alone, the least CPU a sidecar on
+  this kind of server spends per ``hello`` orchestration), with
   the client, worker and sidecar sharing the machine's cores and doing nothing but
   gRPC. One ``hello`` orchestration needs at least 5 unary calls (schedule, wait,
   two orchestrator completions, one activity completion) and 3 streamed work
@@ -171,8 +173,11 @@ def bounds(sequential: dict[str, Any], concurrent: dict[str, Any],
     round_trip_us = sequential["p50_us"]
     latency_us = (_LATENCY_ROUND_TRIPS + _HELLO_STREAM_MESSAGES / 2) * round_trip_us
     step_us = (_CHAIN_STEP_ROUND_TRIPS + _CHAIN_STEP_STREAM_MESSAGES / 2) * round_trip_us
+    sidecar_us = (_HELLO_UNARY_CALLS * concurrent["server_cpu_us"]
+                  + _HELLO_STREAM_MESSAGES * stream["server_cpu_us"])
     return {"case": "bounds", "cores": cores,
             "hello_cpu_us_per_orchestration": round(per_hello_us),
+            "sidecar_min_cpu_us_per_hello": round(sidecar_us),
             "hello_max_rate": round(cores * 1e6 / per_hello_us),
             "fanout_max_rate": round(cores * 1e6 / (unary_cpu + stream_cpu)),
             "chain_min_ms_per_step": round(step_us / 1000, 2),

@@ -56,7 +56,7 @@ def main() -> None:
                         help="run only this scenario (repeatable); all by default")
     args = parser.parse_args()
     stores = STORES if args.store == "all" else (args.store,)
-    _emit_grpc_floor()
+    floor = _emit_grpc_floor()
     with tempfile.TemporaryDirectory(prefix="dt-bench-work-") as tmp:
         workdir = Path(tmp)
         official = _official() if OFFICIAL else None
@@ -66,7 +66,7 @@ def main() -> None:
             for n in sizes:
                 lines = [_emit(line) for line in _runs(scenario, n, stores, official, workdir)]
                 if official is not None:
-                    _emit(ratio_line(scenario, n, lines))
+                    _emit(ratio_line(scenario, n, lines, floor))
     if not args.scenario or "payload" in args.scenario:
         _emit_module("bench.payloads", "payload")  # always against the official stack
 
@@ -76,20 +76,19 @@ def _emit(line: dict[str, Any]) -> dict[str, Any]:
     return line
 
 
-def _emit_grpc_floor() -> None:
-    """What gRPC alone costs here (``bench/grpc_floor.py``): the floor under every figure."""
-    _emit_module("bench.grpc_floor", "grpc_floor")
+def _emit_grpc_floor() -> dict[str, Any] | None:
+    """What gRPC alone costs here (``bench/grpc_floor.py``); returns its ``bounds`` line."""
+    lines = _emit_module("bench.grpc_floor", "grpc_floor")
+    return next((line for line in lines if line.get("case") == "bounds"), None)
 
 
-def _emit_module(module: str, scenario: str) -> None:
+def _emit_module(module: str, scenario: str) -> list[dict[str, Any]]:
     """Run ``python -m module`` and pass its JSON lines on (a ``skipped`` line if it fails)."""
     result = subprocess.run([sys.executable, "-m", module], capture_output=True,
                             text=True, timeout=2 * RUN_TIMEOUT_SECONDS, check=False)
     if result.returncode != 0:
-        _emit({"scenario": scenario, "skipped": result.stderr[-600:].strip()})
-        return
-    for line in result.stdout.splitlines():
-        _emit(json.loads(line))
+        return [_emit({"scenario": scenario, "skipped": result.stderr[-600:].strip()})]
+    return [_emit(json.loads(line)) for line in result.stdout.splitlines()]
 
 
 def _official() -> Path | None:

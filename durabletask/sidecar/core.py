@@ -150,8 +150,12 @@ class SidecarCore:
 
     # ----- client operations -------------------------------------------------
 
-    def start_instance(self, request: pb.CreateInstanceRequest) -> str:
-        """Create an instance (``StartInstance``).
+    async def start_instance(self, request: pb.CreateInstanceRequest) -> str:
+        """Create an instance (``StartInstance``); returns once it is durable.
+
+        On a store that groups commits, the creation shares the next group with the
+        completions queued beside it (one disk flush for all), and nobody sees the
+        instance before that group is committed.
 
         Raises:
             InstanceExistsError: The id is taken and the reuse policy does not allow replacing.
@@ -162,7 +166,7 @@ class SidecarCore:
             if request.HasField("scheduledStartTimestamp")
             else None
         )
-        self._create(
+        await self._grouped(lambda: self._create(
             instance_id=request.instanceId,
             name=request.name,
             version=request.version.value if request.HasField("version") else None,
@@ -171,7 +175,7 @@ class SidecarCore:
             scheduled=scheduled,
             trace=request.parentTraceContext if request.HasField("parentTraceContext") else None,
             replaceable=replaceable,
-        )
+        ))
         return request.instanceId
 
     def get_instance(self, instance_id: str) -> InstanceRecord | None:
@@ -418,10 +422,7 @@ class SidecarCore:
                 operation()
 
         try:
-            if self._group_committer is None:
-                run()
-            else:
-                await self._group_committer.run(run)
+            await self._grouped(run)
         except Exception as exc:
             # Nothing of the completion happened: its work item must not stay leased to a
             # worker whose retries now carry a spent token (it would be stranded until a
@@ -440,6 +441,13 @@ class SidecarCore:
                 f"the sidecar could not store this completion ({exc}); the work item will "
                 f"be delivered again"
             ) from exc
+
+    async def _grouped(self, operation: Callable[[], None]) -> None:
+        """Apply ``operation`` now, or in the next commit group on a store that groups."""
+        if self._group_committer is None:
+            operation()
+        else:
+            await self._group_committer.run(operation)
 
     def _after_commit(self, effect: Effect) -> None:
         if self._deferred_effects is None:
@@ -551,7 +559,12 @@ class SidecarCore:
             max_history_size=self.options.max_history_size,
             replaces_history=unseen,
         )
-        request = pb.OrchestratorRequest(instanceId=instance_id, newEvents=new_events)
+        # Built in place inside its work item: wrapping a finished request would copy it
+        # (with the whole history, for workers that do not stream it) once more.
+        item = pb.WorkItem()
+        request = item.orchestratorRequest
+        request.instanceId = instance_id
+        request.newEvents.extend(new_events)
         if stream_history:
             request.requiresHistoryStreaming = True
             request.properties[HISTORY_LENGTH_PROPERTY].number_value = len(past)
@@ -564,7 +577,7 @@ class SidecarCore:
         if too_big is not None:
             self._commit(transitions.fail_episode(ctx, too_big))
             return None
-        return PreparedEpisode(context=ctx, request=request)
+        return PreparedEpisode(context=ctx, item=item)
 
     def prepare_activity(self, task: ActivityTask) -> bool:
         """Check an activity can be sent; drop it for gone instances, fail it if oversized."""
@@ -633,7 +646,13 @@ class SidecarCore:
                 f"an orchestration instance with id '{instance_id}' already exists; use another "
                 f"id or pass an orchestrationIdReusePolicy that allows replacing it"
             )
-        if existed:
+        self._after_commit(lambda: self._instance_created(record, existed, scheduled))
+
+    def _instance_created(
+        self, record: InstanceRecord, replaced: bool, scheduled: datetime | None
+    ) -> None:
+        instance_id = record.instance_id
+        if replaced:
             self.notes.forget(instance_id)
             self.dispatcher.revoke_instance(instance_id)
         self.waiters.notify(instance_id, record)

@@ -31,8 +31,13 @@ class PreparedEpisode:
 
     context: EpisodeContext
     """The episode as dispatched (record, past history, new events, consumed rows)."""
-    request: pb.OrchestratorRequest
-    """The request for the worker."""
+    item: pb.WorkItem
+    """The work item for the worker (its ``orchestratorRequest``), without its token yet."""
+
+    @property
+    def request(self) -> pb.OrchestratorRequest:
+        """The request for the worker."""
+        return self.item.orchestratorRequest
 
 
 @dataclass(eq=False, slots=True, kw_only=True)
@@ -541,7 +546,8 @@ class Dispatcher:
             iid = self._ready.popleft()
             self._ready_set.discard(iid)
             record = self._store.get_instance(iid)
-            if record is None or iid in self._in_flight:
+            # A terminal instance has no episode to run (its last commit readies it once more).
+            if record is None or record.is_terminal or iid in self._in_flight:
                 continue
             ws = self._pick(WorkKind.ORCHESTRATION, record.name, record.version)
             if ws is None:
@@ -556,8 +562,8 @@ class Dispatcher:
                           stream=ws, episode=episode)
             self._leases[lease.token] = lease
             self._in_flight[iid] = lease
-            ws.hold(lease, pb.WorkItem(orchestratorRequest=episode.request,
-                                       completionToken=lease.token))
+            episode.item.completionToken = lease.token
+            ws.hold(lease, episode.item)
         self._ready.extendleft(reversed(skipped))
         self._ready_set.update(skipped)
 

@@ -75,7 +75,7 @@ class SidecarServicer(EntityServicer, pb_grpc.TaskHubSidecarServiceServicer):
     ) -> pb.CreateInstanceResponse:
         """Create an orchestration instance."""
         validation.create_request(request)
-        return pb.CreateInstanceResponse(instanceId=self._core.start_instance(request))
+        return pb.CreateInstanceResponse(instanceId=await self._core.start_instance(request))
 
     @_unary
     async def GetInstance(  # noqa: N802

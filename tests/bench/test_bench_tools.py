@@ -14,25 +14,49 @@ import pytest
 from bench.grpc_floor import bounds
 from bench.processes import run_driver, sidecar_process
 from bench.ratios import ratio_line
+from bench.sidecar_counts import counted_hello
 
 
 def _line(sdk: str, sidecar: str, **figures) -> dict:
     return {"sdk": sdk, "sidecar": sidecar, "store": "memory", **figures}
 
 
+def _four_stacks(field: str, values: tuple[float, float, float, float]) -> list[dict]:
+    """Lines of ours/ours, official/official, official/ours, ours/official with ``field``."""
+    stacks = [("ours", "ours"), ("official", "official"), ("official", "ours"),
+              ("ours", "official")]
+    rates = (400.0, 200.0, 100.0, 300.0)
+    return [_line(sdk, sidecar, rate=rate, **{field: value})
+            for (sdk, sidecar), rate, value in zip(stacks, rates, values)]
+
+
 def test_ratios_are_above_one_when_we_are_better():
-    lines = [
-        _line("ours", "ours", rate=400.0, sdk_cpu_ms_per_item=1.0),
-        _line("official", "official", rate=200.0, sdk_cpu_ms_per_item=2.5),
-        _line("official", "ours", rate=100.0, sdk_cpu_ms_per_item=3.0),
-        _line("ours", "official", rate=300.0, sdk_cpu_ms_per_item=1.1),
-    ]
+    lines = _four_stacks("sdk_cpu_ms_per_item", (1.0, 2.5, 3.0, 1.1))
     result = ratio_line("hello", 10, lines)
     assert result["compared"] == "rate"
     assert result["ratio"] == 2.0
     assert result["ratio_same_sidecar"] == 4.0
     assert result["ratio_official_sidecar"] == 1.5
     assert result["sdk_cpu_ratio_same_sidecar"] == 3.0
+
+
+def test_sidecar_cpu_ratios_compare_each_sdk_on_both_sidecars():
+    lines = _four_stacks("sidecar_cpu_ms_per_item", (2.0, 2.5, 2.0, 3.0))
+    result = ratio_line("hello", 10, lines)
+    assert result["sidecar_cpu_ratio_our_sdk"] == 1.5
+    assert result["sidecar_cpu_ratio_official_sdk"] == 1.25
+
+
+def test_floor_fractions_are_one_at_the_floor_and_smaller_above_it():
+    floor = {"hello_max_rate": 800, "sidecar_min_cpu_us_per_hello": 1500,
+             "chain_min_ms_per_step": 1.5}
+    hello = ratio_line("hello", 10, [_line("ours", "ours", rate=400.0,
+                                           sidecar_cpu_ms_per_item=3.0)], floor)
+    assert hello["of_floor"] == 0.5
+    assert hello["sidecar_cpu_of_floor"] == 0.5
+    chain = ratio_line("chain", 10, [_line("ours", "ours", seconds=1.0, ms_per_step=3.0)], floor)
+    assert chain["of_floor"] == 0.5
+    assert "of_floor" not in ratio_line("hello", 10, [], floor)
 
 
 def test_smaller_is_better_fields_invert_the_ratio():
@@ -58,6 +82,7 @@ def test_floor_bounds_follow_the_protocol_call_counts():
     )
     cores = result["cores"]
     assert result["hello_cpu_us_per_orchestration"] == 5 * 200 + 3 * 50
+    assert result["sidecar_min_cpu_us_per_hello"] == 5 * 100 + 3 * 25
     assert result["hello_max_rate"] == round(cores * 1e6 / 1150)
     assert result["fanout_max_rate"] == round(cores * 1e6 / 250)
     assert result["chain_min_ms_per_step"] == 1.5
@@ -75,3 +100,18 @@ def test_a_hello_run_against_our_sidecar_program_reports_its_figures(tmp_path: P
     assert figures["sdk_cpu_ms_per_item"] > 0
     assert figures["sdk_peak_rss_mb"] > 0
     assert figures["sidecar_peak_rss_mb"] > 0
+
+
+@pytest.mark.slow
+def test_sidecar_counts_report_the_protocol_calls_of_each_orchestration():
+    # One hello orchestration is, at the sidecar, exactly: StartInstance, one wait,
+    # two orchestrator completions, one activity completion and three streamed work items.
+    result = counted_hello(5, "memory", "ours")
+    per = result["per_orchestration"]
+    assert per["rpc.StartInstance"] == 1.0
+    assert per["rpc.CompleteOrchestratorTask"] == 2.0
+    assert per["rpc.CompleteActivityTask"] == 1.0
+    assert per["streamed.GetWorkItems"] == 3.0
+    assert per["store.commit_episode"] == 2.0
+    assert per["tasks"] > 0
+    assert per["loop_turns"] > 0

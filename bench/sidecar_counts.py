@@ -1,0 +1,151 @@
+"""What our sidecar does per orchestration: RPCs, messages, asyncio tasks, loop turns, store calls.
+
+``python -m bench.sidecar_counts [--n 1000] [--store memory|sqlite] [--sdk ours|official]``
+runs the ``hello`` scenario (``bench/driver.py``, in its own process as in ``make bench``)
+against our sidecar program started in a child process with counters installed (this file,
+``--serve``), and prints one JSON line with each count divided by the orchestrations run
+(the driver's untimed warm-up orchestration included). The counters wrap public seams only:
+a ``grpc.aio`` server interceptor (RPCs and messages by method), the event loop's
+``create_task`` and ``_run_once`` (tasks and loop turns), and the store's methods. They cost
+CPU, so the run's timings are not comparable with ``make bench``; the counts are.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import atexit
+import collections
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+_COUNTS_ENV = "DT_BENCH_COUNTS_FILE"
+
+
+def _count_calls(owner: type, name: str, counter: collections.Counter[str], key: str) -> None:
+    original = getattr(owner, name)
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        counter[key] += 1
+        return original(*args, **kwargs)
+
+    setattr(owner, name, counted)
+
+
+def _install(counter: collections.Counter[str]) -> None:
+    """Wrap the seams that are counted (in the sidecar process only)."""
+    import grpc
+    import grpc.aio
+
+    from durabletask.sidecar.store.memory import MemoryStore
+    from durabletask.sidecar.store.sqlite import SqliteStore
+
+    create_task = asyncio.BaseEventLoop.create_task
+
+    def counted_task(self: asyncio.BaseEventLoop, coro: Any, **kwargs: Any) -> Any:
+        counter["tasks"] += 1
+        counter[f"tasks.{getattr(coro, '__qualname__', type(coro).__name__)}"] += 1
+        return create_task(self, coro, **kwargs)
+
+    asyncio.BaseEventLoop.create_task = counted_task  # type: ignore[method-assign]
+    _count_calls(asyncio.BaseEventLoop, "_run_once", counter, "loop_turns")
+    for store in (MemoryStore, SqliteStore):
+        for name in ("create_instance", "get_instance", "get_history", "append_inbox",
+                     "load_episode", "commit_episode", "commit_activity_result",
+                     "drop_activity_task", "query_instances"):
+            _count_calls(store, name, counter, f"store.{name}")
+    _count_calls(SqliteStore, "group", counter, "store.group")  # one transaction each
+
+    class Counting(grpc.aio.ServerInterceptor):
+        async def intercept_service(self, continuation: Callable[..., Any],
+                                    details: grpc.HandlerCallDetails) -> Any:
+            method = details.method.rsplit("/", 1)[-1]
+            counter[f"rpc.{method}"] += 1
+            handler = await continuation(details)
+            if handler is None or not handler.response_streaming:
+                return handler
+            inner = handler.unary_stream
+
+            async def stream(request: Any, context: Any) -> Any:
+                async for item in inner(request, context):
+                    counter[f"streamed.{method}"] += 1
+                    yield item
+
+            return handler._replace(unary_stream=stream)
+
+    original_server = grpc.aio.server
+
+    def server(*args: Any, **kwargs: Any) -> Any:
+        kwargs["interceptors"] = [*kwargs.get("interceptors", ()), Counting()]
+        return original_server(*args, **kwargs)
+
+    grpc.aio.server = server
+
+
+def _serve(argv: list[str]) -> int:
+    counter: collections.Counter[str] = collections.Counter()
+    _install(counter)
+    path = os.environ[_COUNTS_ENV]
+    atexit.register(lambda: Path(path).write_text(json.dumps(dict(counter))))
+    from durabletask.sidecar.__main__ import main
+
+    return main(argv)
+
+
+def counted_hello(n: int, store: str, sdk: str) -> dict[str, Any]:
+    """Runs ``hello`` N against a counted sidecar; returns its line (counts per orchestration)."""
+    from bench.processes import official_python, run_driver
+
+    with tempfile.TemporaryDirectory(prefix="dt-bench-counts-") as tmp:
+        counts_file = Path(tmp) / "counts.json"
+        cmd = [sys.executable, "-m", "bench.sidecar_counts", "--serve", "--", "--port", "0",
+               "--log-level", "WARNING"]
+        cmd += ["--db", str(Path(tmp) / "counts.db")] if store == "sqlite" else ["--memory"]
+        env = {**os.environ, _COUNTS_ENV: str(counts_file)}
+        root = Path(__file__).resolve().parent.parent
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, env=env, cwd=root)
+        try:
+            assert proc.stdout is not None
+            ready = proc.stdout.readline()
+            if " on " not in ready:
+                raise RuntimeError(f"the counted sidecar did not start: {ready!r}")
+            address = ready.split(" on ", 1)[1].split(" ", 1)[0]
+            python = Path(sys.executable) if sdk == "ours" else official_python()
+            workdir = Path(tmp) / "driver"
+            workdir.mkdir()
+            line = run_driver(python, workdir, address, "hello", n, proc.pid, 600)
+        finally:
+            proc.terminate()  # SIGTERM: the program stops cleanly and writes its counts
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(30)
+        counts = json.loads(counts_file.read_text())
+    per = n + 1  # the driver's warm-up orchestration
+    return {"scenario": "sidecar_counts", "sdk": sdk, "store": store, "n": n,
+            "rate_while_counting": line["rate"],
+            "per_orchestration": {k: round(v / per, 2) for k, v in sorted(counts.items())}}
+
+
+def main() -> None:
+    """Runs the counted ``hello`` and prints the JSON line (or serves, with ``--serve``)."""
+    if "--serve" in sys.argv:
+        rest = sys.argv[sys.argv.index("--") + 1:]
+        sys.exit(_serve(rest))
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--n", type=int, default=1000)
+    parser.add_argument("--store", choices=("memory", "sqlite"), default="memory")
+    parser.add_argument("--sdk", choices=("ours", "official"), default="ours")
+    args = parser.parse_args()
+    print(json.dumps(counted_hello(args.n, args.store, args.sdk)), flush=True)
+
+
+if __name__ == "__main__":
+    main()
