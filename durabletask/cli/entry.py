@@ -153,7 +153,8 @@ def _rpc_message(exc: grpc.RpcError, args: argparse.Namespace) -> str:
     if code == grpc.StatusCode.NOT_FOUND and getattr(args, "instance_id", None):
         return f"no orchestration instance {args.instance_id!r} at {args.address}"
     name = code.name if isinstance(code, grpc.StatusCode) else "error"
-    return f"the sidecar at {args.address} refused {args.command}: {name}: {shorten(details, 400)}"
+    text = shorten(details or "", 400)
+    return f"the sidecar at {args.address} refused {args.command}: {name}: {text}"
 
 
 def _print(document: object, *, as_json: bool) -> int:

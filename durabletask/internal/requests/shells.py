@@ -37,6 +37,12 @@ from durabletask.internal.transport.manager import (
     Transport,
 )
 from durabletask.internal.transport.retry import RetryPlan
+from durabletask.internal.transport.stubs import (
+    AsyncSidecarStub,
+    SyncSidecarStub,
+    stream_rpc,
+    unary_rpc,
+)
 
 __all__ = ["AsyncTransport", "SyncTransport"]
 
@@ -156,12 +162,14 @@ class SyncTransport(_TransportBase):
         resends = 0
         while True:
             transport = self._manager.current
-            rpc = getattr(transport.stub, call.method)
+            stub: SyncSidecarStub = transport.stub
             attempt_kwargs = {**kwargs, "timeout": plan.attempt_timeout()}
             try:
                 if call.streaming:
-                    return list(rpc(call.request, **attempt_kwargs)), transport.generation
-                return rpc(call.request, **attempt_kwargs), transport.generation
+                    stream = stream_rpc(stub, call.method)(call.request, **attempt_kwargs)
+                    return list(stream), transport.generation
+                response = unary_rpc(stub, call.method)(call.request, **attempt_kwargs)
+                return response, transport.generation
             except (LeaseClosedError, ValueError):
                 if self.closed:
                     raise self._closed_error(call.method) from None
@@ -205,7 +213,8 @@ class SyncTransport(_TransportBase):
             try:
                 call = flow.send(response)
             except StopIteration as done:
-                return done.value
+                result: T = done.value  # what the flow returned
+                return result
 
 
 class AsyncTransport(_TransportBase):
@@ -275,13 +284,14 @@ class AsyncTransport(_TransportBase):
         resends = 0
         while True:
             transport = manager.current
-            rpc = getattr(transport.stub, call.method)
+            stub: AsyncSidecarStub = transport.stub
             attempt_kwargs = {**kwargs, "timeout": plan.attempt_timeout()}
             try:
                 if call.streaming:
-                    stream = rpc(call.request, **attempt_kwargs)
+                    stream = stream_rpc(stub, call.method)(call.request, **attempt_kwargs)
                     return [message async for message in stream], transport.generation
-                return await rpc(call.request, **attempt_kwargs), transport.generation
+                response = await unary_rpc(stub, call.method)(call.request, **attempt_kwargs)
+                return response, transport.generation
             except (LeaseClosedError, ValueError, grpc.aio.UsageError):
                 if self.closed:
                     raise self._closed_error(call.method) from None
@@ -325,4 +335,5 @@ class AsyncTransport(_TransportBase):
             try:
                 call = flow.send(response)
             except StopIteration as done:
-                return done.value
+                result: T = done.value  # what the flow returned
+                return result

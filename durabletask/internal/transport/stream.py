@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import enum
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -307,7 +307,9 @@ class WorkItemStreamConsumer:
         self._call = self._stub.GetWorkItems(self._request, metadata=self._stream_metadata)
         return await self._read_all()
 
-    async def _guarded(self, step: Any) -> StreamResult | None:
+    async def _guarded(
+        self, step: Callable[[], Awaitable[StreamResult | None]]
+    ) -> StreamResult | None:
         try:
             return await step()
         except grpc.aio.AioRpcError as exc:
