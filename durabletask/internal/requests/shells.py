@@ -37,6 +37,7 @@ from durabletask.internal.transport.manager import (
     Transport,
 )
 from durabletask.internal.transport.retry import RetryPlan
+from durabletask.internal.transport.status import status_code
 from durabletask.internal.transport.stubs import (
     AsyncSidecarStub,
     SyncSidecarStub,
@@ -63,15 +64,6 @@ def _policy(options: GrpcClientResiliencyOptions) -> ManagerPolicy:
     )
 
 
-def _status(exc: grpc.RpcError) -> grpc.StatusCode | None:
-    code = getattr(exc, "code", None)
-    try:
-        value = code() if callable(code) else None
-    except Exception:
-        return None
-    return value if isinstance(value, grpc.StatusCode) else None
-
-
 class _TransportBase:
     def __init__(self, config: ClientConfig, owner: str, channel: Any) -> None:
         self._config = config
@@ -93,7 +85,7 @@ class _TransportBase:
     def _retry_delay(self, plan: RetryPlan, exc: grpc.RpcError, generation: int) -> float | None:
         if isinstance(exc, SidecarError) or self.closed:
             return None
-        code = _status(exc)
+        code = status_code(exc)
         delay = plan.retry_delay(code)
         if delay is not None:
             observe.emit(

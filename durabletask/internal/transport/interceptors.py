@@ -34,6 +34,7 @@ from durabletask.internal.transport.classify import (
 )
 from durabletask.internal.transport.failures import FailureTracker
 from durabletask.internal.transport.inflight import ChannelLease
+from durabletask.internal.transport.status import status_code
 
 __all__ = ["AsyncResiliencyInterceptor", "CallObserver", "SyncResiliencyInterceptor"]
 
@@ -123,14 +124,6 @@ class CallObserver:
             self._on_trip()
 
 
-def _code_of(call: Any) -> grpc.StatusCode | None:
-    try:
-        code = call.code()
-    except Exception:
-        return None
-    return code if isinstance(code, grpc.StatusCode) else None
-
-
 class SyncResiliencyInterceptor(
     grpc.UnaryUnaryClientInterceptor,
     grpc.UnaryStreamClientInterceptor,
@@ -184,7 +177,9 @@ class SyncResiliencyInterceptor(
             observer.finish(token, method, None, counted)
             raise
         # Runs at once for a completed blocking call, later for futures and streams.
-        call.add_done_callback(lambda done: observer.finish(token, method, _code_of(done), counted))
+        call.add_done_callback(
+            lambda done: observer.finish(token, method, status_code(done), counted)
+        )
         return call
 
 
