@@ -34,7 +34,7 @@ from durabletask.internal.requests.models import (
     new_purge_instances_result,
     parse_orchestration_state,
 )
-from durabletask.internal.requests.setup import ClientConfig, configure_client
+from durabletask.internal.requests.config import ClientConfig, configure_client
 from durabletask.internal.requests.shells import AsyncTransport, SyncTransport
 from durabletask.payload import PayloadStore
 from durabletask.serialization import DataConverter

@@ -21,7 +21,7 @@ from durabletask.errors import ClientClosedError
 from durabletask.grpc_options import GrpcClientResiliencyOptions
 from durabletask.internal.proto import orchestrator_service_pb2_grpc as pb_grpc
 from durabletask.internal.requests.calls import Call, Flow
-from durabletask.internal.requests.setup import ClientConfig
+from durabletask.internal.requests.config import ClientConfig
 from durabletask.internal.transport import observe
 from durabletask.internal.transport.inflight import LeaseClosedError, LeaseState
 from durabletask.internal.transport.errors import (
