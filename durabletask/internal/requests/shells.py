@@ -32,9 +32,9 @@ from durabletask.internal.transport.errors import (
 )
 from durabletask.internal.transport.manager import (
     AsyncChannelManager,
+    ChannelGeneration,
     ManagerPolicy,
     SyncChannelManager,
-    Transport,
 )
 from durabletask.internal.transport.retry import RetryPlan
 from durabletask.internal.transport.status import status_code
@@ -100,7 +100,9 @@ class _TransportBase:
             exc, info, attempts=plan.attempts, deadline_passed=plan.deadline_passed
         )
 
-    def _may_resend(self, transport: Transport, current: Transport, resends: int) -> bool:
+    def _may_resend(
+        self, transport: ChannelGeneration, current: ChannelGeneration, resends: int
+    ) -> bool:
         # The channel was closed under a call that had read the transport just before a
         # recreation: the request never left, so sending it again is always safe.
         retired = transport is not current or transport.lease.state is not LeaseState.ACTIVE

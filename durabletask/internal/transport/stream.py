@@ -27,7 +27,7 @@ from durabletask.grpc_options import (
 from durabletask.internal.clock import SYSTEM_CLOCK, Clock, wait_first
 from durabletask.internal.dialect import SidecarTraits
 from durabletask.internal.proto import orchestrator_service_pb2 as pb
-from durabletask.internal.transport.manager import Transport
+from durabletask.internal.transport.manager import ChannelGeneration
 
 __all__ = [
     "Liveness",
@@ -191,7 +191,9 @@ class StreamGeneration:
 class WorkItemSink(Protocol):
     """Receives the work items of a stream, with the transport they must complete through."""
 
-    def __call__(self, item: pb.WorkItem, transport: Transport, stream: StreamGeneration) -> None:
+    def __call__(
+        self, item: pb.WorkItem, transport: ChannelGeneration, stream: StreamGeneration
+    ) -> None:
         """Hand one work item over for execution; must not block."""
         ...
 
@@ -205,7 +207,7 @@ class WorkItemStreamConsumer:
 
     def __init__(
         self,
-        transport: Transport,
+        transport: ChannelGeneration,
         request: pb.GetWorkItemsRequest,
         *,
         metadata: Sequence[tuple[str, str]] | None,
@@ -256,7 +258,7 @@ class WorkItemStreamConsumer:
         """What the sidecar advertised in its ``Hello`` answer."""
 
     @property
-    def transport(self) -> Transport:
+    def transport(self) -> ChannelGeneration:
         """The channel generation this connection uses."""
         return self._transport
 
