@@ -35,7 +35,7 @@ from durabletask.internal.requests.models import (
     parse_orchestration_state,
 )
 from durabletask.internal.requests.config import ClientConfig, configure_client
-from durabletask.internal.requests.shells import AsyncTransport, SyncTransport
+from durabletask.internal.requests.shells import AsyncCallShell, SyncCallShell
 from durabletask.payload import PayloadStore
 from durabletask.serialization import DataConverter
 
@@ -160,7 +160,7 @@ class TaskHubGrpcClient(_ClientBase):
         )
         # One signature serves both clients; this one is given sync channels.
         sync_channel = cast("grpc.Channel | None", channel)
-        self._io = SyncTransport(self._config, type(self).__name__, sync_channel)
+        self._io = SyncCallShell(self._config, type(self).__name__, sync_channel)
 
     def __enter__(self) -> TaskHubGrpcClient:
         return self
@@ -523,7 +523,7 @@ class AsyncTaskHubGrpcClient(_ClientBase):
                 "the channel with grpc.aio.insecure_channel(..., interceptors=[...]) instead"
             )
         aio_channel = cast("grpc.aio.Channel | None", channel)  # the async client's kind
-        self._io = AsyncTransport(self._config, type(self).__name__, aio_channel)
+        self._io = AsyncCallShell(self._config, type(self).__name__, aio_channel)
 
     async def __aenter__(self) -> AsyncTaskHubGrpcClient:
         return self

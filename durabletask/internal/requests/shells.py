@@ -45,7 +45,7 @@ from durabletask.internal.transport.stubs import (
     unary_rpc,
 )
 
-__all__ = ["AsyncTransport", "SyncTransport"]
+__all__ = ["AsyncCallShell", "SyncCallShell"]
 
 T = TypeVar("T")
 
@@ -64,7 +64,7 @@ def _policy(options: GrpcClientResiliencyOptions) -> ManagerPolicy:
     )
 
 
-class _TransportBase:
+class _CallShellBase:
     def __init__(self, config: ClientConfig, owner: str, channel: Any) -> None:
         self._config = config
         self._owner = owner
@@ -109,7 +109,7 @@ class _TransportBase:
         return not self.closed and retired and resends < _MAX_RESENDS
 
 
-class SyncTransport(_TransportBase):
+class SyncCallShell(_CallShellBase):
     """Sends a sync client's calls through its channel manager."""
 
     def __init__(self, config: ClientConfig, owner: str, channel: grpc.Channel | None) -> None:
@@ -211,7 +211,7 @@ class SyncTransport(_TransportBase):
                 return result
 
 
-class AsyncTransport(_TransportBase):
+class AsyncCallShell(_CallShellBase):
     """Sends an async client's calls; the SDK-owned channel is opened on the first call."""
 
     def __init__(
