@@ -15,23 +15,21 @@ __all__ = ["status_code", "status_details"]
 
 def status_code(error: object) -> grpc.StatusCode | None:
     """Return the status code of a gRPC error or call, or None when it has none."""
-    code = getattr(error, "code", None)
-    if not callable(code):
-        return None
-    try:
-        value = code()
-    except Exception:
-        return None
+    value = _ask(error, "code")
     return value if isinstance(value, grpc.StatusCode) else None
 
 
 def status_details(error: object) -> str | None:
     """Return the status message of a gRPC error or call, or None when it has none."""
-    details = getattr(error, "details", None)
-    if not callable(details):
+    value = _ask(error, "details")
+    return value if isinstance(value, str) else None
+
+
+def _ask(error: object, accessor: str) -> object:
+    method = getattr(error, accessor, None)
+    if not callable(method):
         return None
     try:
-        value = details()
+        return method()
     except Exception:
         return None
-    return value if isinstance(value, str) else None
