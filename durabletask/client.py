@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import grpc
 import grpc.aio
@@ -34,8 +34,8 @@ from durabletask.internal.requests.models import (
     new_purge_instances_result,
     parse_orchestration_state,
 )
-from durabletask.internal.requests.setup import ClientConfig, configure_client
-from durabletask.internal.requests.shells import AsyncTransport, SyncTransport
+from durabletask.internal.requests.config import ClientConfig, configure_client
+from durabletask.internal.requests.shells import AsyncCallShell, SyncCallShell
 from durabletask.payload import PayloadStore
 from durabletask.serialization import DataConverter
 
@@ -158,7 +158,9 @@ class TaskHubGrpcClient(_ClientBase):
             default_version=default_version, payload_store=payload_store,
             data_converter=data_converter, emit_trace_spans=emit_trace_spans, clock=clock,
         )
-        self._io = SyncTransport(self._config, type(self).__name__, channel)
+        # One signature serves both clients; this one is given sync channels.
+        sync_channel = cast("grpc.Channel | None", channel)
+        self._io = SyncCallShell(self._config, type(self).__name__, sync_channel)
 
     def __enter__(self) -> TaskHubGrpcClient:
         return self
@@ -520,7 +522,8 @@ class AsyncTaskHubGrpcClient(_ClientBase):
                 "interceptors are ignored for a caller-provided grpc.aio channel; create "
                 "the channel with grpc.aio.insecure_channel(..., interceptors=[...]) instead"
             )
-        self._io = AsyncTransport(self._config, type(self).__name__, channel)
+        aio_channel = cast("grpc.aio.Channel | None", channel)  # the async client's kind
+        self._io = AsyncCallShell(self._config, type(self).__name__, aio_channel)
 
     async def __aenter__(self) -> AsyncTaskHubGrpcClient:
         return self

@@ -40,6 +40,7 @@ from durabletask.cli.sidecar_commands import (
 from durabletask.client import TaskHubGrpcClient
 from durabletask.errors import DurableTaskError, SidecarError, SidecarUnavailableError
 from durabletask.grpc_options import GrpcClientResiliencyOptions
+from durabletask.internal.transport.status import status_code, status_details
 from durabletask.sidecar.cli_options import launch_from_args
 from durabletask.sidecar.program import run_sidecar
 
@@ -148,12 +149,15 @@ ALL_COMMANDS: dict[str, Command] = {
 
 
 def _rpc_message(exc: grpc.RpcError, args: argparse.Namespace) -> str:
-    code = exc.code() if callable(getattr(exc, "code", None)) else None
-    details = exc.details() if callable(getattr(exc, "details", None)) else str(exc)
+    code = status_code(exc)
+    details = status_details(exc)
+    if details is None:
+        details = str(exc)
     if code == grpc.StatusCode.NOT_FOUND and getattr(args, "instance_id", None):
         return f"no orchestration instance {args.instance_id!r} at {args.address}"
     name = code.name if isinstance(code, grpc.StatusCode) else "error"
-    return f"the sidecar at {args.address} refused {args.command}: {name}: {shorten(details, 400)}"
+    text = shorten(details, 400)
+    return f"the sidecar at {args.address} refused {args.command}: {name}: {text}"
 
 
 def _print(document: object, *, as_json: bool) -> int:

@@ -26,6 +26,7 @@ from durabletask.extensions.history_export.models import (
     ExportJobQuery,
     ExportJobStatus,
 )
+from durabletask.internal.transport.status import status_code
 
 logger = logging.getLogger("durabletask.extensions.history_export")
 
@@ -145,12 +146,8 @@ class JobWait:
 
 def raise_unless_not_found(exc: grpc.RpcError) -> None:
     """Re-raise ``exc`` unless its status is NOT_FOUND (a missing orchestrator is fine)."""
-    code = getattr(exc, "code", None)
-    try:
-        status = code() if callable(code) else None
-    except Exception:  # a bare RpcError may not answer; treat it as "not NOT_FOUND"
-        status = None
-    if status != grpc.StatusCode.NOT_FOUND:
+    # A bare RpcError may have no status: "not NOT_FOUND", so it is raised.
+    if status_code(exc) != grpc.StatusCode.NOT_FOUND:
         raise exc
 
 

@@ -113,7 +113,8 @@ def _kind_matches(event_kind: str, action: pb.OrchestratorAction) -> bool:
         return False
     if action_kind != "sendEntityMessage":
         return True
-    return action.sendEntityMessage.WhichOneof("EntityMessageType") == event_kind
+    entity_kind: str | None = action.sendEntityMessage.WhichOneof("EntityMessageType")
+    return entity_kind == event_kind
 
 
 def wrong_action_error(

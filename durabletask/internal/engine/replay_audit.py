@@ -12,6 +12,7 @@ from __future__ import annotations
 import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
@@ -193,7 +194,8 @@ def _recorded_outcome(events: Sequence[pb.HistoryEvent]) -> tuple[int, int] | No
 
 
 def _status(status: int) -> str:
-    name = pb.OrchestrationStatus.Name(status).removeprefix("ORCHESTRATION_STATUS_")
+    full_name: str = pb.OrchestrationStatus.Name(status)
+    name = full_name.removeprefix("ORCHESTRATION_STATUS_")
     return name.lower().replace("_", " ")
 
 
@@ -220,4 +222,5 @@ def _with_fire_time(text: str, action: pb.OrchestratorAction) -> str:
 
 
 def _iso(timestamp: Timestamp) -> str:
-    return timestamp.ToDatetime().isoformat() + "Z"
+    value: datetime = timestamp.ToDatetime()
+    return value.isoformat() + "Z"

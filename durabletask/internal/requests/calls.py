@@ -11,7 +11,7 @@ from google.protobuf.message import Message
 
 from durabletask.errors import PayloadTooLargeError
 from durabletask.grpc_options import GrpcChannelOptions
-from durabletask.internal import observability
+from durabletask.internal.observability.noop import NOOP_TRACING
 from durabletask.internal.transport.errors import CallInfo
 from durabletask.serialization import DEFAULT_DATA_CONVERTER, DataConverter
 
@@ -77,7 +77,7 @@ class ClientSettings:
     max_send_bytes: int | None = DEFAULT_MAX_MESSAGE_BYTES
     default_call_timeout: float | None = None
     logger: logging.Logger = field(default_factory=lambda: logging.getLogger("durabletask.client"))
-    tracing: Any = observability.NOOP_TRACING
+    tracing: Any = NOOP_TRACING
 
     def call_info(self, call: Call) -> CallInfo:
         """Describe ``call`` for error translation."""

@@ -47,7 +47,8 @@ class OrchestrationStatus(Enum):
     SUSPENDED = pb.ORCHESTRATION_STATUS_SUSPENDED
 
     def __str__(self) -> str:
-        return pb.OrchestrationStatus.Name(self.value)[len(_PROTO_STATUS_PREFIX):]
+        name: str = pb.OrchestrationStatus.Name(self.value)
+        return name[len(_PROTO_STATUS_PREFIX):]
 
 
 def status_from_proto(value: int) -> OrchestrationStatus:
@@ -189,12 +190,16 @@ class CleanEntityStorageResult:
 
 def optional_string(message: Any, name: str) -> str | None:
     """Return a ``StringValue`` field's text, or None when the field is not set."""
-    return getattr(message, name).value if message.HasField(name) else None
+    if not message.HasField(name):
+        return None
+    text: str = getattr(message, name).value
+    return text
 
 
 def naive_utc(timestamp: timestamp_pb2.Timestamp) -> datetime:
     """Convert a proto ``Timestamp`` to a naive UTC ``datetime``."""
-    return timestamp.ToDatetime()
+    value: datetime = timestamp.ToDatetime()
+    return value
 
 
 def parse_orchestration_state(

@@ -21,7 +21,7 @@ from durabletask.errors import ClientClosedError
 from durabletask.grpc_options import GrpcClientResiliencyOptions
 from durabletask.internal.proto import orchestrator_service_pb2_grpc as pb_grpc
 from durabletask.internal.requests.calls import Call, Flow
-from durabletask.internal.requests.setup import ClientConfig
+from durabletask.internal.requests.config import ClientConfig
 from durabletask.internal.transport import observe
 from durabletask.internal.transport.inflight import LeaseClosedError, LeaseState
 from durabletask.internal.transport.errors import (
@@ -32,13 +32,20 @@ from durabletask.internal.transport.errors import (
 )
 from durabletask.internal.transport.manager import (
     AsyncChannelManager,
+    ChannelGeneration,
     ManagerPolicy,
     SyncChannelManager,
-    Transport,
 )
 from durabletask.internal.transport.retry import RetryPlan
+from durabletask.internal.transport.status import status_code
+from durabletask.internal.transport.stubs import (
+    AsyncSidecarStub,
+    SyncSidecarStub,
+    stream_rpc,
+    unary_rpc,
+)
 
-__all__ = ["AsyncTransport", "SyncTransport"]
+__all__ = ["AsyncCallShell", "SyncCallShell"]
 
 T = TypeVar("T")
 
@@ -57,16 +64,7 @@ def _policy(options: GrpcClientResiliencyOptions) -> ManagerPolicy:
     )
 
 
-def _status(exc: grpc.RpcError) -> grpc.StatusCode | None:
-    code = getattr(exc, "code", None)
-    try:
-        value = code() if callable(code) else None
-    except Exception:
-        return None
-    return value if isinstance(value, grpc.StatusCode) else None
-
-
-class _TransportBase:
+class _CallShellBase:
     def __init__(self, config: ClientConfig, owner: str, channel: Any) -> None:
         self._config = config
         self._owner = owner
@@ -87,7 +85,7 @@ class _TransportBase:
     def _retry_delay(self, plan: RetryPlan, exc: grpc.RpcError, generation: int) -> float | None:
         if isinstance(exc, SidecarError) or self.closed:
             return None
-        code = _status(exc)
+        code = status_code(exc)
         delay = plan.retry_delay(code)
         if delay is not None:
             observe.emit(
@@ -102,14 +100,16 @@ class _TransportBase:
             exc, info, attempts=plan.attempts, deadline_passed=plan.deadline_passed
         )
 
-    def _may_resend(self, transport: Transport, current: Transport, resends: int) -> bool:
+    def _may_resend(
+        self, transport: ChannelGeneration, current: ChannelGeneration, resends: int
+    ) -> bool:
         # The channel was closed under a call that had read the transport just before a
         # recreation: the request never left, so sending it again is always safe.
         retired = transport is not current or transport.lease.state is not LeaseState.ACTIVE
         return not self.closed and retired and resends < _MAX_RESENDS
 
 
-class SyncTransport(_TransportBase):
+class SyncCallShell(_CallShellBase):
     """Sends a sync client's calls through its channel manager."""
 
     def __init__(self, config: ClientConfig, owner: str, channel: grpc.Channel | None) -> None:
@@ -156,12 +156,14 @@ class SyncTransport(_TransportBase):
         resends = 0
         while True:
             transport = self._manager.current
-            rpc = getattr(transport.stub, call.method)
+            stub: SyncSidecarStub = transport.stub
             attempt_kwargs = {**kwargs, "timeout": plan.attempt_timeout()}
             try:
                 if call.streaming:
-                    return list(rpc(call.request, **attempt_kwargs)), transport.generation
-                return rpc(call.request, **attempt_kwargs), transport.generation
+                    stream = stream_rpc(stub, call.method)(call.request, **attempt_kwargs)
+                    return list(stream), transport.generation
+                response = unary_rpc(stub, call.method)(call.request, **attempt_kwargs)
+                return response, transport.generation
             except (LeaseClosedError, ValueError):
                 if self.closed:
                     raise self._closed_error(call.method) from None
@@ -205,10 +207,11 @@ class SyncTransport(_TransportBase):
             try:
                 call = flow.send(response)
             except StopIteration as done:
-                return done.value
+                result: T = done.value  # what the flow returned
+                return result
 
 
-class AsyncTransport(_TransportBase):
+class AsyncCallShell(_CallShellBase):
     """Sends an async client's calls; the SDK-owned channel is opened on the first call."""
 
     def __init__(
@@ -275,13 +278,14 @@ class AsyncTransport(_TransportBase):
         resends = 0
         while True:
             transport = manager.current
-            rpc = getattr(transport.stub, call.method)
+            stub: AsyncSidecarStub = transport.stub
             attempt_kwargs = {**kwargs, "timeout": plan.attempt_timeout()}
             try:
                 if call.streaming:
-                    stream = rpc(call.request, **attempt_kwargs)
+                    stream = stream_rpc(stub, call.method)(call.request, **attempt_kwargs)
                     return [message async for message in stream], transport.generation
-                return await rpc(call.request, **attempt_kwargs), transport.generation
+                response = await unary_rpc(stub, call.method)(call.request, **attempt_kwargs)
+                return response, transport.generation
             except (LeaseClosedError, ValueError, grpc.aio.UsageError):
                 if self.closed:
                     raise self._closed_error(call.method) from None
@@ -325,4 +329,5 @@ class AsyncTransport(_TransportBase):
             try:
                 call = flow.send(response)
             except StopIteration as done:
-                return done.value
+                result: T = done.value  # what the flow returned
+                return result

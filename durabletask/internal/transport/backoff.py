@@ -24,7 +24,8 @@ def full_jitter_delay(
         rng: Source of uniform numbers in [0, 1).
     """
     exponent = min(max(attempt, 0), _MAX_EXPONENT)
-    return rng() * min(cap_seconds, base_seconds * (2**exponent))
+    scale: int = 2**exponent  # an int power of two: typeshed types int ** int as Any
+    return rng() * min(cap_seconds, base_seconds * scale)
 
 
 def floored_jitter_delay(

@@ -28,6 +28,7 @@ import grpc
 
 from durabletask.errors import DurableTaskError
 from durabletask.internal.transport.classify import Outcome, classify_unary
+from durabletask.internal.transport.status import status_code, status_details
 
 __all__ = [
     "CallInfo",
@@ -220,13 +221,9 @@ def translate_rpc_error(
 
 
 def _status_of(exc: grpc.RpcError) -> tuple[grpc.StatusCode, str]:
-    code_fn = getattr(exc, "code", None)
-    details_fn = getattr(exc, "details", None)
-    code = code_fn() if callable(code_fn) else None
-    details = details_fn() if callable(details_fn) else None
-    if not isinstance(code, grpc.StatusCode):
-        code = grpc.StatusCode.UNKNOWN
-    return code, details if isinstance(details, str) else str(exc)
+    details = status_details(exc)
+    code = status_code(exc) or grpc.StatusCode.UNKNOWN
+    return code, details if details is not None else str(exc)
 
 
 @contextmanager

@@ -20,7 +20,7 @@ from __future__ import annotations
 import collections
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 import grpc
 import grpc.aio
@@ -34,8 +34,16 @@ from durabletask.internal.transport.classify import (
 )
 from durabletask.internal.transport.failures import FailureTracker
 from durabletask.internal.transport.inflight import ChannelLease
+from durabletask.internal.transport.status import status_code
 
-__all__ = ["AsyncResiliencyInterceptor", "CallObserver", "SyncResiliencyInterceptor"]
+__all__ = [
+    "AioAllKinds",
+    "AsyncResiliencyInterceptor",
+    "CallObserver",
+    "SyncResiliencyInterceptor",
+    "aio_kind_views",
+    "details_with",
+]
 
 
 class _SyncCallDetails(
@@ -46,6 +54,24 @@ class _SyncCallDetails(
     grpc.ClientCallDetails,
 ):
     """Call details we build when the ones we got cannot be copied with ``_replace``."""
+
+
+def details_with(details: Any, *, aio: bool, **changes: Any) -> Any:
+    """Return a copy of a call's details with ``changes`` (``timeout``, ``metadata``) set.
+
+    grpc's own details are namedtuples and are copied with ``_replace``; details an outer
+    interceptor built as some other class are rebuilt field by field.
+    """
+    if hasattr(details, "_replace"):
+        return details._replace(**changes)
+    fields = {
+        "method": details.method, "timeout": details.timeout, "metadata": details.metadata,
+        "credentials": details.credentials,
+        "wait_for_ready": getattr(details, "wait_for_ready", None), **changes,
+    }
+    if aio:
+        return grpc.aio.ClientCallDetails(**fields)
+    return _SyncCallDetails(compression=getattr(details, "compression", None), **fields)
 
 
 class CallObserver:
@@ -87,12 +113,7 @@ class CallObserver:
             return details
         if is_long_poll(method):
             return details
-        if hasattr(details, "_replace"):
-            return details._replace(timeout=self._default_timeout)
-        return _SyncCallDetails(
-            details.method, self._default_timeout, details.metadata, details.credentials,
-            getattr(details, "wait_for_ready", None), getattr(details, "compression", None),
-        )
+        return details_with(details, aio=False, timeout=self._default_timeout)
 
     def start(self, details: Any) -> int:
         """Take a lease token for a call about to start; returns the token."""
@@ -121,14 +142,6 @@ class CallObserver:
             )
         if self._tracker.record(outcome):
             self._on_trip()
-
-
-def _code_of(call: Any) -> grpc.StatusCode | None:
-    try:
-        code = call.code()
-    except Exception:
-        return None
-    return code if isinstance(code, grpc.StatusCode) else None
 
 
 class SyncResiliencyInterceptor(
@@ -184,7 +197,9 @@ class SyncResiliencyInterceptor(
             observer.finish(token, method, None, counted)
             raise
         # Runs at once for a completed blocking call, later for futures and streams.
-        call.add_done_callback(lambda done: observer.finish(token, method, _code_of(done), counted))
+        call.add_done_callback(
+            lambda done: observer.finish(token, method, status_code(done), counted)
+        )
         return call
 
 
@@ -206,8 +221,7 @@ class AsyncResiliencyInterceptor(grpc.aio.UnaryUnaryClientInterceptor):
 
     def channel_interceptors(self) -> list[grpc.aio.ClientInterceptor]:
         """Return this interceptor plus its views for the other three call kinds."""
-        return [self, _AioUnaryStreamView(self), _AioStreamUnaryView(self),
-                _AioStreamStreamView(self)]
+        return [self, *aio_kind_views(self)]
 
     async def intercept_unary_unary(self, continuation: Any, client_call_details: Any,
                                     request: Any) -> Any:
@@ -268,8 +282,33 @@ class AsyncResiliencyInterceptor(grpc.aio.UnaryUnaryClientInterceptor):
         return call
 
 
+class AioAllKinds(Protocol):
+    """An aio interceptor that implements the three call kinds besides unary-unary."""
+
+    async def intercept_unary_stream(  # noqa: D102
+        self, continuation: Any, client_call_details: Any, request: Any
+    ) -> Any: ...
+
+    async def intercept_stream_unary(  # noqa: D102
+        self, continuation: Any, client_call_details: Any, request_iterator: Any
+    ) -> Any: ...
+
+    async def intercept_stream_stream(  # noqa: D102
+        self, continuation: Any, client_call_details: Any, request_iterator: Any
+    ) -> Any: ...
+
+
+def aio_kind_views(owner: AioAllKinds) -> list[grpc.aio.ClientInterceptor]:
+    """Return views filing ``owner`` under the unary-stream, stream-unary and stream-stream kinds.
+
+    ``grpc.aio`` files an interceptor under the first call kind it is an instance of, so
+    one object implementing all four needs a view per other kind on the channel.
+    """
+    return [_AioUnaryStreamView(owner), _AioStreamUnaryView(owner), _AioStreamStreamView(owner)]
+
+
 class _AioUnaryStreamView(grpc.aio.UnaryStreamClientInterceptor):
-    def __init__(self, owner: AsyncResiliencyInterceptor) -> None:
+    def __init__(self, owner: AioAllKinds) -> None:
         self._owner = owner
 
     async def intercept_unary_stream(self, continuation: Any, client_call_details: Any,
@@ -280,7 +319,7 @@ class _AioUnaryStreamView(grpc.aio.UnaryStreamClientInterceptor):
 
 
 class _AioStreamUnaryView(grpc.aio.StreamUnaryClientInterceptor):
-    def __init__(self, owner: AsyncResiliencyInterceptor) -> None:
+    def __init__(self, owner: AioAllKinds) -> None:
         self._owner = owner
 
     async def intercept_stream_unary(self, continuation: Any, client_call_details: Any,
@@ -291,7 +330,7 @@ class _AioStreamUnaryView(grpc.aio.StreamUnaryClientInterceptor):
 
 
 class _AioStreamStreamView(grpc.aio.StreamStreamClientInterceptor):
-    def __init__(self, owner: AsyncResiliencyInterceptor) -> None:
+    def __init__(self, owner: AioAllKinds) -> None:
         self._owner = owner
 
     async def intercept_stream_stream(self, continuation: Any, client_call_details: Any,

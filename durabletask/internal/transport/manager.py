@@ -1,8 +1,8 @@
 """Channel managers: own or borrow a channel, recreate it safely, retire the old one.
 
-A manager publishes the current :class:`Transport` (generation, channel, stub, lease) as one
-immutable object, so a call never mixes two generations (R-C3). For an SDK-owned channel a
-recreation request (R-C1, R-C2, R-C5):
+A manager publishes the current :class:`ChannelGeneration` (generation, channel, stub,
+lease) as one immutable object, so a call never mixes two generations (R-C3). For an
+SDK-owned channel a recreation request (R-C1, R-C2, R-C5):
 
 * never blocks the caller: it runs on its own thread (sync) or task (aio);
 * is single flight: a request while one runs is dropped, not queued;
@@ -40,7 +40,9 @@ from durabletask.internal.transport.interceptors import (
     SyncResiliencyInterceptor,
 )
 
-__all__ = ["AsyncChannelManager", "ManagerPolicy", "SyncChannelManager", "Transport"]
+__all__ = [
+    "AsyncChannelManager", "ChannelGeneration", "ManagerPolicy", "SyncChannelManager", "Transport",
+]
 
 _logger = logging.getLogger("durabletask.transport")
 
@@ -50,7 +52,7 @@ _CLOSE_JOIN_SECONDS = 2.0
 
 
 @dataclass(frozen=True, slots=True)
-class Transport:
+class ChannelGeneration:
     """One channel generation as callers see it; never mutated (R-C3).
 
     Attributes:
@@ -64,6 +66,10 @@ class Transport:
     channel: Any
     stub: Any
     lease: ChannelLease
+
+
+# The old name, still imported by the worker runtime (internal/runtime/work_items.py).
+Transport = ChannelGeneration
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -113,12 +119,12 @@ class _ManagerCore:
         self._last_attempt = -math.inf  # back-dated: the first recreation is never blocked
         self._generation = 0
         self._retired: list[ChannelLease] = []
-        self._current: Transport | None = None
+        self._current: ChannelGeneration | None = None
         self._counts = {"recreations": 0, "recreations_suppressed_cooldown": 0,
                         "reconfigurations": 0, "closed_channels": 0}
 
     @property
-    def current(self) -> Transport:
+    def current(self) -> ChannelGeneration:
         """The transport new calls must use."""
         current = self._current
         assert current is not None, "the manager has no transport yet"
@@ -173,7 +179,7 @@ class _ManagerCore:
             owner=self.owner, clock=self._clock,
         )
 
-    def _publish(self, new: Transport, counted: bool = True) -> Transport | None:
+    def _publish(self, new: ChannelGeneration, counted: bool = True) -> ChannelGeneration | None:
         """Swap in ``new``; returns the old transport, or None when closing (not published)."""
         with self._lock:
             self._recreating = False
@@ -191,7 +197,7 @@ class _ManagerCore:
         with self._lock:
             self._recreating = False
 
-    def _build(self) -> Transport:
+    def _build(self) -> ChannelGeneration:
         """Open the next generation: lease, interceptors, channel and stub."""
         generation = self._next_generation()
         cell: list[Any] = []
@@ -200,9 +206,9 @@ class _ManagerCore:
                              clock=self._clock)
         channel = self._open_channel(self._interceptors_for(lease))
         cell.append(channel)
-        return Transport(generation, channel, self._stub_factory(channel), lease)
+        return ChannelGeneration(generation, channel, self._stub_factory(channel), lease)
 
-    def _swap(self, counted: bool = True) -> Transport | None:
+    def _swap(self, counted: bool = True) -> ChannelGeneration | None:
         """Build and publish a new generation, retiring the old; None if none was published.
 
         ``counted=False`` is a planned change of the channel's settings, not a recovery: it
@@ -234,7 +240,7 @@ class _ManagerCore:
     def _close_channel(self, channel: Any, generation: int) -> None:
         raise NotImplementedError
 
-    def _retire(self, old: Transport, counted: bool = True) -> None:
+    def _retire(self, old: ChannelGeneration, counted: bool = True) -> None:
         observe.emit("channel_recreated" if counted else "channel_reconfigured", self.target,
                      self.owner, old.generation + 1, previous_generation=old.generation,
                      in_flight=old.lease.in_flight)
@@ -309,7 +315,7 @@ class SyncChannelManager(_ManagerCore):
         thread.start()
         return True
 
-    def recreate_now(self) -> Transport | None:
+    def recreate_now(self) -> ChannelGeneration | None:
         """Recreate on the calling thread, ignoring the cooldown (single flight still holds).
 
         Returns:
@@ -416,7 +422,7 @@ class AsyncChannelManager(_ManagerCore):
         self._spawn(self._swap_on_loop())
         return True
 
-    async def recreate_now(self, *, counted: bool = True) -> Transport | None:
+    async def recreate_now(self, *, counted: bool = True) -> ChannelGeneration | None:
         """Recreate now, ignoring the cooldown (single flight still holds).
 
         A caller-owned channel only gets a new stub and generation (the worker's R-O2).

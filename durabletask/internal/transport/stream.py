@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import enum
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -27,7 +27,7 @@ from durabletask.grpc_options import (
 from durabletask.internal.clock import SYSTEM_CLOCK, Clock, wait_first
 from durabletask.internal.dialect import SidecarTraits
 from durabletask.internal.proto import orchestrator_service_pb2 as pb
-from durabletask.internal.transport.manager import Transport
+from durabletask.internal.transport.manager import ChannelGeneration
 
 __all__ = [
     "Liveness",
@@ -191,7 +191,9 @@ class StreamGeneration:
 class WorkItemSink(Protocol):
     """Receives the work items of a stream, with the transport they must complete through."""
 
-    def __call__(self, item: pb.WorkItem, transport: Transport, stream: StreamGeneration) -> None:
+    def __call__(
+        self, item: pb.WorkItem, transport: ChannelGeneration, stream: StreamGeneration
+    ) -> None:
         """Hand one work item over for execution; must not block."""
         ...
 
@@ -205,7 +207,7 @@ class WorkItemStreamConsumer:
 
     def __init__(
         self,
-        transport: Transport,
+        transport: ChannelGeneration,
         request: pb.GetWorkItemsRequest,
         *,
         metadata: Sequence[tuple[str, str]] | None,
@@ -256,7 +258,7 @@ class WorkItemStreamConsumer:
         """What the sidecar advertised in its ``Hello`` answer."""
 
     @property
-    def transport(self) -> Transport:
+    def transport(self) -> ChannelGeneration:
         """The channel generation this connection uses."""
         return self._transport
 
@@ -307,7 +309,9 @@ class WorkItemStreamConsumer:
         self._call = self._stub.GetWorkItems(self._request, metadata=self._stream_metadata)
         return await self._read_all()
 
-    async def _guarded(self, step: Any) -> StreamResult | None:
+    async def _guarded(
+        self, step: Callable[[], Awaitable[StreamResult | None]]
+    ) -> StreamResult | None:
         try:
             return await step()
         except grpc.aio.AioRpcError as exc:

@@ -15,13 +15,16 @@ import grpc
 import grpc.aio
 
 from durabletask.internal.proto import orchestrator_service_pb2_grpc as pb_grpc
+from durabletask.internal.transport.status import status_code, status_details
 
 _STREAM_END = object()
 
 
 def _as_aio_error(exc: grpc.RpcError) -> grpc.aio.AioRpcError:
-    code = exc.code() if hasattr(exc, "code") else grpc.StatusCode.UNKNOWN
-    details = exc.details() if hasattr(exc, "details") else str(exc)
+    code = status_code(exc) or grpc.StatusCode.UNKNOWN
+    details = status_details(exc)
+    if details is None:
+        details = str(exc)
     return grpc.aio.AioRpcError(code, grpc.aio.Metadata(), grpc.aio.Metadata(), details)
 
 

@@ -1,8 +1,11 @@
 """The dependency arrows hold: checked by parsing the source (AST), never by importing it.
 
 * ``durabletask/sidecar/**`` is a separate program: it never imports the client, the
-  worker, the replay engine or ``durabletask.task``.
-* ``durabletask/internal/engine/**`` is pure: it never imports ``grpc``.
+  worker, the replay engine, ``durabletask.task`` or the client transport.
+* ``durabletask/internal/engine/**`` is pure: it never imports ``grpc`` nor ``asyncio``.
+* ``durabletask/internal/transport/**`` sits below the requests, the worker runtime and
+  the engine: it imports none of them.
+* the value types (``durabletask/history.py``) sit below the clients and the worker.
 * the engine's tests (``tests/durabletask/engine/**``) need no gRPC either.
 * the library never calls ``logging.basicConfig`` (that is the application's choice).
 """
@@ -24,7 +27,19 @@ SIDECAR_FORBIDDEN = (
     "durabletask.internal.engine",
     "durabletask.task",
 )
+SIDECAR_FORBIDDEN += ("durabletask.internal.transport",)
 GRPC_FORBIDDEN = ("grpc",)
+ASYNCIO_FORBIDDEN = ("asyncio",)
+# The engine module that still runs an async activity's coroutine itself (asyncio.run for
+# an activity that returned one from a plain function); the worker runtime is to take that
+# over. No other engine module may join this list.
+ENGINE_ASYNCIO_PENDING = ("durabletask/internal/engine/activity.py",)
+TRANSPORT_FORBIDDEN = (
+    "durabletask.internal.requests",
+    "durabletask.internal.runtime",
+    "durabletask.internal.engine",
+)
+VALUE_FORBIDDEN = ("durabletask.client", "durabletask.worker")
 # The sidecar, clients and worker all call the observability facade: it must not pull in
 # any of them (nor the engine), or the sidecar's arrows would break through it.
 OBSERVABILITY_FORBIDDEN = (
@@ -164,6 +179,40 @@ def test_engine_module_never_imports_grpc(path):
     bad = forbidden_imports(path, GRPC_FORBIDDEN)
 
     assert not bad, f"{path.relative_to(REPO_ROOT)} imports {bad}: the engine must stay pure"
+
+
+@pytest.mark.parametrize("path", _file_params(PACKAGE_DIR / "internal" / "engine"))
+def test_engine_module_never_imports_asyncio(path):
+    _require_file(path)
+    if str(path.relative_to(REPO_ROOT)) in ENGINE_ASYNCIO_PENDING:
+        pytest.skip("runs a returned coroutine itself until the worker runtime takes it over")
+
+    bad = forbidden_imports(path, ASYNCIO_FORBIDDEN)
+
+    assert not bad, (
+        f"{path.relative_to(REPO_ROOT)} imports {bad}: the engine is driven by the worker "
+        "runtime and never runs an event loop"
+    )
+
+
+@pytest.mark.parametrize("path", _file_params(PACKAGE_DIR / "internal" / "transport"))
+def test_transport_module_never_imports_requests_runtime_or_engine(path):
+    _require_file(path)
+
+    bad = forbidden_imports(path, TRANSPORT_FORBIDDEN)
+
+    assert not bad, (
+        f"{path.relative_to(REPO_ROOT)} imports {bad}: the transport carries calls for the "
+        "client requests and the worker runtime and must not depend on them"
+    )
+
+
+def test_history_value_types_never_import_the_clients_or_worker():
+    path = PACKAGE_DIR / "history.py"
+
+    bad = forbidden_imports(path, VALUE_FORBIDDEN)
+
+    assert not bad, f"durabletask/history.py imports {bad}: value types sit below the client"
 
 
 @pytest.mark.parametrize("path", _file_params(REPO_ROOT / "tests" / "durabletask" / "engine"))

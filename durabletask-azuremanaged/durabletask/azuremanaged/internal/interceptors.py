@@ -9,7 +9,6 @@ retried call picks up a refreshed token.
 from __future__ import annotations
 
 import asyncio
-import collections
 import inspect
 from collections.abc import Callable
 from typing import Any
@@ -29,22 +28,13 @@ from durabletask.azuremanaged.internal.headers import (
     token_scope,
     validate_taskhub,
 )
+from durabletask.internal.transport.interceptors import aio_kind_views, details_with
 
 __all__ = [
     "DTSAsyncDefaultClientInterceptorImpl",
     "DTSDefaultClientInterceptorImpl",
     "SchedulerMetadata",
 ]
-
-
-class _SyncCallDetails(
-    collections.namedtuple(
-        "_SyncCallDetails",
-        ("method", "timeout", "metadata", "credentials", "wait_for_ready", "compression"),
-    ),
-    grpc.ClientCallDetails,
-):
-    """Call details we build when the ones we got cannot be copied with ``_replace``."""
 
 
 def _is_async_credential(credential: Any) -> bool:
@@ -130,17 +120,7 @@ class SchedulerMetadata:
 def _with_headers(details: Any, headers: tuple[Header, ...], aio: bool) -> Any:
     merged = merge_metadata(details.metadata, headers)
     metadata: Any = grpc.aio.Metadata(*merged) if aio else merged
-    if hasattr(details, "_replace"):
-        return details._replace(metadata=metadata)
-    if aio:
-        return grpc.aio.ClientCallDetails(
-            details.method, details.timeout, metadata, details.credentials,
-            details.wait_for_ready,
-        )
-    return _SyncCallDetails(
-        details.method, details.timeout, metadata, details.credentials,
-        details.wait_for_ready, getattr(details, "compression", None),
-    )
+    return details_with(details, aio=aio, metadata=metadata)
 
 
 class DTSDefaultClientInterceptorImpl(
@@ -205,38 +185,24 @@ class DTSAsyncDefaultClientInterceptorImpl(grpc.aio.UnaryUnaryClientInterceptor)
 
     def channel_interceptors(self) -> list[grpc.aio.ClientInterceptor]:
         """Return this interceptor plus its views for the other three call kinds."""
-        return [self, _UnaryStreamView(self), _StreamUnaryView(self), _StreamStreamView(self)]
+        return [self, *aio_kind_views(self)]
 
     async def intercept_unary_unary(self, continuation: Any, client_call_details: Any,
                                     request: Any) -> Any:
         """Add the headers to a unary-unary call."""
         return await continuation(await self.details(client_call_details), request)
 
-
-class _UnaryStreamView(grpc.aio.UnaryStreamClientInterceptor):
-    def __init__(self, owner: DTSAsyncDefaultClientInterceptorImpl) -> None:
-        self._owner = owner
-
     async def intercept_unary_stream(self, continuation: Any, client_call_details: Any,
                                      request: Any) -> Any:
-        return await continuation(await self._owner.details(client_call_details), request)
-
-
-class _StreamUnaryView(grpc.aio.StreamUnaryClientInterceptor):
-    def __init__(self, owner: DTSAsyncDefaultClientInterceptorImpl) -> None:
-        self._owner = owner
+        """Add the headers to a unary-stream call (filed through its view)."""
+        return await continuation(await self.details(client_call_details), request)
 
     async def intercept_stream_unary(self, continuation: Any, client_call_details: Any,
                                      request_iterator: Any) -> Any:
-        return await continuation(await self._owner.details(client_call_details),
-                                  request_iterator)
-
-
-class _StreamStreamView(grpc.aio.StreamStreamClientInterceptor):
-    def __init__(self, owner: DTSAsyncDefaultClientInterceptorImpl) -> None:
-        self._owner = owner
+        """Add the headers to a stream-unary call (filed through its view)."""
+        return await continuation(await self.details(client_call_details), request_iterator)
 
     async def intercept_stream_stream(self, continuation: Any, client_call_details: Any,
                                       request_iterator: Any) -> Any:
-        return await continuation(await self._owner.details(client_call_details),
-                                  request_iterator)
+        """Add the headers to a stream-stream call (filed through its view)."""
+        return await continuation(await self.details(client_call_details), request_iterator)
