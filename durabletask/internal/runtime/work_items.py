@@ -32,6 +32,7 @@ from durabletask.internal.dialect import EventWaits
 from durabletask.internal.proto import orchestrator_service_pb2 as pb
 from durabletask.internal.runtime import completions, entity_items
 from durabletask.internal.runtime.episodes import EpisodeRunner
+from durabletask.internal.runtime.isolation.pool import ActivityProcessLost
 from durabletask.internal.transport.manager import Transport
 from durabletask.internal.transport.stream import StreamGeneration
 
@@ -136,6 +137,7 @@ class WorkItemRunner:
         self._entity_slots = asyncio.Semaphore(settings.max_concurrent_entities)
         self._tasks: dict[asyncio.Task[None], _Tracked] = {}
         self._stopping = False
+        self._hurry = asyncio.Event()
         self._rng = random.Random()
 
     def submit(self, item: pb.WorkItem, transport: Transport, stream: StreamGeneration) -> None:
@@ -234,6 +236,10 @@ class WorkItemRunner:
                     outcome = await loop.run_in_executor(
                         self._pool, span.run, self._activities.execute, *args
                     )
+            except ActivityProcessLost as exc:
+                _logger.warning("%s; abandoning the work item for redelivery", exc)
+                await self._abandon_item(tracked)
+                return
             except Exception:
                 _logger.exception("Activity work item %s failed internally", request.name)
                 await self._abandon_item(tracked)
@@ -356,6 +362,10 @@ class WorkItemRunner:
         """Start no more work: queued items, and items that still arrive, are abandoned."""
         self._stopping = True
 
+    def hurry(self) -> None:
+        """End a running :meth:`shutdown`'s grace period now (call on the runner's loop)."""
+        self._hurry.set()
+
     async def shutdown(self, grace_seconds: float) -> list[str]:
         """Stop starting work, wait up to ``grace_seconds`` for running items, abandon the rest.
 
@@ -365,8 +375,13 @@ class WorkItemRunner:
         """
         self.stop_accepting()
         pending = list(self._tasks)
-        if pending:
-            await asyncio.wait(pending, timeout=grace_seconds)
+        if pending and not self._hurry.is_set():
+            everything = asyncio.ensure_future(asyncio.wait(pending))
+            hurry = asyncio.ensure_future(self._hurry.wait())
+            await asyncio.wait([everything, hurry], timeout=grace_seconds,
+                               return_when=asyncio.FIRST_COMPLETED)
+            everything.cancel()
+            hurry.cancel()
         orphans = []
         for task, tracked in list(self._tasks.items()):
             orphans.append(_describe(tracked.item))
