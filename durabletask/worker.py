@@ -446,9 +446,9 @@ class TaskHubGrpcWorker:
         Safe to call several times, from any thread, and before :meth:`start`;
         ``stop(grace=0)`` while another stop waits cuts that wait short.
         """
-        stopping = self._stopping
-        if grace == 0 and stopping is not None:
-            stopping.hurry()
+        running = self._stopping or self._host
+        if grace == 0 and running is not None:
+            running.hurry()  # a stop that is waiting for running work stops waiting
         if grace is None:
             grace = self._shutdown.grace_seconds
         with self._lifecycle_lock:

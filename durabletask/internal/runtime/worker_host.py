@@ -89,6 +89,7 @@ class WorkerHost:
     ) -> None:
         self._config = config
         self._process_pool = process_pool
+        self._hurried = False
         self._tracing = tracing
         self._metrics = metrics
         self._unregister_metrics: Any = None
@@ -292,6 +293,7 @@ class WorkerHost:
 
     def hurry(self) -> None:
         """Cut a running :meth:`stop`'s grace period short: abandon running work now."""
+        self._hurried = True
         runner = self._runner
         if runner is not None:
             with contextlib.suppress(RuntimeError):  # the loop already ended
@@ -299,6 +301,8 @@ class WorkerHost:
 
     async def _shutdown(self) -> None:
         if self._runner is not None:
+            if self._hurried:
+                self._runner.hurry()
             self._runner.stop_accepting()  # items still arriving are handed back
         if self._supervisor is not None:
             await self._drain()

@@ -63,8 +63,12 @@ def call(ctx: task.OrchestrationContext, spec: dict[str, Any]):
 
 
 def fan_out(ctx: task.OrchestrationContext, spec: dict[str, Any]):
-    """Calls activity ``spec["name"]`` ``spec["count"]`` times in parallel."""
-    calls = [ctx.call_activity(spec["name"], input=i) for i in range(spec["count"])]
+    """Calls activity ``spec["name"]`` ``spec["count"]`` times in parallel.
+
+    Each call gets ``spec["input"]``, or its index when there is none.
+    """
+    calls = [ctx.call_activity(spec["name"], input=spec.get("input", i))
+             for i in range(spec["count"])]
     results = yield task.when_all(calls)
     return results
 

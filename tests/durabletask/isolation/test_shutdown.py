@@ -1,0 +1,162 @@
+"""Stopping a worker with process-isolated activities: bounded, redelivered, nothing left.
+
+Real processes throughout: the children are spawned by the worker under test, and the
+tests that kill or signal a worker run it in its own process (``worker_main``).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from durabletask import client
+from tests.durabletask.helpers.wait import poll_until
+from tests.durabletask.isolation import acts
+
+pytestmark = pytest.mark.slow
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+_PR_SET_CHILD_SUBREAPER = 36
+# The documented bound of stop(): grace + abandon_timeout_seconds (5) + 2 s teardown
+# + 3 s process reap; the slack absorbs a loaded 2-core CI machine.
+_STOP_BOUND_SLACK = 20.0
+
+
+def _gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+def _pids(folder: Path) -> list[int]:
+    return [int(p.name) for p in folder.iterdir()]
+
+
+def test_stop_with_grace_abandons_a_long_activity_which_another_worker_completes(
+        make_worker, dt_client, tmp_path: Path):
+    first = make_worker([acts.call])
+    first.add_activity(acts.record_pid_then_sleep, isolation="process")
+    first.start()
+    instance = dt_client.schedule_new_orchestration(
+        acts.call, input={"name": "record_pid_then_sleep", "input": str(tmp_path)})
+    (busy,) = poll_until(lambda: _pids(tmp_path), timeout=30, message="the activity started")
+
+    stopper = threading.Thread(target=first.stop, kwargs={"grace": 1})
+    stopper.start()
+    stopper.join(timeout=1 + 5 + 2 + 3 + _STOP_BOUND_SLACK)
+    assert not stopper.is_alive()
+    assert _gone(busy)  # killed and reaped by stop(), not left as a zombie
+
+    second = make_worker([acts.call])
+    second.add_activity(acts.record_pid_then_sleep, isolation="process")
+    second.start()
+    state = dt_client.wait_for_orchestration_completion(instance, timeout=60)
+    assert state is not None
+    assert state.runtime_status == client.OrchestrationStatus.COMPLETED
+    assert json.loads(state.serialized_output) not in (busy, os.getpid())
+
+
+def _children_of(pid: int) -> list[int]:
+    children = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                children.append(int(entry.name))
+    return children
+
+
+@pytest.fixture
+def _subreaper() -> Iterator[None]:
+    """Orphans of this test become children of the test process, so it can reap them.
+
+    This machine's init does not reap orphans; a real init (or container runtime) does.
+    """
+    libc = ctypes.CDLL(None, use_errno=True)
+    assert libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+    try:
+        yield
+    finally:
+        libc.prctl(_PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0)
+
+
+def _start_worker_process(address: str, grace: float) -> subprocess.Popen[str]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tests.durabletask.isolation.worker_main", address, str(grace)],
+        cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True)
+    assert process.stdout is not None
+    assert process.stdout.readline().strip() == "ready"
+    return process
+
+
+def _reaped(pid: int, statuses: dict[int, int]) -> bool:
+    if pid not in statuses:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            statuses[pid] = os.waitstatus_to_exitcode(status)
+    return pid in statuses
+
+
+@pytest.mark.usefixtures("_subreaper")
+def test_children_exit_on_their_own_within_5s_when_the_worker_is_sigkilled(
+        sidecar, dt_client, tmp_path: Path):
+    worker_process = _start_worker_process(sidecar.address, grace=20)
+    try:
+        dt_client.schedule_new_orchestration(acts.fan_out, input={
+            "name": "record_pid_and_sleep", "input": str(tmp_path), "count": 2})
+        busy = poll_until(lambda: len(_pids(tmp_path)) == 2 and _pids(tmp_path), timeout=30,
+                          message="both children busy")
+        helpers = [p for p in _children_of(worker_process.pid) if p not in busy]
+    finally:
+        worker_process.kill()
+        worker_process.wait(timeout=10)
+    statuses: dict[int, int] = {}
+    # The promise: every activity child exits by itself within 5 s of its parent's death.
+    poll_until(lambda: all(_reaped(pid, statuses) for pid in busy), timeout=5.0,
+               message="the orphaned children to exit")
+    assert [statuses[pid] for pid in busy] == [70, 70]  # the orphan exit, not a kill
+    # multiprocessing's resource tracker ends when the last child has closed its pipe.
+    poll_until(lambda: all(_reaped(pid, statuses) for pid in helpers), timeout=10.0,
+               message="the worker's helper processes to exit")
+    assert all(_gone(pid) for pid in [*busy, *helpers])
+
+
+@pytest.mark.parametrize("signals", [[signal.SIGTERM], [signal.SIGINT, signal.SIGINT]])
+def test_a_signalled_worker_hands_running_activities_back_and_reaps_its_children(
+        sidecar, dt_client, tmp_path: Path, signals: list[int]):
+    # SIGTERM: a graceful stop with a 1 s grace. Two SIGINTs: the second one cuts a 600 s
+    # grace short (the worker would otherwise wait for the activity).
+    grace = 1 if signals == [signal.SIGTERM] else 600
+    worker_process = _start_worker_process(sidecar.address, grace=grace)
+    try:
+        instance = dt_client.schedule_new_orchestration(acts.fan_out, input={
+            "name": "record_pid_and_sleep", "input": str(tmp_path), "count": 1})
+        (busy,) = poll_until(lambda: _pids(tmp_path), timeout=30, message="activity started")
+        for signum in signals:
+            worker_process.send_signal(signum)
+        assert worker_process.wait(timeout=30) == 0
+        assert worker_process.stdout is not None
+        assert worker_process.stdout.read().strip() == "stopped"
+    finally:
+        if worker_process.poll() is None:
+            worker_process.kill()
+            worker_process.wait(timeout=10)
+    assert _gone(busy)
+    # Handed back, not failed: the instance still runs, waiting for a worker.
+    state = dt_client.get_orchestration_state(instance)
+    assert state is not None
+    assert state.runtime_status == client.OrchestrationStatus.RUNNING
