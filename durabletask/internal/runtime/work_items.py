@@ -46,6 +46,11 @@ _ABANDON_RPCS: dict[str, tuple[str, Any]] = {
     "entityRequestV2": ("AbandonTaskEntityWorkItem", pb.AbandonEntityTaskRequest),
 }
 
+# Sent with the abandon of an activity whose process died: a sidecar that reads it may
+# count the redelivery as a lost worker (max_recovery_attempts -> WorkerLost) rather than
+# a plain abandon; other sidecars ignore unknown metadata.
+PROCESS_LOST_METADATA = (("durabletask-abandon-reason", "process-lost"),)
+
 # The work-item kind as metrics and health name it.
 _KIND_NAMES = {
     "orchestratorRequest": "orchestration",
@@ -238,7 +243,7 @@ class WorkItemRunner:
                     )
             except ActivityProcessLost as exc:
                 _logger.warning("%s; abandoning the work item for redelivery", exc)
-                await self._abandon_item(tracked)
+                await self._abandon_item(tracked, PROCESS_LOST_METADATA)
                 return
             except Exception:
                 _logger.exception("Activity work item %s failed internally", request.name)
@@ -336,18 +341,23 @@ class WorkItemRunner:
         )
         return unit + self._rng.random() * 0.2 * unit
 
-    async def _abandon_item(self, tracked: _Tracked) -> None:
+    async def _abandon_item(
+        self, tracked: _Tracked, extra_metadata: tuple[tuple[str, str], ...] = ()
+    ) -> None:
         """Hand any kind of work item back to the sidecar (best effort, bounded)."""
         rpc_name, request_type = _ABANDON_RPCS[tracked.item.WhichOneof("request")]
         request = request_type(completionToken=tracked.item.completionToken)
         if self._metrics.enabled:
             self._metrics.abandoned(tracked.kind, time.monotonic() - tracked.arrived)
-        await self._abandon(getattr(tracked.stub, rpc_name), request)
+        await self._abandon(getattr(tracked.stub, rpc_name), request, extra_metadata)
 
-    async def _abandon(self, rpc: Any, request: Any) -> None:
+    async def _abandon(
+        self, rpc: Any, request: Any, extra_metadata: tuple[tuple[str, str], ...] = ()
+    ) -> None:
+        metadata = (*(self._metadata or ()), *extra_metadata) or None
         try:
             await rpc(
-                request, timeout=self._settings.abandon_timeout_seconds, metadata=self._metadata
+                request, timeout=self._settings.abandon_timeout_seconds, metadata=metadata
             )
         except grpc.aio.AioRpcError as exc:
             _logger.warning(

@@ -96,3 +96,9 @@ def call_catching(ctx: task.OrchestrationContext, spec: dict[str, Any]):
         return {"type": details.error_type, "message": details.message,
                 "stack": details.stack_trace or ""}
     return None
+
+
+def die_always(ctx: task.ActivityContext, folder: str) -> None:
+    """A poison activity: notes the attempt in ``folder``, then its process exits."""
+    (Path(folder) / str(os.getpid())).write_text("attempt")
+    os._exit(3)

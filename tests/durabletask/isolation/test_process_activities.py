@@ -110,6 +110,23 @@ def test_a_child_killed_mid_activity_is_redelivered_and_completed_by_a_fresh_chi
     assert _gone(killed)
 
 
+def test_a_poison_activity_is_handed_back_each_time_never_failed_by_the_worker(
+        make_worker, dt_client, tmp_path: Path):
+    # Whether to give up is the sidecar's decision (max_recovery_attempts), not the worker's.
+    w = make_worker([acts.call])
+    w.add_activity(acts.die_always, isolation="process")
+    w.start()
+    instance = dt_client.schedule_new_orchestration(
+        acts.call, input={"name": "die_always", "input": str(tmp_path)})
+    attempts = poll_until(lambda: len(list(tmp_path.iterdir())) >= 3 and list(tmp_path.iterdir()),
+                          timeout=60, message="three attempts")
+    state = dt_client.get_orchestration_state(instance)
+    assert state is not None
+    assert state.runtime_status == client.OrchestrationStatus.RUNNING
+    w.stop()
+    assert all(_gone(int(path.name)) for path in attempts)
+
+
 def _pipes() -> int:
     """Pipes this process holds open (each child costs one while it lives)."""
     count = 0
