@@ -5,8 +5,9 @@ work; tell a sidecar that honours it (ours) that the worker is stopping, so that
 nothing new and keeps this worker's leases valid, and read its stream to the end; cancel the
 stream, ``Hello`` and any backoff; abandon queued items; wait up to ``stop_timeout_seconds``
 for running ones (their completions are accepted) and abandon the rest explicitly; close
-every SDK-owned channel (current and retired); stop the loop thread. It is bounded by
-``stop_timeout + abandon_timeout + 2 s`` and returns within about a second when idle.
+every SDK-owned channel (current and retired); stop the loop thread; reap the activity
+processes, if any. It is bounded by ``grace + abandon_timeout + 2 s`` (grace defaults to
+``stop_timeout``) plus the process reap bound, and returns within about a second when idle.
 """
 
 from __future__ import annotations
