@@ -67,14 +67,10 @@ from durabletask.internal.runtime.worker_host import WorkerHost, WorkerHostConfi
 from durabletask.payload.store import PayloadStore
 from durabletask.serialization import DEFAULT_DATA_CONVERTER, DataConverter
 
-__all__ = [
-    "ConcurrencyOptions",
-    "ProcessIsolationOptions",
-    "ShutdownOptions",
-    "ShutdownSignals",
-    "TaskHubGrpcWorker",
-    "install_shutdown_signals",
-]
+__all__ = ["ConcurrencyOptions", "TaskHubGrpcWorker"]
+
+# Additions to the official API, importable from here (``__all__`` stays official's).
+_ADDITIONS = (ProcessIsolationOptions, ShutdownOptions, ShutdownSignals, install_shutdown_signals)
 
 # Re-exported for code written against the official module layout.
 _REEXPORTED = (

@@ -18,25 +18,17 @@ from durabletask import client
 from durabletask.worker import ProcessIsolationOptions
 from tests.durabletask.helpers.wait import poll_until
 from tests.durabletask.isolation import acts
+from tests.durabletask.isolation.procs import gone, schedule_call, start_with
 
 pytestmark = pytest.mark.slow
 
 
 def _run(dt_client: client.TaskHubGrpcClient, name: str, value: Any
          ) -> client.OrchestrationState:
-    instance = dt_client.schedule_new_orchestration(
-        acts.call, input={"name": name, "input": value})
-    state = dt_client.wait_for_orchestration_completion(instance, timeout=60)
+    state = dt_client.wait_for_orchestration_completion(
+        schedule_call(dt_client, name, value), timeout=60)
     assert state is not None
     return state
-
-
-def _gone(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    return False
 
 
 def test_activities_see_the_same_input_and_context_as_in_a_thread(make_worker, dt_client):
@@ -81,7 +73,7 @@ def test_a_failing_activity_fails_exactly_as_it_does_in_a_thread(make_worker, dt
     assert "raise ValueError" in in_process["stack"]
 
 
-def test_an_activity_past_its_timeout_fails_with_timeout_error_and_its_child_is_gone(
+def test_an_activity_past_its_timeout_fails_with_timeout_error_and_its_child_isgone(
         make_worker, dt_client, tmp_path: Path):
     w = make_worker([acts.call, acts.call_catching], process_isolation=ProcessIsolationOptions(
         max_processes=1, activity_timeout_seconds=1))
@@ -92,7 +84,7 @@ def test_an_activity_past_its_timeout_fails_with_timeout_error_and_its_child_is_
     assert failure["type"] == "builtins.TimeoutError"
     assert "activity_timeout_seconds" in failure["message"]
     (overrun,) = [int(p.name) for p in tmp_path.iterdir()]
-    assert _gone(overrun)
+    assert gone(overrun)
     # The pool replaced the killed child.
     after = json.loads(_run(dt_client, "whoami", None).serialized_output)
     assert after["pid"] not in (overrun, os.getpid())
@@ -100,31 +92,26 @@ def test_an_activity_past_its_timeout_fails_with_timeout_error_and_its_child_is_
 
 def test_a_child_killed_mid_activity_is_redelivered_and_completed_by_a_fresh_child(
         make_worker, dt_client, tmp_path: Path):
-    w = make_worker([acts.call])
-    w.add_activity(acts.die_once, isolation="process")
-    w.start()
+    start_with(make_worker, acts.die_once)
     state = _run(dt_client, "die_once", str(tmp_path))
     assert state.runtime_status == client.OrchestrationStatus.COMPLETED
     killed = int((tmp_path / "died").read_text())
     assert json.loads(state.serialized_output) not in (killed, os.getpid())
-    assert _gone(killed)
+    assert gone(killed)
 
 
 def test_a_poison_activity_is_handed_back_each_time_never_failed_by_the_worker(
         make_worker, dt_client, tmp_path: Path):
     # Whether to give up is the sidecar's decision (max_recovery_attempts), not the worker's.
-    w = make_worker([acts.call])
-    w.add_activity(acts.die_always, isolation="process")
-    w.start()
-    instance = dt_client.schedule_new_orchestration(
-        acts.call, input={"name": "die_always", "input": str(tmp_path)})
+    w = start_with(make_worker, acts.die_always)
+    instance = schedule_call(dt_client, "die_always", str(tmp_path))
     attempts = poll_until(lambda: len(list(tmp_path.iterdir())) >= 3 and list(tmp_path.iterdir()),
                           timeout=60, message="three attempts")
     state = dt_client.get_orchestration_state(instance)
     assert state is not None
     assert state.runtime_status == client.OrchestrationStatus.RUNNING
     w.stop()
-    assert all(_gone(int(path.name)) for path in attempts)
+    assert all(gone(int(path.name)) for path in attempts)
 
 
 def _pipes() -> int:
@@ -141,9 +128,7 @@ def _pipes() -> int:
 def test_children_are_recycled_after_their_task_limit_and_nothing_leaks(
         make_worker, dt_client):
     # A first worker pays the one-time costs (multiprocessing's resource tracker pipe).
-    warm_up = make_worker([acts.call])
-    warm_up.add_activity(acts.whoami, isolation="process")
-    warm_up.start()
+    warm_up = start_with(make_worker, acts.whoami)
     assert _run(dt_client, "whoami", None).runtime_status == client.OrchestrationStatus.COMPLETED
     warm_up.stop()
     pipes, threads = _pipes(), threading.active_count()
@@ -165,6 +150,6 @@ def test_children_are_recycled_after_their_task_limit_and_nothing_leaks(
     assert sorted(per_child.values())[2:] == [10] * (len(pids) - 2)
     assert len(pids) in (20, 21)
     w.stop()
-    assert all(_gone(pid) for pid in pids)
+    assert all(gone(pid) for pid in pids)
     poll_until(lambda: threading.active_count() <= threads, message="threads back to baseline")
     poll_until(lambda: _pipes() <= pipes, message="pipes back to baseline")

@@ -21,6 +21,7 @@ import pytest
 from durabletask import client
 from tests.durabletask.helpers.wait import poll_until
 from tests.durabletask.isolation import acts
+from tests.durabletask.isolation.procs import gone, pids_in, schedule_call, start_with
 
 pytestmark = pytest.mark.slow
 
@@ -31,36 +32,19 @@ _PR_SET_CHILD_SUBREAPER = 36
 _STOP_BOUND_SLACK = 20.0
 
 
-def _gone(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    return False
-
-
-def _pids(folder: Path) -> list[int]:
-    return [int(p.name) for p in folder.iterdir()]
-
-
 def test_stop_with_grace_abandons_a_long_activity_which_another_worker_completes(
         make_worker, dt_client, tmp_path: Path):
-    first = make_worker([acts.call])
-    first.add_activity(acts.record_pid_then_sleep, isolation="process")
-    first.start()
-    instance = dt_client.schedule_new_orchestration(
-        acts.call, input={"name": "record_pid_then_sleep", "input": str(tmp_path)})
-    (busy,) = poll_until(lambda: _pids(tmp_path), timeout=30, message="the activity started")
+    first = start_with(make_worker, acts.record_pid_then_sleep)
+    instance = schedule_call(dt_client, "record_pid_then_sleep", str(tmp_path))
+    (busy,) = poll_until(lambda: pids_in(tmp_path), timeout=30, message="the activity started")
 
     stopper = threading.Thread(target=first.stop, kwargs={"grace": 1})
     stopper.start()
     stopper.join(timeout=1 + 5 + 2 + 3 + _STOP_BOUND_SLACK)
     assert not stopper.is_alive()
-    assert _gone(busy)  # killed and reaped by stop(), not left as a zombie
+    assert gone(busy)  # killed and reaped by stop(), not left as a zombie
 
-    second = make_worker([acts.call])
-    second.add_activity(acts.record_pid_then_sleep, isolation="process")
-    second.start()
+    start_with(make_worker, acts.record_pid_then_sleep)
     state = dt_client.wait_for_orchestration_completion(instance, timeout=60)
     assert state is not None
     assert state.runtime_status == client.OrchestrationStatus.COMPLETED
@@ -118,7 +102,7 @@ def test_children_exit_on_their_own_within_5s_when_the_worker_is_sigkilled(
     try:
         dt_client.schedule_new_orchestration(acts.fan_out, input={
             "name": "record_pid_and_sleep", "input": str(tmp_path), "count": 2})
-        busy = poll_until(lambda: len(_pids(tmp_path)) == 2 and _pids(tmp_path), timeout=30,
+        busy = poll_until(lambda: len(pids_in(tmp_path)) == 2 and pids_in(tmp_path), timeout=30,
                           message="both children busy")
         helpers = [p for p in _children_of(worker_process.pid) if p not in busy]
     finally:
@@ -132,7 +116,7 @@ def test_children_exit_on_their_own_within_5s_when_the_worker_is_sigkilled(
     # multiprocessing's resource tracker ends when the last child has closed its pipe.
     poll_until(lambda: all(_reaped(pid, statuses) for pid in helpers), timeout=10.0,
                message="the worker's helper processes to exit")
-    assert all(_gone(pid) for pid in [*busy, *helpers])
+    assert all(gone(pid) for pid in [*busy, *helpers])
 
 
 @pytest.mark.parametrize("signals", [[signal.SIGTERM], [signal.SIGINT, signal.SIGINT]])
@@ -145,7 +129,7 @@ def test_a_signalled_worker_hands_running_activities_back_and_reaps_its_children
     try:
         instance = dt_client.schedule_new_orchestration(acts.fan_out, input={
             "name": "record_pid_and_sleep", "input": str(tmp_path), "count": 1})
-        (busy,) = poll_until(lambda: _pids(tmp_path), timeout=30, message="activity started")
+        (busy,) = poll_until(lambda: pids_in(tmp_path), timeout=30, message="activity started")
         for signum in signals:
             worker_process.send_signal(signum)
         assert worker_process.wait(timeout=30) == 0
@@ -155,7 +139,7 @@ def test_a_signalled_worker_hands_running_activities_back_and_reaps_its_children
         if worker_process.poll() is None:
             worker_process.kill()
             worker_process.wait(timeout=10)
-    assert _gone(busy)
+    assert gone(busy)
     # Handed back, not failed: the instance still runs, waiting for a worker.
     state = dt_client.get_orchestration_state(instance)
     assert state is not None
