@@ -102,3 +102,11 @@ def die_always(ctx: task.ActivityContext, folder: str) -> None:
     """A poison activity: notes the attempt in ``folder``, then its process exits."""
     (Path(folder) / str(os.getpid())).write_text("attempt")
     os._exit(3)
+
+
+def grow(ctx: task.ActivityContext, mebibytes: int) -> int:
+    """Touches ``mebibytes`` MiB of memory (the child's peak RSS grows), returns its pid."""
+    block = bytearray(mebibytes * 1024 * 1024)
+    for offset in range(0, len(block), 4096):
+        block[offset] = 1
+    return os.getpid()

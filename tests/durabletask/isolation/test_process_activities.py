@@ -100,6 +100,21 @@ def test_a_child_killed_mid_activity_is_redelivered_and_completed_by_a_fresh_chi
     assert gone(killed)
 
 
+def test_a_child_past_its_memory_ceiling_is_replaced_and_one_below_it_is_reused(
+        make_worker, dt_client):
+    w = make_worker([acts.call], process_isolation=ProcessIsolationOptions(
+        max_processes=1, max_memory_mb=150))
+    w.add_activity(acts.grow, isolation="process")
+    w.start()
+    small = [json.loads(_run(dt_client, "grow", 1).serialized_output) for _ in range(2)]
+    assert small[0] == small[1]  # well below the ceiling: the same child
+    big = json.loads(_run(dt_client, "grow", 200).serialized_output)
+    assert big == small[0]
+    after = json.loads(_run(dt_client, "grow", 1).serialized_output)
+    assert after != big
+    assert gone(big)
+
+
 def test_a_poison_activity_is_handed_back_each_time_never_failed_by_the_worker(
         make_worker, dt_client, tmp_path: Path):
     # Whether to give up is the sidecar's decision (max_recovery_attempts), not the worker's.
