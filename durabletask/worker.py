@@ -198,7 +198,9 @@ class TaskHubGrpcWorker:
         self._process_options = process_isolation or ProcessIsolationOptions()
         self._shutdown = shutdown_options or ShutdownOptions()
         self._isolated: dict[str, FunctionRef] = {}
-        self._stopping: WorkerHost | None = None
+        # The host of the last start(), kept after stop() so that stop(grace=0) from another
+        # thread always reaches a stop in progress (hurrying a stopped host does nothing).
+        self._latest_host: WorkerHost | None = None
         self._host_config = WorkerHostConfig(
             host_address=host_address,
             metadata=tuple(metadata or ()),
@@ -416,7 +418,7 @@ class TaskHubGrpcWorker:
                 process_pool=pool,
             )
             host.start()
-            self._host = host
+            self._host = self._latest_host = host
             self._is_running = True
 
     def _new_process_pool(self) -> ProcessPool | None:
@@ -442,20 +444,16 @@ class TaskHubGrpcWorker:
         Safe to call several times, from any thread, and before :meth:`start`;
         ``stop(grace=0)`` while another stop waits cuts that wait short.
         """
-        running = self._stopping or self._host
-        if grace == 0 and running is not None:
-            running.hurry()  # a stop that is waiting for running work stops waiting
+        latest = self._latest_host
+        if grace == 0 and latest is not None:
+            latest.hurry()  # a stop that is waiting for running work stops waiting
         if grace is None:
             grace = self._shutdown.grace_seconds
         with self._lifecycle_lock:
             host, self._host = self._host, None
             self._is_running = False
             if host is not None:
-                self._stopping = host
-                try:
-                    host.stop(grace)
-                finally:
-                    self._stopping = None
+                host.stop(grace)
 
     def resiliency_stats(self) -> dict[str, Any]:
         """Connection counters of a running worker (empty when stopped).

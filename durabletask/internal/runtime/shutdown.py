@@ -5,11 +5,13 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
 from dataclasses import dataclass
 from types import FrameType
 from typing import Any, Protocol
 
 _logger = logging.getLogger("durabletask.worker")
+_WAIT_SLICE_SECONDS = 0.1
 
 
 @dataclass(frozen=True)
@@ -67,8 +69,15 @@ class ShutdownSignals:
         self._previous.clear()
 
     def wait(self, timeout: float | None = None) -> bool:
-        """Block until a signal has stopped the worker; False if ``timeout`` passed first."""
-        return self._stopped.wait(timeout)
+        """Block until a signal has stopped the worker; False if ``timeout`` passed first.
+
+        Waits in short slices: Python runs signal handlers on the main thread between them.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not self._stopped.wait(_WAIT_SLICE_SECONDS):
+            if deadline is not None and time.monotonic() >= deadline:
+                return False
+        return True
 
     def _handle(self, signum: int, _frame: FrameType | None) -> None:
         if self._thread is None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import ctypes
 import json
 import os
+import queue
 import signal
 import subprocess
 import sys
@@ -78,13 +79,41 @@ def _subreaper() -> Iterator[None]:
         libc.prctl(_PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0)
 
 
-def _start_worker_process(address: str, grace: float) -> subprocess.Popen[str]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tests.durabletask.isolation.worker_main", address, str(grace)],
-        cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True)
-    assert process.stdout is not None
-    assert process.stdout.readline().strip() == "ready"
-    return process
+class _WorkerProcess:
+    """``worker_main`` in its own process; its stdout lines read with a deadline."""
+
+    def __init__(self, address: str, grace: float) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "tests.durabletask.isolation.worker_main", address,
+             str(grace)], cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True)
+        self._lines: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+        self.wait_for_line("ready")
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self._lines.put(line.strip())
+        self._lines.put("<eof>")
+
+    def wait_for_line(self, prefix: str, timeout: float = 30.0) -> None:
+        """Read lines until one starts with ``prefix``."""
+        seen = []
+        while True:
+            try:
+                line = self._lines.get(timeout=timeout)
+            except queue.Empty:
+                raise AssertionError(f"no line {prefix!r} within {timeout}s; saw {seen}") from None
+            seen.append(line)
+            if line.startswith(prefix):
+                return
+            assert line != "<eof>", f"the worker exited before printing {prefix!r}"
+
+    def end(self) -> None:
+        """Kill it if it still runs."""
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait(timeout=10)
 
 
 def _reaped(pid: int, statuses: dict[int, int]) -> bool:
@@ -98,7 +127,8 @@ def _reaped(pid: int, statuses: dict[int, int]) -> bool:
 @pytest.mark.usefixtures("_subreaper")
 def test_children_exit_on_their_own_within_5s_when_the_worker_is_sigkilled(
         sidecar, dt_client, tmp_path: Path):
-    worker_process = _start_worker_process(sidecar.address, grace=20)
+    worker = _WorkerProcess(sidecar.address, grace=20)
+    worker_process = worker.process
     try:
         dt_client.schedule_new_orchestration(acts.fan_out, input={
             "name": "record_pid_and_sleep", "input": str(tmp_path), "count": 2})
@@ -106,8 +136,7 @@ def test_children_exit_on_their_own_within_5s_when_the_worker_is_sigkilled(
                           message="both children busy")
         helpers = [p for p in _children_of(worker_process.pid) if p not in busy]
     finally:
-        worker_process.kill()
-        worker_process.wait(timeout=10)
+        worker.end()
     statuses: dict[int, int] = {}
     # The promise: every activity child exits by itself within 5 s of its parent's death.
     poll_until(lambda: all(_reaped(pid, statuses) for pid in busy), timeout=5.0,
@@ -125,20 +154,19 @@ def test_a_signalled_worker_hands_running_activities_back_and_reaps_its_children
     # SIGTERM: a graceful stop with a 1 s grace. Two SIGINTs: the second one cuts a 600 s
     # grace short (the worker would otherwise wait for the activity).
     grace = 1 if signals == [signal.SIGTERM] else 600
-    worker_process = _start_worker_process(sidecar.address, grace=grace)
+    worker = _WorkerProcess(sidecar.address, grace=grace)
     try:
         instance = dt_client.schedule_new_orchestration(acts.fan_out, input={
             "name": "record_pid_and_sleep", "input": str(tmp_path), "count": 1})
         (busy,) = poll_until(lambda: pids_in(tmp_path), timeout=30, message="activity started")
-        for signum in signals:
-            worker_process.send_signal(signum)
-        assert worker_process.wait(timeout=30) == 0
-        assert worker_process.stdout is not None
-        assert worker_process.stdout.read().strip() == "stopped"
+        for index, signum in enumerate(signals):
+            worker.process.send_signal(signum)
+            # Two signals sent at once may be handled once: wait until each one was.
+            worker.wait_for_line("Second SIGINT" if index else "Signal")
+        worker.wait_for_line("stopped")
+        assert worker.process.wait(timeout=30) == 0
     finally:
-        if worker_process.poll() is None:
-            worker_process.kill()
-            worker_process.wait(timeout=10)
+        worker.end()
     assert gone(busy)
     # Handed back, not failed: the instance still runs, waiting for a worker.
     state = dt_client.get_orchestration_state(instance)

@@ -12,8 +12,9 @@ from durabletask.internal.runtime.isolation.pool import ProcessPool
 class IsolatedActivities:
     """Runs activities named in ``isolated`` in ``pool``, the others with ``inner``.
 
-    It has the executor interface the runner calls: a process-isolated activity is never
-    "async" to the runner, so it runs (waiting on its child) in the activity thread pool.
+    It has the executor interface the runner calls: a process-isolated activity is "async"
+    to the runner, which awaits it on its loop; a thread of the pool's own waits on the
+    child, so the worker's activity threads stay free for thread activities.
     """
 
     def __init__(self, inner: ActivityExecutor, pool: ProcessPool,
@@ -24,7 +25,7 @@ class IsolatedActivities:
 
     def is_async(self, name: str) -> bool:
         """True when activity ``name`` runs on the worker's loop."""
-        return name not in self._isolated and self._inner.is_async(name)
+        return name in self._isolated or self._inner.is_async(name)
 
     def execute(self, name: str, orchestration_id: str, task_id: int,
                 encoded_input: str | None) -> ActivityOutcome:
@@ -40,5 +41,13 @@ class IsolatedActivities:
 
     async def execute_async(self, name: str, orchestration_id: str, task_id: int,
                             encoded_input: str | None) -> ActivityOutcome:
-        """Run an ``async def`` thread-isolated activity on the loop."""
-        return await self._inner.execute_async(name, orchestration_id, task_id, encoded_input)
+        """Run the activity in a child (if isolated) or on the loop.
+
+        Raises:
+            ActivityProcessLost: The child died before answering; abandon the work item.
+        """
+        ref = self._isolated.get(name)
+        if ref is None:
+            return await self._inner.execute_async(name, orchestration_id, task_id,
+                                                   encoded_input)
+        return await self._pool.run_async(ref, name, orchestration_id, task_id, encoded_input)

@@ -9,6 +9,8 @@ its timeout has its child killed and fails with a ``TimeoutError``.
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import logging
 import multiprocessing
 import os
@@ -61,6 +63,10 @@ class ProcessPool:
         self._all: set[_Child] = set()
         self._closed = False
         self._spawning = 0
+        # One thread waits on each busy child; activities beyond that queue here, holding
+        # no thread (the worker's activity threads stay free for thread activities).
+        self._waiters = concurrent.futures.ThreadPoolExecutor(
+            max_workers=options.max_processes, thread_name_prefix="durabletask-activity-process")
         self.started = 0
         """Children started so far (replacements included)."""
 
@@ -68,6 +74,20 @@ class ProcessPool:
         """The pids of the children alive now."""
         with self._cond:
             return [c.process.pid for c in self._all if c.process.pid is not None]
+
+    async def run_async(self, ref: FunctionRef, name: str, orchestration_id: str,
+                        task_id: int, encoded_input: str | None) -> ActivityOutcome:
+        """:meth:`run` from the event loop; cancelling it before a child is taken drops it.
+
+        Raises:
+            ActivityProcessLost: As :meth:`run`.
+        """
+        try:
+            future = self._waiters.submit(
+                self.run, ref, name, orchestration_id, task_id, encoded_input)
+        except RuntimeError as exc:  # the pool is closed
+            raise ActivityProcessLost("the worker is stopping") from exc
+        return await asyncio.wrap_future(future)
 
     def run(self, ref: FunctionRef, name: str, orchestration_id: str, task_id: int,
             encoded_input: str | None) -> ActivityOutcome:
@@ -106,6 +126,7 @@ class ProcessPool:
             busy = [c for c in self._all if c not in idle]
             self._all.clear()
             self._cond.notify_all()
+        self._waiters.shutdown(wait=False, cancel_futures=True)
         for child in idle:
             _ask_stop(child)
         reap([c.process for c in idle], self._steps, asked=True)
