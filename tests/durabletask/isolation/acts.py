@@ -104,9 +104,13 @@ def die_always(ctx: task.ActivityContext, folder: str) -> None:
     os._exit(3)
 
 
+_LEAKED: list[bytearray] = []
+
+
 def grow(ctx: task.ActivityContext, mebibytes: int) -> int:
-    """Touches ``mebibytes`` MiB of memory (the child's peak RSS grows), returns its pid."""
+    """Leaks ``mebibytes`` MiB of touched memory in its process, returns its pid."""
     block = bytearray(mebibytes * 1024 * 1024)
     for offset in range(0, len(block), 4096):
         block[offset] = 1
+    _LEAKED.append(block)
     return os.getpid()

@@ -54,12 +54,21 @@ def child_main(conn: Connection, parent_pid: int, converter: Any, provider: Any)
             registry.add_activity(resolve(FunctionRef(module, qualname)), name)
         outcome = executor.execute(name, orchestration_id, task_id, encoded_input)
         failure = None if outcome.failure is None else outcome.failure.SerializeToString()
-        conn.send((outcome.result, failure, _peak_rss_mb()))
+        conn.send((outcome.result, failure, _rss_mb()))
 
 
-def _peak_rss_mb() -> float:
-    # ru_maxrss is in KiB on Linux.
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+def _rss_mb() -> float:
+    """Resident memory now, in MiB.
+
+    Not ``ru_maxrss``: after fork+exec Linux reports the forking parent's peak there, so a
+    child of a large worker would look over any ceiling from its first activity.
+    """
+    try:
+        with open("/proc/self/statm") as statm:
+            pages = int(statm.read().split()[1])
+        return pages * os.sysconf("SC_PAGE_SIZE") / (1024 * 1024)
+    except (OSError, ValueError):  # no procfs: the peak is the best there is
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
 def _watch_parent(parent_pid: int) -> None:

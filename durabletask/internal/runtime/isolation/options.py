@@ -20,8 +20,8 @@ class ProcessIsolationOptions:
         max_processes: Child processes running activities at once (default
             ``os.cpu_count()``); more process-isolated activities wait for a free child.
         max_tasks_per_child: A child is replaced after this many activities (None: never).
-        max_memory_mb: A child whose peak resident memory passed this many MiB after an
-            activity is replaced (None: never).
+        max_memory_mb: A child whose resident memory is above this many MiB after an
+            activity (a leak, a cache that grew) is replaced (None: never).
         activity_timeout_seconds: An activity still running after this long has its child
             killed and fails with a ``TimeoutError`` (None: no limit).
     """

@@ -104,14 +104,14 @@ class ProcessPool:
             if not child.conn.poll(timeout):
                 self._discard(child, kill=True)
                 return _timed_out(name, timeout)
-            result, failure, peak_mb = child.conn.recv()
+            result, failure, rss_mb = child.conn.recv()
         except (EOFError, OSError) as exc:
             code = self._discard(child, kill=True)
             raise ActivityProcessLost(
                 f"the process running activity '{name}' of {orchestration_id} exited "
                 f"({_exit_status(code)}) before finishing it") from exc
         child.tasks += 1
-        self._release(child, peak_mb)
+        self._release(child, rss_mb)
         details = None if failure is None else pb.TaskFailureDetails.FromString(failure)
         return ActivityOutcome(result, details)
 
@@ -171,11 +171,11 @@ class ProcessPool:
         self.started += 1
         return _Child(process, parent_end)
 
-    def _release(self, child: _Child, peak_mb: float) -> None:
+    def _release(self, child: _Child, rss_mb: float) -> None:
         options = self._options
         worn = (options.max_tasks_per_child is not None
                 and child.tasks >= options.max_tasks_per_child)
-        bloated = options.max_memory_mb is not None and peak_mb > options.max_memory_mb
+        bloated = options.max_memory_mb is not None and rss_mb > options.max_memory_mb
         if worn or bloated:
             _ask_stop(child)
             self._discard(child, kill=False)
