@@ -69,6 +69,7 @@ def main() -> None:
                     _emit(ratio_line(scenario, n, lines, floor))
     if not args.scenario or "payload" in args.scenario:
         _emit_module("bench.payloads", "payload")  # always against the official stack
+        _emit_module("bench.isolation", "isolation")  # thread vs process activities
 
 
 def _emit(line: dict[str, Any]) -> dict[str, Any]:

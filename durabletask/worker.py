@@ -48,12 +48,29 @@ from durabletask.internal.runtime.filters import (
     WorkItemFilters,
 )
 from durabletask.internal.runtime.episodes import EpisodeRunner
+from durabletask.internal.runtime.isolation import (
+    FunctionRef,
+    IsolatedActivities,
+    ProcessIsolationOptions,
+    ProcessPool,
+    ReapSteps,
+    check_isolation,
+    function_ref,
+)
+from durabletask.internal.runtime.shutdown import (
+    ShutdownOptions,
+    ShutdownSignals,
+    install_shutdown_signals,
+)
 from durabletask.internal.runtime.payloads import with_store
 from durabletask.internal.runtime.worker_host import WorkerHost, WorkerHostConfig
 from durabletask.payload.store import PayloadStore
 from durabletask.serialization import DEFAULT_DATA_CONVERTER, DataConverter
 
 __all__ = ["ConcurrencyOptions", "TaskHubGrpcWorker"]
+
+# Additions to the official API, importable from here (``__all__`` stays official's).
+_ADDITIONS = (ProcessIsolationOptions, ShutdownOptions, ShutdownSignals, install_shutdown_signals)
 
 # Re-exported for code written against the official module layout.
 _REEXPORTED = (
@@ -147,6 +164,9 @@ class TaskHubGrpcWorker:
         emit_trace_spans: bool = True,
         orchestration_cache: OrchestrationCacheOptions | None = None,
         clock: Clock | None = None,
+        activity_isolation: str = "thread",
+        process_isolation: ProcessIsolationOptions | None = None,
+        shutdown_options: ShutdownOptions | None = None,
     ) -> None:
         """Configure a worker; nothing connects until :meth:`start`.
 
@@ -156,6 +176,10 @@ class TaskHubGrpcWorker:
         replays the full history every time), and ``clock``: what the worker's waits
         (reconnect backoff, completion retries, silence window, cache idle timeout) run on,
         the real clock by default (tests pass a ``durabletask.testing.VirtualClock``).
+        ``activity_isolation`` (``"thread"`` or ``"process"``) is where activities run
+        unless :meth:`add_activity` says otherwise, ``process_isolation`` configures the
+        pool of activity processes (docs/activities.md) and ``shutdown_options`` what
+        :meth:`stop` does with running work (docs/shutdown.md).
         """
         self._registry = Registry()
         self._logger = _make_logger(logger, log_handler, log_formatter)
@@ -170,6 +194,13 @@ class TaskHubGrpcWorker:
         self._capabilities: list[int] = []
         self._filters: WorkItemFilters | None = None
         self._auto_filters = False
+        self._activity_isolation = check_isolation(activity_isolation)
+        self._process_options = process_isolation or ProcessIsolationOptions()
+        self._shutdown = shutdown_options or ShutdownOptions()
+        self._isolated: dict[str, FunctionRef] = {}
+        # The host of the last start(), kept after stop() so that stop(grace=0) from another
+        # thread always reaches a stop in progress (hurrying a stopped host does nothing).
+        self._latest_host: WorkerHost | None = None
         self._host_config = WorkerHostConfig(
             host_address=host_address,
             metadata=tuple(metadata or ()),
@@ -219,15 +250,29 @@ class TaskHubGrpcWorker:
         self._check_not_running("add an orchestrator")
         return self._registry.add_orchestrator(fn)
 
-    def add_activity(self, fn: Any) -> str:
+    def add_activity(self, fn: Any, name: str | None = None, *,
+                     isolation: str | None = None) -> str:
         """Register an activity function (sync or ``async def``); returns its name.
 
+        ``name`` (default ``fn.__name__``) and ``isolation`` are additions to the official
+        API: ``isolation="process"`` runs the activity in a child process (see
+        docs/activities.md), ``"thread"`` in the worker; default: the worker's
+        ``activity_isolation``.
+
         Raises:
-            ValueError: A function of that name is already registered, or ``fn`` is a lambda.
+            ValueError: A function of that name is already registered, ``fn`` is a lambda,
+                or ``isolation`` is unknown.
+            TypeError: ``isolation="process"`` and a child process cannot import ``fn``
+                (a lambda, nested function or callable object).
             RuntimeError: The worker is running.
         """
         self._check_not_running("add an activity")
-        return self._registry.add_activity(fn)
+        mode = check_isolation(isolation or self._activity_isolation)
+        ref = function_ref(fn) if mode == "process" else None
+        registered = self._registry.add_activity(fn, name)
+        if ref is not None:
+            self._isolated[registered] = ref
+        return registered
 
     def add_entity(self, fn: Any, name: str | None = None) -> str:
         """Register an entity: a function ``(ctx, input)`` or a ``DurableEntity`` subclass.
@@ -352,8 +397,12 @@ class TaskHubGrpcWorker:
             )
             cache = OrchestrationCache(
                 orchestrations, self._cache_options, self._host_config.clock.monotonic)
+            pool = self._new_process_pool()
             payloads, activity_runner, entity_runner = with_store(
-                self._payload_store, activities, entities)
+                self._payload_store,
+                activities if pool is None else IsolatedActivities(
+                    activities, pool, self._isolated),
+                entities)
             metrics = observability.worker_metrics()
             host = WorkerHost(
                 self._host_config,
@@ -366,22 +415,45 @@ class TaskHubGrpcWorker:
                 logger=self._logger,
                 tracing=observability.tracing(self._emit_trace_spans),
                 metrics=metrics,
+                process_pool=pool,
             )
             host.start()
-            self._host = host
+            self._host = self._latest_host = host
             self._is_running = True
 
-    def stop(self) -> None:
+    def _new_process_pool(self) -> ProcessPool | None:
+        if not self._isolated:
+            return None
+        shutdown = self._shutdown
+        return ProcessPool(
+            self._process_options,
+            data_converter=self._data_converter,
+            exception_properties_provider=self._exception_properties_provider,
+            reap_steps=ReapSteps(shutdown.process_terminate_seconds,
+                                 shutdown.process_terminate_seconds,
+                                 shutdown.process_kill_seconds),
+        )
+
+    def stop(self, grace: float | None = None) -> None:
         """Stop processing: abandon queued work, let running work finish, disconnect.
 
-        Bounded in time (``stop_timeout_seconds`` for running work plus a few seconds),
-        safe to call several times, from any thread, and before :meth:`start`.
+        Running work has ``grace`` seconds (default ``ShutdownOptions.grace_seconds``, else
+        ``stop_timeout_seconds``) to finish; what still runs then is abandoned, so the
+        sidecar redelivers it, and activity processes are reaped. Bounded: it returns within
+        grace + ``abandon_timeout_seconds`` + 2 s + the process reap bound (docs/shutdown.md).
+        Safe to call several times, from any thread, and before :meth:`start`;
+        ``stop(grace=0)`` while another stop waits cuts that wait short.
         """
+        latest = self._latest_host
+        if grace == 0 and latest is not None:
+            latest.hurry()  # a stop that is waiting for running work stops waiting
+        if grace is None:
+            grace = self._shutdown.grace_seconds
         with self._lifecycle_lock:
             host, self._host = self._host, None
             self._is_running = False
             if host is not None:
-                host.stop()
+                host.stop(grace)
 
     def resiliency_stats(self) -> dict[str, Any]:
         """Connection counters of a running worker (empty when stopped).

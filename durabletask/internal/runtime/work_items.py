@@ -32,6 +32,7 @@ from durabletask.internal.dialect import EventWaits
 from durabletask.internal.proto import orchestrator_service_pb2 as pb
 from durabletask.internal.runtime import completions, entity_items
 from durabletask.internal.runtime.episodes import EpisodeRunner
+from durabletask.internal.runtime.isolation.pool import ActivityProcessLost
 from durabletask.internal.transport.manager import Transport
 from durabletask.internal.transport.stream import StreamGeneration
 
@@ -44,6 +45,11 @@ _ABANDON_RPCS: dict[str, tuple[str, Any]] = {
     "entityRequest": ("AbandonTaskEntityWorkItem", pb.AbandonEntityTaskRequest),
     "entityRequestV2": ("AbandonTaskEntityWorkItem", pb.AbandonEntityTaskRequest),
 }
+
+# Sent with the abandon of an activity whose process died: a sidecar that reads it may
+# count the redelivery as a lost worker (max_recovery_attempts -> WorkerLost) rather than
+# a plain abandon; other sidecars ignore unknown metadata.
+PROCESS_LOST_METADATA = (("durabletask-abandon-reason", "process-lost"),)
 
 # The work-item kind as metrics and health name it.
 _KIND_NAMES = {
@@ -136,6 +142,7 @@ class WorkItemRunner:
         self._entity_slots = asyncio.Semaphore(settings.max_concurrent_entities)
         self._tasks: dict[asyncio.Task[None], _Tracked] = {}
         self._stopping = False
+        self._hurry = asyncio.Event()
         self._rng = random.Random()
 
     def submit(self, item: pb.WorkItem, transport: Transport, stream: StreamGeneration) -> None:
@@ -234,6 +241,10 @@ class WorkItemRunner:
                     outcome = await loop.run_in_executor(
                         self._pool, span.run, self._activities.execute, *args
                     )
+            except ActivityProcessLost as exc:
+                _logger.warning("%s; abandoning the work item for redelivery", exc)
+                await self._abandon_item(tracked, PROCESS_LOST_METADATA)
+                return
             except Exception:
                 _logger.exception("Activity work item %s failed internally", request.name)
                 await self._abandon_item(tracked)
@@ -330,18 +341,23 @@ class WorkItemRunner:
         )
         return unit + self._rng.random() * 0.2 * unit
 
-    async def _abandon_item(self, tracked: _Tracked) -> None:
+    async def _abandon_item(
+        self, tracked: _Tracked, extra_metadata: tuple[tuple[str, str], ...] = ()
+    ) -> None:
         """Hand any kind of work item back to the sidecar (best effort, bounded)."""
         rpc_name, request_type = _ABANDON_RPCS[tracked.item.WhichOneof("request")]
         request = request_type(completionToken=tracked.item.completionToken)
         if self._metrics.enabled:
             self._metrics.abandoned(tracked.kind, time.monotonic() - tracked.arrived)
-        await self._abandon(getattr(tracked.stub, rpc_name), request)
+        await self._abandon(getattr(tracked.stub, rpc_name), request, extra_metadata)
 
-    async def _abandon(self, rpc: Any, request: Any) -> None:
+    async def _abandon(
+        self, rpc: Any, request: Any, extra_metadata: tuple[tuple[str, str], ...] = ()
+    ) -> None:
+        metadata = (*(self._metadata or ()), *extra_metadata) or None
         try:
             await rpc(
-                request, timeout=self._settings.abandon_timeout_seconds, metadata=self._metadata
+                request, timeout=self._settings.abandon_timeout_seconds, metadata=metadata
             )
         except grpc.aio.AioRpcError as exc:
             _logger.warning(
@@ -356,6 +372,10 @@ class WorkItemRunner:
         """Start no more work: queued items, and items that still arrive, are abandoned."""
         self._stopping = True
 
+    def hurry(self) -> None:
+        """End a running :meth:`shutdown`'s grace period now (call on the runner's loop)."""
+        self._hurry.set()
+
     async def shutdown(self, grace_seconds: float) -> list[str]:
         """Stop starting work, wait up to ``grace_seconds`` for running items, abandon the rest.
 
@@ -365,8 +385,13 @@ class WorkItemRunner:
         """
         self.stop_accepting()
         pending = list(self._tasks)
-        if pending:
-            await asyncio.wait(pending, timeout=grace_seconds)
+        if pending and not self._hurry.is_set():
+            everything = asyncio.ensure_future(asyncio.wait(pending))
+            hurry = asyncio.ensure_future(self._hurry.wait())
+            await asyncio.wait([everything, hurry], timeout=grace_seconds,
+                               return_when=asyncio.FIRST_COMPLETED)
+            everything.cancel()
+            hurry.cancel()
         orphans = []
         for task, tracked in list(self._tasks.items()):
             orphans.append(_describe(tracked.item))

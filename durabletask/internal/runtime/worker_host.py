@@ -5,8 +5,9 @@ work; tell a sidecar that honours it (ours) that the worker is stopping, so that
 nothing new and keeps this worker's leases valid, and read its stream to the end; cancel the
 stream, ``Hello`` and any backoff; abandon queued items; wait up to ``stop_timeout_seconds``
 for running ones (their completions are accepted) and abandon the rest explicitly; close
-every SDK-owned channel (current and retired); stop the loop thread. It is bounded by
-``stop_timeout + abandon_timeout + 2 s`` and returns within about a second when idle.
+every SDK-owned channel (current and retired); stop the loop thread; reap the activity
+processes, if any. It is bounded by ``grace + abandon_timeout + 2 s`` (grace defaults to
+``stop_timeout``) plus the process reap bound, and returns within about a second when idle.
 """
 
 from __future__ import annotations
@@ -85,8 +86,11 @@ class WorkerHost:
         logger: logging.Logger,
         tracing: Any = observability.NOOP_TRACING,
         metrics: Any = observability.NOOP_WORKER_METRICS,
+        process_pool: Any = None,
     ) -> None:
         self._config = config
+        self._process_pool = process_pool
+        self._hurried = False
         self._tracing = tracing
         self._metrics = metrics
         self._unregister_metrics: Any = None
@@ -265,8 +269,14 @@ class WorkerHost:
         except Exception:
             self._logger.exception("The worker's connection supervisor failed")
 
-    def stop(self) -> None:
-        """Drain and disconnect, bounded by the stop and abandon timeouts plus 2 s."""
+    def stop(self, grace_seconds: float | None = None) -> None:
+        """Drain and disconnect, bounded by the grace and abandon timeouts plus 2 s.
+
+        ``grace_seconds`` (default ``stop_timeout_seconds``) is how long running work may
+        finish; activity processes are then reaped (bounded by ``ReapSteps.bound``).
+        """
+        if grace_seconds is not None:
+            self._stop_timeout = grace_seconds
         budget = self._stop_timeout + self._abandon_timeout + _TEARDOWN_SECONDS
         if self._unregister_metrics is not None:
             self._unregister_metrics()
@@ -275,13 +285,25 @@ class WorkerHost:
         except concurrent.futures.TimeoutError:
             self._logger.error("Worker shutdown did not finish within %.1fs", budget)
         finally:
+            if self._process_pool is not None:
+                self._process_pool.close()
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._loop_thread.stop(_TEARDOWN_SECONDS)
             self._logger.info("Worker %s stopped", self._worker_id,
                               extra={"worker_id": self._worker_id})
 
+    def hurry(self) -> None:
+        """Cut a running :meth:`stop`'s grace period short: abandon running work now."""
+        self._hurried = True
+        runner = self._runner
+        if runner is not None:
+            with contextlib.suppress(RuntimeError):  # the loop already ended
+                self._loop_thread.loop.call_soon_threadsafe(runner.hurry)
+
     async def _shutdown(self) -> None:
         if self._runner is not None:
+            if self._hurried:
+                self._runner.hurry()
             self._runner.stop_accepting()  # items still arriving are handed back
         if self._supervisor is not None:
             await self._drain()

@@ -20,6 +20,8 @@ EXAMPLES = [
     "async_orchestrators",
     "replay.record",
     "time_skipping",
+    "isolated_activities",
+    "graceful_shutdown",
 ]
 
 
