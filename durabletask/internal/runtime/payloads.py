@@ -23,6 +23,7 @@ import asyncio
 import dataclasses
 import logging
 from collections.abc import Sequence
+from typing import Protocol
 from datetime import datetime, timezone
 
 from google.protobuf import timestamp_pb2
@@ -30,7 +31,7 @@ from google.protobuf.message import Message
 
 from durabletask.internal import failures
 from durabletask.internal.engine import EntityExecutor
-from durabletask.internal.engine.activity import ActivityExecutor, ActivityOutcome
+from durabletask.internal.engine.activity import ActivityOutcome
 from durabletask.internal.engine.actions import new_complete_action
 from durabletask.internal.engine.entity_executor import EntityBatchOutcome
 from durabletask.internal.engine.entity_requests import EntityWorkItem, to_batch
@@ -106,6 +107,20 @@ def failed_results(exc: Exception) -> ExecutionResults:
         [new_complete_action(-1, pb.ORCHESTRATION_STATUS_FAILED, failure=details)], None)
 
 
+class ActivityRunner(Protocol):
+    """What the work-item runner calls to run activities (thread or process isolated)."""
+
+    def is_async(self, name: str) -> bool: ...  # noqa: D102
+
+    def execute(  # noqa: D102
+        self, name: str, orchestration_id: str, task_id: int, encoded_input: str | None
+    ) -> ActivityOutcome: ...
+
+    async def execute_async(  # noqa: D102
+        self, name: str, orchestration_id: str, task_id: int, encoded_input: str | None
+    ) -> ActivityOutcome: ...
+
+
 class PayloadActivities:
     """An ``ActivityExecutor`` whose inputs are resolved and results externalized.
 
@@ -113,7 +128,7 @@ class PayloadActivities:
     a result above the maximum becomes the activity's failure.
     """
 
-    def __init__(self, inner: ActivityExecutor, boundary: PayloadBoundary) -> None:
+    def __init__(self, inner: ActivityRunner, boundary: PayloadBoundary) -> None:
         self._inner = inner
         self._store = boundary.store
 
@@ -231,8 +246,8 @@ class PayloadEntities:
 
 
 def with_store(
-    store: PayloadStore | None, activities: ActivityExecutor, entities: EntityExecutor
-) -> tuple[PayloadBoundary | None, ActivityExecutor | PayloadActivities,
+    store: PayloadStore | None, activities: ActivityRunner, entities: EntityExecutor
+) -> tuple[PayloadBoundary | None, ActivityRunner,
            EntityExecutor | PayloadEntities]:
     """Wrap the worker's executors for ``store``; unchanged (and no boundary) without one."""
     if store is None:
