@@ -30,6 +30,10 @@ Worker to sidecar:
   of the external events the orchestration waits for and of the events it received that
   nothing waited for (ASCII JSON, bounded). The sidecar shows them (``durabletask show``)
   and warns once about an event nothing waits for, such as a misspelt name.
+* ``durabletask-abandon-reason: process-lost`` on ``AbandonTaskActivityWorkItem``: the
+  activity's process died under it (process isolation). The sidecar counts the redelivery
+  as a lost worker, so a poison activity ends in ``WorkerLost`` after
+  ``max_recovery_attempts`` instead of being handed back forever.
 """
 
 from __future__ import annotations
@@ -59,6 +63,9 @@ EVENT_WAITS_KEY = "durabletask-event-waits"
 QUERY_ORDER_KEY = "durabletask-query-order"
 QUERY_NAME_KEY = "durabletask-query-name"
 QUERY_APPLIED_KEY = "durabletask-query-applied"
+ABANDON_REASON_KEY = "durabletask-abandon-reason"
+PROCESS_LOST = "process-lost"
+PROCESS_LOST_METADATA = ((ABANDON_REASON_KEY, PROCESS_LOST),)
 _NEWEST_FIRST = "newest-first"
 # Bounds of an event report: metadata must stay well under gRPC's 8 KiB header limit.
 _MAX_REPORTED_NAMES = 20
@@ -145,6 +152,11 @@ class DrainNotice:
         if worker_id is None or grace is None:
             return None
         return cls(worker_id, grace / 1000.0)
+
+
+def reports_process_lost(metadata: Metadata | None) -> bool:
+    """True when an abandon says the work item's process died under it."""
+    return _lookup(metadata, ABANDON_REASON_KEY) == PROCESS_LOST
 
 
 def read_worker_id(metadata: Metadata | None) -> str | None:

@@ -519,9 +519,12 @@ class SidecarCore:
                 event.taskCompleted.result.CopyFrom(response.result)
         self._deliver_activity_result(lease.task, event)
 
-    def abandon(self, token: str, kind: WorkKind) -> None:
-        """Hand a work item back for delayed redelivery; stale tokens are ignored."""
-        if not self.dispatcher.abandon(token, kind):
+    def abandon(self, token: str, kind: WorkKind, *, process_lost: bool = False) -> None:
+        """Hand a work item back for delayed redelivery; stale tokens are ignored.
+
+        ``process_lost`` (the worker says the item's process died) counts a lost worker.
+        """
+        if not self.dispatcher.abandon(token, kind, process_lost=process_lost):
             logger.info("ignoring abandon of %s work item with stale token", kind.value)
 
     # ----- WorkSource (called by the dispatcher) -----------------------------

@@ -373,8 +373,11 @@ class Dispatcher:
             self._abandons[_abandon_key(lease)] = lease.abandons
         self._redeliver_later(lease)
 
-    def abandon(self, token: str, kind: WorkKind) -> bool:
+    def abandon(self, token: str, kind: WorkKind, *, process_lost: bool = False) -> bool:
         """Hand a work item back; it is redelivered after a growing delay.
+
+        With ``process_lost`` it also counts as a lost worker: past
+        ``max_recovery_attempts`` the item ends with ``WorkerLost`` instead.
 
         Returns:
             False if the token is stale or unknown (nothing changes).
@@ -384,6 +387,8 @@ class Dispatcher:
             self.pump()  # a stream that answered late may take work again
             return False
         self._end_lease(lease)
+        if process_lost and self._lost_too_often(lease):
+            return True
         telemetry.metrics.redelivered(lease.kind.value, "abandoned")
         self._redeliver_later(lease)
         return True

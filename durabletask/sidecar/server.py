@@ -15,6 +15,7 @@ from durabletask.internal.dialect import (
     QueryHints,
     SidecarTraits,
     read_worker_id,
+    reports_process_lost,
 )
 from durabletask.internal.proto import orchestrator_service_pb2 as pb
 from durabletask.internal.proto import orchestrator_service_pb2_grpc as pb_grpc
@@ -240,7 +241,8 @@ class SidecarServicer(EntityServicer, pb_grpc.TaskHubSidecarServiceServicer):
     ) -> pb.AbandonActivityTaskResponse:
         """Hand an activity back for delayed redelivery."""
         validation.completion_token(request.completionToken, "AbandonTaskActivityWorkItem")
-        self._core.abandon(request.completionToken, WorkKind.ACTIVITY)
+        lost = reports_process_lost(context.invocation_metadata())
+        self._core.abandon(request.completionToken, WorkKind.ACTIVITY, process_lost=lost)
         return pb.AbandonActivityTaskResponse()
 
     @_unary

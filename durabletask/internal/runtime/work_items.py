@@ -28,7 +28,7 @@ import grpc.aio
 
 from durabletask.internal import observability
 from durabletask.internal.clock import SYSTEM_CLOCK, Clock
-from durabletask.internal.dialect import EventWaits
+from durabletask.internal.dialect import PROCESS_LOST_METADATA, EventWaits
 from durabletask.internal.proto import orchestrator_service_pb2 as pb
 from durabletask.internal.runtime import completions, entity_items
 from durabletask.internal.runtime.episodes import EpisodeRunner
@@ -45,11 +45,6 @@ _ABANDON_RPCS: dict[str, tuple[str, Any]] = {
     "entityRequest": ("AbandonTaskEntityWorkItem", pb.AbandonEntityTaskRequest),
     "entityRequestV2": ("AbandonTaskEntityWorkItem", pb.AbandonEntityTaskRequest),
 }
-
-# Sent with the abandon of an activity whose process died: a sidecar that reads it may
-# count the redelivery as a lost worker (max_recovery_attempts -> WorkerLost) rather than
-# a plain abandon; other sidecars ignore unknown metadata.
-PROCESS_LOST_METADATA = (("durabletask-abandon-reason", "process-lost"),)
 
 # The work-item kind as metrics and health name it.
 _KIND_NAMES = {

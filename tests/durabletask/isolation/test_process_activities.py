@@ -115,16 +115,22 @@ def test_a_child_past_its_memory_ceiling_is_replaced_and_one_below_it_is_reused(
     assert gone(big)
 
 
-def test_a_poison_activity_is_handed_back_each_time_never_failed_by_the_worker(
+def test_a_poison_activity_fails_with_worker_lost_after_max_recovery_attempts(
         make_worker, dt_client, tmp_path: Path):
-    # Whether to give up is the sidecar's decision (max_recovery_attempts), not the worker's.
+    # The worker never fails it itself: it abandons with "process-lost" and the sidecar
+    # counts a lost worker each time; past max_recovery_attempts (5 by default) the
+    # activity fails with WorkerLost, so the attempts are exactly 1 + 5.
     w = start_with(make_worker, acts.die_always)
     instance = schedule_call(dt_client, "die_always", str(tmp_path))
-    attempts = poll_until(lambda: len(list(tmp_path.iterdir())) >= 3 and list(tmp_path.iterdir()),
-                          timeout=60, message="three attempts")
-    state = dt_client.get_orchestration_state(instance)
+    state = dt_client.wait_for_orchestration_completion(instance, timeout=120)
     assert state is not None
-    assert state.runtime_status == client.OrchestrationStatus.RUNNING
+    assert state.runtime_status == client.OrchestrationStatus.FAILED
+    assert state.failure_details is not None
+    # The orchestration fails with the activity's WorkerLost failure as its message.
+    assert "6 workers were lost" in state.failure_details.message
+    assert "max_recovery_attempts=5" in state.failure_details.message
+    attempts = list(tmp_path.iterdir())
+    assert len(attempts) == 1 + 5
     w.stop()
     assert all(gone(int(path.name)) for path in attempts)
 
