@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import signal
 import threading
@@ -55,6 +56,7 @@ class ShutdownSignals:
         self._grace = grace
         self._stopped = threading.Event()
         self._thread: threading.Thread | None = None
+        self._received = itertools.count()
         self._previous: dict[int, Any] = {}
 
     def install(self) -> None:
@@ -80,15 +82,19 @@ class ShutdownSignals:
         return True
 
     def _handle(self, signum: int, _frame: FrameType | None) -> None:
-        if self._thread is None:
-            _logger.info("Signal %s: stopping the worker gracefully", signal.Signals(signum).name)
+        # Handlers nest: a second signal can run this handler inside the first one (between
+        # any two bytecodes, e.g. while the first is logging). next() on a count is one
+        # atomic step, so each signal gets its own number and exactly one starts the stop.
+        number = next(self._received)
+        if number == 0:
             self._thread = threading.Thread(
                 target=self._stop, args=(self._grace,), name="durabletask-shutdown",
                 daemon=True)
             self._thread.start()
+            _logger.info("Signal %s: stopping the worker gracefully", signal.Signals(signum).name)
         elif signum == signal.SIGINT:
-            _logger.warning("Second SIGINT: abandoning running work now")
             threading.Thread(target=self._worker.stop, args=(0,), daemon=True).start()
+            _logger.warning("Second SIGINT: abandoning running work now")
 
     def _stop(self, grace: float | None) -> None:
         try:
