@@ -32,7 +32,7 @@ from durabletask.internal.transport.classify import (
     is_long_poll,
     normalize_method,
 )
-from durabletask.internal.transport.failures import FailureTracker
+from durabletask.internal.transport.failure_counter import FailureTracker
 from durabletask.internal.transport.inflight import ChannelLease
 from durabletask.internal.transport.status import status_code
 

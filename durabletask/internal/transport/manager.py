@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from durabletask.internal.transport import observe
-from durabletask.internal.transport.failures import FailureTracker
+from durabletask.internal.transport.failure_counter import FailureTracker
 from durabletask.internal.transport.inflight import (
     ChannelLease,
     LeaseState,

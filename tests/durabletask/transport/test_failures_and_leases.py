@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pytest
 
 from durabletask.internal.transport.classify import Outcome
-from durabletask.internal.transport.failures import FailureTracker
+from durabletask.internal.transport.failure_counter import FailureTracker
 from durabletask.internal.transport.inflight import ChannelLease, LeaseState
 
 
