@@ -10,7 +10,7 @@ import sys
 
 from durabletask import task
 from durabletask.azuremanaged import DurableTaskSchedulerClient, DurableTaskSchedulerWorker
-from durabletask.sidecar.runner import EmbeddedSidecar
+from durabletask.sidecar.hosting import EmbeddedSidecar
 
 
 def greet(ctx: task.ActivityContext, name: str) -> str:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import TextIO
 
 from durabletask.sidecar.cli_options import SidecarLaunch
-from durabletask.sidecar.runner import serve
+from durabletask.sidecar.hosting import serve
 from durabletask.sidecar.hubs import DEFAULT_HUB, hub_store_path
 from durabletask.sidecar.store.base import Store
 from durabletask.sidecar.store.memory import MemoryStore

@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 from durabletask.internal.proto import orchestrator_service_pb2_grpc as pb_grpc
-from durabletask.sidecar.runner import EmbeddedSidecar
+from durabletask.sidecar.hosting import EmbeddedSidecar
 from durabletask.sidecar.store.memory import MemoryStore
 from durabletask.testing.clock import VirtualClock
 from durabletask.testing.environment import TimeSkippingEnvironment

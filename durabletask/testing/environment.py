@@ -38,7 +38,7 @@ from durabletask.testing.clock import VirtualClock
 
 if TYPE_CHECKING:
     from durabletask.client import AsyncTaskHubGrpcClient, TaskHubGrpcClient
-    from durabletask.sidecar.runner import EmbeddedSidecar
+    from durabletask.sidecar.hosting import EmbeddedSidecar
     from durabletask.worker import TaskHubGrpcWorker
 
 __all__ = ["TimeSkippingEnvironment"]
@@ -188,7 +188,7 @@ class TimeSkippingEnvironment:
         """Start the sidecar, the worker and the sync client (and the auto-skip)."""
         from durabletask.client import TaskHubGrpcClient
         from durabletask.grpc_options import GrpcWorkerResiliencyOptions
-        from durabletask.sidecar.runner import EmbeddedSidecar
+        from durabletask.sidecar.hosting import EmbeddedSidecar
         from durabletask.worker import TaskHubGrpcWorker
 
         if self._sidecar is not None:

@@ -32,7 +32,7 @@ import pytest
 
 if TYPE_CHECKING:
     from durabletask.client import AsyncTaskHubGrpcClient, TaskHubGrpcClient
-    from durabletask.sidecar.runner import EmbeddedSidecar
+    from durabletask.sidecar.hosting import EmbeddedSidecar
     from durabletask.testing.environment import TimeSkippingEnvironment
     from durabletask.worker import TaskHubGrpcWorker
 
@@ -52,7 +52,7 @@ __all__ = [
 
 
 def _started(store: Any = None) -> EmbeddedSidecar:
-    from durabletask.sidecar.runner import EmbeddedSidecar
+    from durabletask.sidecar.hosting import EmbeddedSidecar
 
     sidecar = EmbeddedSidecar("127.0.0.1", 0, store=store)
     sidecar.start()

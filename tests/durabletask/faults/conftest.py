@@ -11,7 +11,7 @@ from durabletask.grpc_options import (
     GrpcClientResiliencyOptions,
     GrpcWorkerResiliencyOptions,
 )
-from durabletask.sidecar.runner import EmbeddedSidecar
+from durabletask.sidecar.hosting import EmbeddedSidecar
 
 # The FAST profile of the resiliency spec (§1.3).
 FAST_WORKER = GrpcWorkerResiliencyOptions(

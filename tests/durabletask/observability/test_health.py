@@ -12,7 +12,7 @@ import pytest
 
 from durabletask import worker
 from durabletask.health import HealthServer, StreamState, WorkerHealth
-from durabletask.sidecar.runner import EmbeddedSidecar
+from durabletask.sidecar.hosting import EmbeddedSidecar
 from tests.durabletask.conftest import FAST_WORKER_RESILIENCY
 from tests.durabletask.helpers.wait import poll_until
 

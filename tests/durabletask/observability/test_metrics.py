@@ -13,7 +13,7 @@ import pytest
 from opentelemetry.sdk.metrics.export import HistogramDataPoint, InMemoryMetricReader
 
 from durabletask import client, task, worker
-from durabletask.sidecar.runner import EmbeddedSidecar
+from durabletask.sidecar.hosting import EmbeddedSidecar
 from tests.durabletask.conftest import FAST_WORKER_RESILIENCY
 from tests.durabletask.helpers.wait import poll_until
 

@@ -26,7 +26,7 @@ from datetime import timedelta
 
 from durabletask import client, worker
 from durabletask.internal import observability
-from durabletask.sidecar.runner import EmbeddedSidecar
+from durabletask.sidecar.hosting import EmbeddedSidecar
 
 
 def say(ctx, name):
