@@ -17,7 +17,7 @@ from typing import IO, Any
 
 from durabletask import client
 from durabletask.sidecar import SidecarOptions
-from durabletask.sidecar.process import SidecarProcess
+from durabletask.sidecar.child_process import SidecarProcess
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 START_TIMEOUT_SECONDS = 60.0

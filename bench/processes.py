@@ -73,7 +73,7 @@ def sidecar_process(store: str = "memory") -> Iterator[tuple[str, int]]:
         store: ``memory``, or ``sqlite`` for a ``SqliteStore`` in a fresh temporary file.
     """
     from durabletask.sidecar import SidecarOptions
-    from durabletask.sidecar.process import SidecarProcess, SidecarProcessError
+    from durabletask.sidecar.child_process import SidecarProcess, SidecarProcessError
 
     if store not in STORES:
         raise ValueError(f"unknown store {store!r}; use one of {STORES}")

@@ -13,7 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from durabletask.sidecar.process import SidecarProcess
+from durabletask.sidecar.child_process import SidecarProcess
 
 from examples.app.worker import READY_LINE
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from durabletask import client, task, worker
 from durabletask.errors import SidecarUnavailableError
 from durabletask.grpc_options import GrpcClientResiliencyOptions, GrpcWorkerResiliencyOptions
-from durabletask.sidecar.process import SidecarProcess
+from durabletask.sidecar.child_process import SidecarProcess
 
 
 def wait_for_go(ctx: task.OrchestrationContext, _: None):

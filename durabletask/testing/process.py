@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from durabletask.sidecar.options import SidecarOptions
-from durabletask.sidecar.process import SidecarProcess, SidecarProcessError
+from durabletask.sidecar.child_process import SidecarProcess, SidecarProcessError
 
 __all__ = ["SidecarProcess", "SidecarProcessError", "create_process_backend"]
 

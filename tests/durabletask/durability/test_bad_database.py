@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from durabletask import client
-from durabletask.sidecar.process import SidecarProcess, SidecarProcessError
+from durabletask.sidecar.child_process import SidecarProcess, SidecarProcessError
 from durabletask.sidecar.store import SqliteStore, StoreOpenError
 from tests.durabletask.helpers.pipes import read_line
 

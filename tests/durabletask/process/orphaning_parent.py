@@ -8,7 +8,7 @@ from __future__ import annotations
 import sys
 import threading
 
-from durabletask.sidecar.process import SidecarProcess
+from durabletask.sidecar.child_process import SidecarProcess
 
 
 def main() -> None:

@@ -14,7 +14,7 @@ from google.protobuf import empty_pb2
 
 from durabletask.internal.proto import orchestrator_service_pb2_grpc as pb_grpc
 from durabletask.sidecar.options import SidecarOptions
-from durabletask.sidecar.process import SidecarProcess, SidecarProcessError
+from durabletask.sidecar.child_process import SidecarProcess, SidecarProcessError
 from durabletask.testing.process import create_process_backend
 from tests.durabletask.helpers.pipes import read_line
 from tests.durabletask.helpers.wait import poll_until

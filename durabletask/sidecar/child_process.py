@@ -28,7 +28,7 @@ from durabletask.sidecar.cli_options import (
 from durabletask.sidecar.options import SidecarOptions
 from durabletask.sidecar.program import READY_PREFIX
 
-logger = logging.getLogger("durabletask.sidecar.process")
+logger = logging.getLogger("durabletask.sidecar.child_process")
 
 # After SIGKILL the kernel frees the child at once; this only bounds a child stuck in the
 # kernel (uninterruptible I/O), which we report instead of hanging the caller forever.
