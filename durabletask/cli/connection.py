@@ -20,7 +20,7 @@ from durabletask.cli.commands import EXIT_USAGE, CommandError
 from durabletask.internal.proto import orchestrator_service_pb2_grpc as pb_grpc
 from durabletask.internal.proto import sidecar_admin_pb2_grpc as admin_grpc
 from durabletask.internal.transport.channel import ChannelSpec
-from durabletask.sidecar.cli_options import read_token_file
+from durabletask.sidecar.cli_flags import read_token_file
 
 TOKEN_ENV = "DURABLETASK_TOKEN"
 TASKHUB_ENV = "DURABLETASK_TASKHUB"

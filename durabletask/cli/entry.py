@@ -41,7 +41,7 @@ from durabletask.client import TaskHubGrpcClient
 from durabletask.errors import DurableTaskError, SidecarError, SidecarUnavailableError
 from durabletask.grpc_options import GrpcClientResiliencyOptions
 from durabletask.internal.transport.status import status_code, status_details
-from durabletask.sidecar.cli_options import launch_from_args
+from durabletask.sidecar.cli_flags import launch_from_args
 from durabletask.sidecar.program import run_sidecar
 
 EXIT_INTERRUPTED = 130

@@ -6,7 +6,7 @@ import argparse
 import functools
 
 from durabletask.cli.commands import parse_time, positive_int
-from durabletask.sidecar.cli_options import DEFAULT_DB_PATH
+from durabletask.sidecar.cli_flags import DEFAULT_DB_PATH
 
 _Commands = argparse._SubParsersAction
 

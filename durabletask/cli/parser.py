@@ -12,7 +12,7 @@ from durabletask.cli.entity_commands import add_entity_commands
 from durabletask.cli.export_command import add_export_command
 from durabletask.cli.more_parsers import add_more_commands
 from durabletask.cli.replay_command import add_replay_command
-from durabletask.sidecar.cli_options import add_sidecar_arguments
+from durabletask.sidecar.cli_flags import add_sidecar_arguments
 
 DEFAULT_ADDRESS = "localhost:4001"
 ADDRESS_ENV = "DURABLETASK_ADDRESS"

@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from durabletask.sidecar.cli_options import add_sidecar_arguments, launch_from_args
+from durabletask.sidecar.cli_flags import add_sidecar_arguments, launch_from_args
 from durabletask.sidecar.program import EXIT_CONFIG_ERROR, run_sidecar
 
 

@@ -19,7 +19,7 @@ import grpc
 from google.protobuf import empty_pb2
 
 from durabletask.internal.proto import orchestrator_service_pb2_grpc as pb_grpc
-from durabletask.sidecar.cli_options import (
+from durabletask.sidecar.cli_flags import (
     DEFAULT_DB_PATH,
     SidecarLaunch,
     launch_env,

@@ -11,7 +11,7 @@ import threading
 from collections.abc import Callable
 from typing import TextIO
 
-from durabletask.sidecar.cli_options import SidecarLaunch
+from durabletask.sidecar.cli_flags import SidecarLaunch
 from durabletask.sidecar.hosting import serve
 from durabletask.sidecar.hubs import DEFAULT_HUB, hub_store_path
 from durabletask.sidecar.store.base import Store

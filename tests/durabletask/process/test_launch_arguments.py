@@ -6,7 +6,7 @@ import argparse
 
 import pytest
 
-from durabletask.sidecar.cli_options import (
+from durabletask.sidecar.cli_flags import (
     SidecarLaunch,
     add_sidecar_arguments,
     launch_from_args,
