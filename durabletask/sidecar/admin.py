@@ -13,7 +13,7 @@ from durabletask.internal.proto import sidecar_admin_pb2 as admin
 from durabletask.internal.proto import sidecar_admin_pb2_grpc as admin_grpc
 from durabletask.sidecar import validation
 from durabletask.sidecar.clock import from_timestamp
-from durabletask.sidecar.core import SidecarCore
+from durabletask.sidecar.task_hub import TaskHubCore
 from durabletask.sidecar.orphans import list_orphan_events, purge_orphan_events
 from durabletask.sidecar.rpc import unary as _unary
 from durabletask.sidecar.workers_view import connected_workers
@@ -24,9 +24,9 @@ _DEFAULT_ORPHAN_LIST = 100
 
 
 class AdminServicer(admin_grpc.SidecarAdminServicer):
-    """``SidecarAdmin`` over one hub's :class:`SidecarCore`."""
+    """``SidecarAdmin`` over one hub's :class:`TaskHubCore`."""
 
-    def __init__(self, core: SidecarCore) -> None:
+    def __init__(self, core: TaskHubCore) -> None:
         """Serve ``core``."""
         self._core = core
 

@@ -20,7 +20,7 @@ from durabletask.internal.proto import orchestrator_service_pb2_grpc as pb_grpc
 from durabletask.internal.proto import sidecar_admin_pb2_grpc as admin_grpc
 from durabletask.sidecar.admin import AdminServicer
 from durabletask.sidecar.clock import SYSTEM_CLOCK, Clock
-from durabletask.sidecar.core import SidecarCore
+from durabletask.sidecar.task_hub import TaskHubCore
 from durabletask.sidecar.options import SidecarOptions, validate_hub_names
 from durabletask.sidecar.rpc import guard_decoding
 from durabletask.sidecar.server import SidecarServicer
@@ -114,7 +114,7 @@ def service_handlers(
     return collector.service, guard_decoding(collector.handlers)
 
 
-def _hub_services(core: SidecarCore) -> list[tuple[str, dict[str, grpc.RpcMethodHandler]]]:
+def _hub_services(core: TaskHubCore) -> list[tuple[str, dict[str, grpc.RpcMethodHandler]]]:
     """The services of one hub: the Durable Task protocol, and our admin extension."""
     return [
         service_handlers(pb_grpc.add_TaskHubSidecarServiceServicer_to_server,
@@ -126,7 +126,7 @@ def _hub_services(core: SidecarCore) -> list[tuple[str, dict[str, grpc.RpcMethod
 class _HubHandler(grpc.GenericRpcHandler):
     """Every service of one hub behind one generic handler."""
 
-    def __init__(self, core: SidecarCore) -> None:
+    def __init__(self, core: TaskHubCore) -> None:
         self._handlers = [grpc.method_handlers_generic_handler(service, methods)
                           for service, methods in _hub_services(core)]
 
@@ -254,13 +254,13 @@ class TaskHubs:
                 f"... to give each hub its own store"
             )
         factory = store_factory or (lambda _hub: MemoryStore())
-        self.cores: dict[str, SidecarCore] = {}
+        self.cores: dict[str, TaskHubCore] = {}
         for key in keys:
             hub_store = store if store is not None else factory(key)
-            self.cores[key] = SidecarCore(hub_store, options, clock)
+            self.cores[key] = TaskHubCore(hub_store, options, clock)
 
     @property
-    def default(self) -> SidecarCore:
+    def default(self) -> TaskHubCore:
         """The first hub's core (the only one without hub names)."""
         return next(iter(self.cores.values()))
 

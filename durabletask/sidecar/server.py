@@ -20,7 +20,7 @@ from durabletask.internal.dialect import (
 from durabletask.internal.proto import orchestrator_service_pb2 as pb
 from durabletask.internal.proto import orchestrator_service_pb2_grpc as pb_grpc
 from durabletask.sidecar import encoding, validation
-from durabletask.sidecar.core import SidecarCore
+from durabletask.sidecar.task_hub import TaskHubCore
 from durabletask.sidecar.dispatcher import WorkKind
 from durabletask.sidecar.entities.servicer import EntityServicer
 from durabletask.sidecar.errors import InvalidRequestError, SidecarRequestError
@@ -42,9 +42,9 @@ _UNIMPLEMENTED = (
 
 
 class SidecarServicer(EntityServicer, pb_grpc.TaskHubSidecarServiceServicer):
-    """``TaskHubSidecarService`` over a :class:`SidecarCore`."""
+    """``TaskHubSidecarService`` over a :class:`TaskHubCore`."""
 
-    def __init__(self, core: SidecarCore) -> None:
+    def __init__(self, core: TaskHubCore) -> None:
         """Serve ``core``.
 
         Args:

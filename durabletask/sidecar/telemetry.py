@@ -19,7 +19,7 @@ from durabletask.internal.proto import orchestrator_service_pb2 as pb
 from durabletask.sidecar.store.base import InstanceQuery
 
 if TYPE_CHECKING:
-    from durabletask.sidecar.core import SidecarCore
+    from durabletask.sidecar.task_hub import TaskHubCore
 
 __all__ = ["SidecarTelemetry", "watch"]
 
@@ -38,7 +38,7 @@ metrics = observability.sidecar_metrics()
 class SidecarTelemetry:
     """The observed metrics of one task hub's core."""
 
-    def __init__(self, core: SidecarCore, hub: str, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, core: TaskHubCore, hub: str, loop: asyncio.AbstractEventLoop) -> None:
         """Observe ``core`` (serving task hub ``hub``) on ``loop``."""
         self._core = core
         self._hub = hub
@@ -76,7 +76,7 @@ class SidecarTelemetry:
             return {}
 
 
-def watch(core: SidecarCore, hub: str) -> None:
+def watch(core: TaskHubCore, hub: str) -> None:
     """Let a metrics reader observe ``core``; call on the sidecar's loop."""
     if observability.AVAILABLE:
         telemetry = SidecarTelemetry(core, hub, asyncio.get_running_loop())

@@ -1,6 +1,6 @@
 """The dashboard's JSON API: list, read and control instances through the sidecar core.
 
-Every route reads and acts through the :class:`SidecarCore` of the chosen task hub, the
+Every route reads and acts through the :class:`TaskHubCore` of the chosen task hub, the
 same methods the gRPC servicer calls; nothing here touches a store.
 
 ``GET  /api/info``                          task hubs, statuses, whether a token is needed
@@ -23,7 +23,7 @@ from typing import Any
 from aiohttp import web
 
 from durabletask.sidecar import validation
-from durabletask.sidecar.core import SidecarCore
+from durabletask.sidecar.task_hub import TaskHubCore
 from durabletask.sidecar.encoding import decode_page_key, encode_page_key
 from durabletask.sidecar.errors import InstanceNotFoundError, InvalidRequestError
 from durabletask.sidecar.hubs import TaskHubs
@@ -32,7 +32,7 @@ from durabletask.sidecar.dashboard import views
 from durabletask.sidecar.dashboard.guard import read_json_object
 from durabletask.sidecar.dashboard.params import hub_core, page_size, payload, search, text
 
-_Action = Callable[[SidecarCore, InstanceRecord, dict[str, Any]], dict[str, Any]]
+_Action = Callable[[TaskHubCore, InstanceRecord, dict[str, Any]], dict[str, Any]]
 
 
 class DashboardApi:
@@ -120,11 +120,11 @@ class DashboardApi:
         body = await read_json_object(request)
         return web.json_response(action(core, record, body))
 
-    def _core(self, request: web.Request) -> SidecarCore:
+    def _core(self, request: web.Request) -> TaskHubCore:
         return hub_core(self._hubs, request)
 
 
-def _existing(core: SidecarCore, request: web.Request) -> InstanceRecord:
+def _existing(core: TaskHubCore, request: web.Request) -> InstanceRecord:
     instance_id = validation.instance_id(request.match_info["id"], "instance id")
     record = core.get_instance(instance_id)
     if record is None:
@@ -149,32 +149,32 @@ def _recursive(body: dict[str, Any]) -> bool:
     return value
 
 
-def _raise_event(core: SidecarCore, record: InstanceRecord, body: dict[str, Any]) -> dict:
+def _raise_event(core: TaskHubCore, record: InstanceRecord, body: dict[str, Any]) -> dict:
     name = validation.name(text(body, "name") or "", "event name")
     core.raise_event(record.instance_id, name, payload(body, "data"))
     return {"accepted": "raise-event"}
 
 
-def _suspend(core: SidecarCore, record: InstanceRecord, body: dict[str, Any]) -> dict:
+def _suspend(core: TaskHubCore, record: InstanceRecord, body: dict[str, Any]) -> dict:
     core.suspend(record.instance_id, text(body, "reason"))
     return {"accepted": "suspend"}
 
 
-def _resume(core: SidecarCore, record: InstanceRecord, body: dict[str, Any]) -> dict:
+def _resume(core: TaskHubCore, record: InstanceRecord, body: dict[str, Any]) -> dict:
     core.resume(record.instance_id, text(body, "reason"))
     return {"accepted": "resume"}
 
 
-def _terminate(core: SidecarCore, record: InstanceRecord, body: dict[str, Any]) -> dict:
+def _terminate(core: TaskHubCore, record: InstanceRecord, body: dict[str, Any]) -> dict:
     core.terminate(record.instance_id, payload(body, "output"), _recursive(body))
     return {"accepted": "terminate"}
 
 
-def _purge(core: SidecarCore, record: InstanceRecord, body: dict[str, Any]) -> dict:
+def _purge(core: TaskHubCore, record: InstanceRecord, body: dict[str, Any]) -> dict:
     return {"deleted": core.purge(record.instance_id, _recursive(body))}
 
 
-def _rewind(core: SidecarCore, record: InstanceRecord, body: dict[str, Any]) -> dict:
+def _rewind(core: TaskHubCore, record: InstanceRecord, body: dict[str, Any]) -> dict:
     core.rewind(record.instance_id, text(body, "reason"))
     return {"accepted": "rewind"}
 

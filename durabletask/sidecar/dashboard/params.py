@@ -8,7 +8,7 @@ from typing import Any
 from aiohttp import web
 
 from durabletask.sidecar import validation
-from durabletask.sidecar.core import SidecarCore
+from durabletask.sidecar.task_hub import TaskHubCore
 from durabletask.sidecar.errors import InvalidRequestError
 from durabletask.sidecar.hubs import TaskHubs
 
@@ -17,7 +17,7 @@ MAX_PAGE_SIZE = 500
 MAX_SEARCH_LENGTH = validation.MAX_INSTANCE_ID_LENGTH
 
 
-def hub_core(hubs: TaskHubs, request: web.Request) -> SidecarCore:
+def hub_core(hubs: TaskHubs, request: web.Request) -> TaskHubCore:
     """The core of the task hub named by ``?hub=`` (the only hub when none are named).
 
     Raises:

@@ -1,6 +1,6 @@
 """``EntityCore``: entity signals, queries, clean-up, batch dispatch and completion.
 
-It sits beside ``SidecarCore`` and shares its store, dispatcher, timers and
+It sits beside ``TaskHubCore`` and shares its store, dispatcher, timers and
 group commit. Like the orchestration core, every method runs on the sidecar's
 event loop and never awaits between a store change and the dispatch or wake-ups
 that follow it (for worker completions those follow the group's commit).

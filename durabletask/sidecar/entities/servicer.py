@@ -21,7 +21,7 @@ from durabletask.sidecar.rpc import unary
 from durabletask.sidecar.store.entity_base import EntityQuery, EntityRecord
 
 if TYPE_CHECKING:
-    from durabletask.sidecar.core import SidecarCore
+    from durabletask.sidecar.task_hub import TaskHubCore
 
 
 def entity_metadata(record: EntityRecord, *, include_state: bool) -> pb.EntityMetadata:
@@ -71,7 +71,7 @@ def _time(message: Any, field: str) -> datetime | None:
 class EntityServicer:
     """Entity RPCs; mixed into ``SidecarServicer``, which provides ``_core``."""
 
-    _core: SidecarCore
+    _core: TaskHubCore
 
     @unary
     async def SignalEntity(  # noqa: N802

@@ -1,4 +1,4 @@
-"""``SidecarCore``: instance operations and commits, tying store, dispatcher, timers and waiters."""
+"""``TaskHubCore``: instance operations and commits, tying store, dispatcher, timers and waiters."""
 
 from __future__ import annotations
 
@@ -59,7 +59,7 @@ HISTORY_LENGTH_PROPERTY = "durabletask.historyLength"
 _WAIT_REASON_MARGIN_SECONDS = 0.25
 
 
-class SidecarCore:
+class TaskHubCore:
     """The sidecar's behaviour behind the gRPC servicer.
 
     Every method runs on the sidecar's event loop; none awaits between a
