@@ -47,7 +47,7 @@ from durabletask.internal.runtime.filters import (
     OrchestrationWorkItemFilter,
     WorkItemFilters,
 )
-from durabletask.internal.runtime.episodes import EpisodeRunner
+from durabletask.internal.runtime.episodes import EpisodeProcessor
 from durabletask.internal.runtime.isolation import (
     FunctionRef,
     IsolatedActivities,
@@ -406,7 +406,7 @@ class TaskHubGrpcWorker:
             metrics = observability.worker_metrics()
             host = WorkerHost(
                 self._host_config,
-                episode_runner=EpisodeRunner(
+                episode_processor=EpisodeProcessor(
                     cache, self._host_config.metadata, payloads=payloads, metrics=metrics),
                 activity_executor=activity_runner,
                 entity_executor=entity_runner,

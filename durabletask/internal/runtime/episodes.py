@@ -34,7 +34,7 @@ _HISTORY_FETCH_TIMEOUT_SECONDS = 60.0
 _ANSWER_WAIT_SECONDS = 5.0
 
 
-class EpisodeRunner:
+class EpisodeProcessor:
     """The worker's entry to the engine for orchestrator work items."""
 
     def __init__(

@@ -31,9 +31,9 @@ from durabletask.internal.clock import SYSTEM_CLOCK, Clock
 from durabletask.internal.dialect import PROCESS_LOST_METADATA, EventWaits
 from durabletask.internal.proto import orchestrator_service_pb2 as pb
 from durabletask.internal.runtime import completions, entity_items
-from durabletask.internal.runtime.episodes import EpisodeRunner
+from durabletask.internal.runtime.episodes import EpisodeProcessor
 from durabletask.internal.runtime.isolation.pool import ActivityProcessLost
-from durabletask.internal.transport.manager import Transport
+from durabletask.internal.transport.manager import ChannelGeneration
 from durabletask.internal.transport.stream import StreamGeneration
 
 _logger = logging.getLogger("durabletask.worker")
@@ -67,7 +67,7 @@ _RETRYABLE_COMPLETION_CODES = frozenset(
 
 
 @dataclass(frozen=True)
-class RunnerSettings:
+class ProcessorSettings:
     """Limits and timeouts of the work-item runner."""
 
     max_concurrent_orchestrations: int
@@ -90,7 +90,7 @@ class _ItemState(enum.Enum):
 @dataclass
 class _Tracked:
     item: pb.WorkItem
-    transport: Transport
+    generation: ChannelGeneration
     stream: StreamGeneration
     token: int
     state: _ItemState = _ItemState.QUEUED
@@ -104,19 +104,19 @@ class _Tracked:
     @property
     def stub(self) -> Any:
         """The stub of the generation the item came in on (R-IF1)."""
-        return self.transport.stub
+        return self.generation.stub
 
 
-class WorkItemRunner:
+class WorkItemProcessor:
     """Runs orchestrator, activity and entity work items and reports their outcome."""
 
     def __init__(
         self,
         *,
-        episode_runner: EpisodeRunner,
+        episode_processor: EpisodeProcessor,
         activity_executor: Any,
         thread_pool: concurrent.futures.ThreadPoolExecutor,
-        settings: RunnerSettings,
+        settings: ProcessorSettings,
         metadata: Sequence[tuple[str, str]] | None = None,
         entity_executor: Any = None,
         tracing: Any = observability.NOOP_TRACING,
@@ -125,7 +125,7 @@ class WorkItemRunner:
     ) -> None:
         self._tracing = tracing
         self._metrics = metrics
-        self._episodes = episode_runner
+        self._episodes = episode_processor
         self._clock = clock  # completion retries wait on it
         self._activities = activity_executor
         self._entities = entity_executor
@@ -140,19 +140,21 @@ class WorkItemRunner:
         self._hurry = asyncio.Event()
         self._rng = random.Random()
 
-    def submit(self, item: pb.WorkItem, transport: Transport, stream: StreamGeneration) -> None:
+    def submit(
+        self, item: pb.WorkItem, generation: ChannelGeneration, stream: StreamGeneration
+    ) -> None:
         """Start handling one work item; must be called on the runner's loop.
 
         Args:
             item: The work item.
-            transport: The channel generation it arrived on; it completes through it.
+            generation: The channel generation it arrived on; it completes through it.
             stream: The connection it arrived on.
         """
         kind = item.WhichOneof("request")
         if kind not in ("orchestratorRequest", "activityRequest", *entity_items.KINDS):
             _logger.warning("Ignoring unsupported work item kind %r", kind)
             return
-        tracked = _Tracked(item, transport, stream, transport.lease.acquire(),
+        tracked = _Tracked(item, generation, stream, generation.lease.acquire(),
                            arrived=time.monotonic())
         if self._metrics.enabled:
             self._metrics.received(tracked.kind, item.ByteSize())
@@ -169,7 +171,7 @@ class WorkItemRunner:
     def _finished(self, task: asyncio.Task[None]) -> None:
         tracked = self._tasks.pop(task, None)
         if tracked is not None:
-            tracked.transport.lease.release(tracked.token)
+            tracked.generation.lease.release(tracked.token)
 
     @property
     def in_flight(self) -> int:

@@ -36,7 +36,7 @@ from durabletask.internal.clock import SYSTEM_CLOCK, Clock
 from durabletask.internal.proto import orchestrator_service_pb2 as pb
 from durabletask.internal.proto import orchestrator_service_pb2_grpc as pb_grpc
 from durabletask.internal.runtime.loop_thread import LoopThread
-from durabletask.internal.runtime.work_items import RunnerSettings, WorkItemRunner
+from durabletask.internal.runtime.work_items import ProcessorSettings, WorkItemProcessor
 from durabletask.internal.transport import observe
 from durabletask.internal.transport.channel import ChannelSpec
 from durabletask.internal.transport.manager import AsyncChannelManager, ManagerPolicy
@@ -78,7 +78,7 @@ class WorkerHost:
         self,
         config: WorkerHostConfig,
         *,
-        episode_runner: Any,
+        episode_processor: Any,
         activity_executor: Any,
         concurrency: Any,
         entity_executor: Any = None,
@@ -107,7 +107,7 @@ class WorkerHost:
             max_workers=concurrency.maximum_thread_pool_workers,
             thread_name_prefix="durabletask-activity",
         )
-        self._runner_settings = RunnerSettings(
+        self._processor_settings = ProcessorSettings(
             max_concurrent_orchestrations=concurrency.maximum_concurrent_orchestration_work_items,
             max_concurrent_activities=concurrency.maximum_concurrent_activity_work_items,
             max_concurrent_entities=concurrency.maximum_concurrent_entity_work_items,
@@ -117,12 +117,12 @@ class WorkerHost:
             completion_retry_cap_seconds=resiliency.completion_retry_cap_seconds,
             abandon_timeout_seconds=self._abandon_timeout,
         )
-        self._episodes = episode_runner
+        self._episodes = episode_processor
         self._activities = activity_executor
         self._entities = entity_executor
         self._loop_thread = LoopThread("durabletask-worker")
         self._manager: AsyncChannelManager | None = None
-        self._runner: WorkItemRunner | None = None
+        self._processor: WorkItemProcessor | None = None
         self._supervisor: StreamSupervisor | None = None
         self._run_future: concurrent.futures.Future[None] | None = None
         self._spec: ChannelSpec | None = None
@@ -144,11 +144,11 @@ class WorkerHost:
     async def _setup(self) -> None:
         config = self._config
         self._manager = self._new_manager()
-        self._runner = WorkItemRunner(
-            episode_runner=self._episodes,
+        self._processor = WorkItemProcessor(
+            episode_processor=self._episodes,
             activity_executor=self._activities,
             thread_pool=self._pool,
-            settings=self._runner_settings,
+            settings=self._processor_settings,
             metadata=config.metadata,
             entity_executor=self._entities,
             tracing=self._tracing,
@@ -166,7 +166,7 @@ class WorkerHost:
                 backoff_base_seconds=resiliency.reconnect_backoff_base_seconds,
                 backoff_cap_seconds=resiliency.reconnect_backoff_cap_seconds,
             ),
-            sink=self._runner.submit,
+            sink=self._processor.submit,
             worker_id=self._worker_id,
             reconfigure=self._reconfigure if self._spec is not None else None,
             clock=config.clock,
@@ -229,7 +229,7 @@ class WorkerHost:
 
     def health(self) -> WorkerHealth:
         """The worker's health now."""
-        supervisor, runner = self._supervisor, self._runner
+        supervisor, runner = self._supervisor, self._processor
         if supervisor is None or runner is None:
             return WorkerHealth(StreamState.STOPPED)
         last = supervisor.liveness.last_message_at
@@ -244,7 +244,7 @@ class WorkerHost:
 
     def metrics_snapshot(self) -> dict[str, Any]:
         """Counters for the metrics reader (``observability.otel_metrics``)."""
-        supervisor, cache, runner = self._supervisor, self._episodes.cache, self._runner
+        supervisor, cache, runner = self._supervisor, self._episodes.cache, self._processor
         counters = supervisor.counters if supervisor is not None else {}
         lookups = "durabletask.worker.orchestration_cache.lookups"
         totals = {
@@ -295,21 +295,21 @@ class WorkerHost:
     def hurry(self) -> None:
         """Cut a running :meth:`stop`'s grace period short: abandon running work now."""
         self._hurried = True
-        runner = self._runner
+        runner = self._processor
         if runner is not None:
             with contextlib.suppress(RuntimeError):  # the loop already ended
                 self._loop_thread.loop.call_soon_threadsafe(runner.hurry)
 
     async def _shutdown(self) -> None:
-        if self._runner is not None:
+        if self._processor is not None:
             if self._hurried:
-                self._runner.hurry()
-            self._runner.stop_accepting()  # items still arriving are handed back
+                self._processor.hurry()
+            self._processor.stop_accepting()  # items still arriving are handed back
         if self._supervisor is not None:
             await self._drain()
             self._supervisor.stop()
-        if self._runner is not None:
-            orphans = await self._runner.shutdown(self._stop_timeout)
+        if self._processor is not None:
+            orphans = await self._processor.shutdown(self._stop_timeout)
             if orphans and self._manager is not None:
                 observe.emit("stop_timeout_abandon", self._manager.target, "worker",
                              self._manager.current.generation, orphans=orphans)

@@ -41,7 +41,7 @@ from durabletask.internal.transport.interceptors import (
 )
 
 __all__ = [
-    "AsyncChannelManager", "ChannelGeneration", "ManagerPolicy", "SyncChannelManager", "Transport",
+    "AsyncChannelManager", "ChannelGeneration", "ManagerPolicy", "SyncChannelManager",
 ]
 
 _logger = logging.getLogger("durabletask.transport")
@@ -66,10 +66,6 @@ class ChannelGeneration:
     channel: Any
     stub: Any
     lease: ChannelLease
-
-
-# The old name, still imported by the worker runtime (internal/runtime/work_items.py).
-Transport = ChannelGeneration
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -189,10 +189,10 @@ class StreamGeneration:
 
 
 class WorkItemSink(Protocol):
-    """Receives the work items of a stream, with the transport they must complete through."""
+    """Receives the work items of a stream, and the channel generation to complete through."""
 
     def __call__(
-        self, item: pb.WorkItem, transport: ChannelGeneration, stream: StreamGeneration
+        self, item: pb.WorkItem, generation: ChannelGeneration, stream: StreamGeneration
     ) -> None:
         """Hand one work item over for execution; must not block."""
         ...
