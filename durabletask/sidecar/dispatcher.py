@@ -159,7 +159,8 @@ class WorkerStream:
         A plain future and one timer handle: this runs once per work item sent, so
         it avoids ``asyncio.wait_for``'s extra task and loop turns.
         """
-        waiter = self.waiter = asyncio.get_running_loop().create_future()
+        waiter: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self.waiter = waiter
         timer = clock.call_later(ping_after, lambda: _resolve_false(waiter))
         try:
             return await waiter

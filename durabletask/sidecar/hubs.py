@@ -91,7 +91,7 @@ class _HandlerCollector:
 
     def __init__(self) -> None:
         self.service = ""
-        self.handlers: dict[str, grpc.RpcMethodHandler] = {}
+        self.handlers: dict[str, grpc.RpcMethodHandler[Any, Any]] = {}
 
     def add_generic_rpc_handlers(self, handlers: Sequence[grpc.GenericRpcHandler]) -> None:
         """The registered handlers below carry the same methods."""
@@ -103,7 +103,7 @@ class _HandlerCollector:
 
 def service_handlers(
     add_to_server: Callable[[Any, Any], None], servicer: Any
-) -> tuple[str, dict[str, grpc.RpcMethodHandler]]:
+) -> tuple[str, dict[str, grpc.RpcMethodHandler[Any, Any]]]:
     """Return the service name and method handlers of a generated ``add_*_to_server``.
 
     The handlers answer undecodable request bytes with ``INVALID_ARGUMENT``
@@ -114,7 +114,9 @@ def service_handlers(
     return collector.service, guard_decoding(collector.handlers)
 
 
-def _hub_services(core: TaskHubCore) -> list[tuple[str, dict[str, grpc.RpcMethodHandler]]]:
+def _hub_services(
+    core: TaskHubCore,
+) -> list[tuple[str, dict[str, grpc.RpcMethodHandler[Any, Any]]]]:
     """The services of one hub: the Durable Task protocol, and our admin extension."""
     return [
         service_handlers(pb_grpc.add_TaskHubSidecarServiceServicer_to_server,
@@ -130,7 +132,7 @@ class _HubHandler(grpc.GenericRpcHandler):
         self._handlers = [grpc.method_handlers_generic_handler(service, methods)
                           for service, methods in _hub_services(core)]
 
-    def service(self, handler_call_details: Any) -> grpc.RpcMethodHandler | None:
+    def service(self, handler_call_details: Any) -> grpc.RpcMethodHandler[Any, Any] | None:
         for handler in self._handlers:
             found = handler.service(handler_call_details)
             if found is not None:
@@ -138,7 +140,9 @@ class _HubHandler(grpc.GenericRpcHandler):
         return None
 
 
-def _refusal(handler: grpc.RpcMethodHandler, code: grpc.StatusCode, message: str) -> Any:
+def _refusal(
+    handler: grpc.RpcMethodHandler[Any, Any], code: grpc.StatusCode, message: str
+) -> grpc.RpcMethodHandler[Any, Any]:
     if handler.response_streaming:
 
         async def refuse_stream(request: Any, context: Any) -> Any:
@@ -182,7 +186,7 @@ class HubRouter(grpc.GenericRpcHandler):
         self._require_token = require_token
         self._served = ", ".join(repr(name) for name in self._handlers)
 
-    def service(self, handler_call_details: Any) -> grpc.RpcMethodHandler | None:
+    def service(self, handler_call_details: Any) -> grpc.RpcMethodHandler[Any, Any] | None:
         """Return the handler for the call, or one that refuses it with a message."""
         method = handler_call_details.method
         if not method.startswith(_SERVICE_PREFIXES):

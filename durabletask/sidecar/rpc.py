@@ -72,7 +72,9 @@ def _safe_deserializer(
     return decode
 
 
-def _guard_one(handler: grpc.RpcMethodHandler, method: str) -> grpc.RpcMethodHandler:
+def _guard_one(
+    handler: grpc.RpcMethodHandler[Any, Any], method: str
+) -> grpc.RpcMethodHandler[Any, Any]:
     if handler.request_streaming or handler.request_deserializer is None:
         return handler  # the service has no client-streaming methods
     deserializer = _safe_deserializer(handler.request_deserializer, method)
@@ -85,7 +87,9 @@ def _guard_one(handler: grpc.RpcMethodHandler, method: str) -> grpc.RpcMethodHan
             async for item in inner_stream(request, context):
                 yield item
 
-        return handler._replace(request_deserializer=deserializer, unary_stream=stream)
+        guarded: grpc.RpcMethodHandler[Any, Any] = handler._replace(
+            request_deserializer=deserializer, unary_stream=stream)
+        return guarded
     inner_unary = handler.unary_unary
 
     async def unary_call(request: Any, context: Any) -> Any:
@@ -93,12 +97,14 @@ def _guard_one(handler: grpc.RpcMethodHandler, method: str) -> grpc.RpcMethodHan
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, request.message)
         return await inner_unary(request, context)
 
-    return handler._replace(request_deserializer=deserializer, unary_unary=unary_call)
+    guarded_unary: grpc.RpcMethodHandler[Any, Any] = handler._replace(
+        request_deserializer=deserializer, unary_unary=unary_call)
+    return guarded_unary
 
 
 def guard_decoding(
-    handlers: Mapping[str, grpc.RpcMethodHandler],
-) -> dict[str, grpc.RpcMethodHandler]:
+    handlers: Mapping[str, grpc.RpcMethodHandler[Any, Any]],
+) -> dict[str, grpc.RpcMethodHandler[Any, Any]]:
     """Return ``handlers`` answering undecodable request bytes with ``INVALID_ARGUMENT``.
 
     gRPC itself answers a request its deserializer cannot read with ``UNKNOWN`` and a

@@ -21,7 +21,7 @@ from durabletask.internal.proto import orchestrator_service_pb2 as pb
 from durabletask.internal.proto import orchestrator_service_pb2_grpc as pb_grpc
 from durabletask.sidecar import encoding, validation
 from durabletask.sidecar.task_hub import TaskHubCore
-from durabletask.sidecar.dispatcher import WorkKind
+from durabletask.sidecar.work_filter import WorkKind
 from durabletask.sidecar.entities.servicer import EntityServicer
 from durabletask.sidecar.errors import InvalidRequestError, SidecarRequestError
 from durabletask.sidecar.rpc import optional as _opt

@@ -18,8 +18,8 @@ from durabletask.sidecar.dispatcher import (
     Dispatcher,
     Lease,
     PreparedEpisode,
-    WorkKind,
 )
+from durabletask.sidecar.work_filter import WorkKind
 from durabletask.sidecar.entities.batches import PreparedEntityBatch
 from durabletask.sidecar.entities.core import EntityCore
 from durabletask.sidecar.event_notes import EventNotes

@@ -217,7 +217,7 @@ class OrchestrationCache:
 
 def _execution_id(request: pb.OrchestratorRequest) -> str:
     if request.HasField("executionId"):
-        return request.executionId.value
+        return str(request.executionId.value)
     return ""
 
 

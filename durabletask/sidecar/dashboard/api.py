@@ -149,32 +149,32 @@ def _recursive(body: dict[str, Any]) -> bool:
     return value
 
 
-def _raise_event(core: TaskHubCore, record: InstanceRecord, body: dict[str, Any]) -> dict:
+def _raise_event(core: TaskHubCore, record: InstanceRecord, body: dict[str, Any]) -> dict[str, Any]:
     name = validation.name(text(body, "name") or "", "event name")
     core.raise_event(record.instance_id, name, payload(body, "data"))
     return {"accepted": "raise-event"}
 
 
-def _suspend(core: TaskHubCore, record: InstanceRecord, body: dict[str, Any]) -> dict:
+def _suspend(core: TaskHubCore, record: InstanceRecord, body: dict[str, Any]) -> dict[str, Any]:
     core.suspend(record.instance_id, text(body, "reason"))
     return {"accepted": "suspend"}
 
 
-def _resume(core: TaskHubCore, record: InstanceRecord, body: dict[str, Any]) -> dict:
+def _resume(core: TaskHubCore, record: InstanceRecord, body: dict[str, Any]) -> dict[str, Any]:
     core.resume(record.instance_id, text(body, "reason"))
     return {"accepted": "resume"}
 
 
-def _terminate(core: TaskHubCore, record: InstanceRecord, body: dict[str, Any]) -> dict:
+def _terminate(core: TaskHubCore, record: InstanceRecord, body: dict[str, Any]) -> dict[str, Any]:
     core.terminate(record.instance_id, payload(body, "output"), _recursive(body))
     return {"accepted": "terminate"}
 
 
-def _purge(core: TaskHubCore, record: InstanceRecord, body: dict[str, Any]) -> dict:
+def _purge(core: TaskHubCore, record: InstanceRecord, body: dict[str, Any]) -> dict[str, Any]:
     return {"deleted": core.purge(record.instance_id, _recursive(body))}
 
 
-def _rewind(core: TaskHubCore, record: InstanceRecord, body: dict[str, Any]) -> dict:
+def _rewind(core: TaskHubCore, record: InstanceRecord, body: dict[str, Any]) -> dict[str, Any]:
     core.rewind(record.instance_id, text(body, "reason"))
     return {"accepted": "rewind"}
 

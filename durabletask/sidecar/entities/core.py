@@ -17,7 +17,8 @@ from typing import Protocol
 
 from durabletask.internal.proto import orchestrator_service_pb2 as pb
 from durabletask.sidecar.clock import Clock
-from durabletask.sidecar.dispatcher import Dispatcher, Lease, WorkKind
+from durabletask.sidecar.dispatcher import Dispatcher, Lease
+from durabletask.sidecar.work_filter import WorkKind
 from durabletask.sidecar.entities import batches, scheduler
 from durabletask.sidecar.entities.batches import PreparedEntityBatch
 from durabletask.sidecar.store.base import Store

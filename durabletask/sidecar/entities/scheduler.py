@@ -60,7 +60,9 @@ class EntityStep:
 
 def is_operation(event: pb.HistoryEvent) -> bool:
     """True for ``entityOperationSignaled`` and ``entityOperationCalled``."""
-    return event.HasField("entityOperationSignaled") or event.HasField("entityOperationCalled")
+    return bool(
+        event.HasField("entityOperationSignaled") or event.HasField("entityOperationCalled")
+    )
 
 
 def sender(row: EntityRow) -> str | None:
@@ -68,7 +70,7 @@ def sender(row: EntityRow) -> str | None:
     if row.event.HasField("entityOperationCalled"):
         called = row.event.entityOperationCalled
         if called.HasField("parentInstanceId"):
-            return called.parentInstanceId.value
+            return str(called.parentInstanceId.value)
     return row.source_id
 
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from durabletask.internal.proto import orchestrator_service_pb2 as pb
 from durabletask.sidecar import validation
 from durabletask.sidecar.clock import from_timestamp, to_timestamp
-from durabletask.sidecar.dispatcher import WorkKind
+from durabletask.sidecar.work_filter import WorkKind
 from durabletask.sidecar.entities.ids import entity_id, normalize_prefix
 from durabletask.sidecar.rpc import unary
 from durabletask.sidecar.store.entity_base import EntityQuery, EntityRecord
