@@ -89,12 +89,15 @@ def _screenshot(driver: Any, tmp_path: Path, name: str) -> Path:
 
 
 def _until(driver: Any, condition: Callable[[Any], Any], message: str) -> Any:
-    from selenium.common.exceptions import TimeoutException
+    from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
+    # The live refresh may replace an element between finding and using it: try again.
+    wait = WebDriverWait(driver, WAIT_SECONDS, poll_frequency=0.05,
+                         ignored_exceptions=(StaleElementReferenceException,))
     try:
-        return WebDriverWait(driver, WAIT_SECONDS, poll_frequency=0.05).until(condition)
+        return wait.until(condition)
     except TimeoutException:
         shown = driver.find_element(By.ID, "error").text
         raise AssertionError(
@@ -102,6 +105,11 @@ def _until(driver: Any, condition: Callable[[Any], Any], message: str) -> Any:
             f"entity rows {_row_ids(driver, 'entities')}, "
             f"error banner {shown!r}, browser log {driver.get_log('browser')}"
         ) from None
+
+
+def _click(driver: Any, by: str, value: str) -> None:
+    """Click the element, finding it again if the live refresh replaced it first."""
+    _until(driver, lambda d: d.find_element(by, value).click() or True, f"to click {value!r}")
 
 
 def _row_ids(driver: Any, table: str = "instances") -> list[str]:
@@ -144,32 +152,35 @@ def test_list_filter_open_read_history_and_terminate_in_a_browser(dashboard, bro
     _screenshot(browser, tmp_path, "dashboard-instances")
 
     # User data that looks like HTML is shown as text, never parsed.
-    hostile = browser.find_element(By.CSS_SELECTOR, '#instances tr[data-id="<b>bold</b>"]')
-    assert hostile.find_element(By.CSS_SELECTOR, "td:nth-child(2)").text == HOSTILE_NAME
-    assert hostile.find_element(By.CSS_SELECTOR, "td.id").text == "<b>bold</b>"
+    hostile = '#instances tr[data-id="<b>bold</b>"]'
+    assert _until(browser, lambda d: d.find_element(
+        By.CSS_SELECTOR, f"{hostile} td:nth-child(2)").text, "the hostile name") == HOSTILE_NAME
+    assert _until(browser, lambda d: d.find_element(
+        By.CSS_SELECTOR, f"{hostile} td.id").text, "the hostile id") == "<b>bold</b>"
     assert browser.find_elements(By.CSS_SELECTOR, "main img, main b") == []
     assert browser.title == "durabletask dashboard"
 
-    browser.find_element(By.CSS_SELECTOR, '#status-filters button[data-status="FAILED"]').click()
+    _click(browser, By.CSS_SELECTOR, '#status-filters button[data-status="FAILED"]')
     _until(browser, lambda d: _row_ids(d) == ["<b>bold</b>", "nightly-report"],
            "only the failed instances")
-    browser.find_element(By.CSS_SELECTOR, '#status-filters button[data-status=""]').click()
+    _click(browser, By.CSS_SELECTOR, '#status-filters button[data-status=""]')
     browser.find_element(By.ID, "search").send_keys("approval")
     _until(browser, lambda d: _row_ids(d) == ["order-approval-42"], "the searched instance")
 
-    browser.find_element(By.LINK_TEXT, "order-approval-42").click()
+    _click(browser, By.LINK_TEXT, "order-approval-42")
     _until(browser, lambda d: d.find_element(By.ID, "instance-status").text == "RUNNING",
            "the instance page")
-    kinds = [li.get_attribute("data-kind")
-             for li in browser.find_elements(By.CSS_SELECTOR, "#history li")]
+    kinds = _until(browser, lambda d: [li.get_attribute("data-kind")
+                                       for li in d.find_elements(By.CSS_SELECTOR, "#history li")],
+                   "the history")
     assert "executionStarted" in kinds
-    assert browser.find_element(By.ID, "overview").text.count("approval") == 1
+    assert _text(browser, "overview").count("approval") == 1
     _screenshot(browser, tmp_path, "dashboard-instance")
 
-    browser.find_element(By.ID, "action-terminate").click()
+    _click(browser, By.ID, "action-terminate")
     browser.find_element(By.CSS_SELECTOR, '#action-form textarea[name="output"]').send_keys(
         '"stopped from the dashboard"')
-    browser.find_element(By.ID, "action-run").click()
+    _click(browser, By.ID, "action-run")
     _until(browser, lambda d: d.find_element(By.ID, "instance-status").text == "TERMINATED",
            "the terminated status")
     _until(browser, lambda d: "stopped from the dashboard" in d.find_element(By.ID, "output").text,
@@ -226,38 +237,39 @@ def test_entities_tab_lists_opens_shows_the_lock_holder_and_signals_in_a_browser
 
     _populate_entities(dashboard)
     browser.get(dashboard.sidecar.dashboard_url)
-    browser.find_element(By.ID, "tab-entities").click()
+    _click(browser, By.ID, "tab-entities")
     _until(browser, lambda d: _row_ids(d, "entities") == ["@cart@alice", "@counter@apples"],
            "the entities with state")
-    browser.find_element(By.ID, "entity-transient").click()
+    _click(browser, By.ID, "entity-transient")
     _until(browser, lambda d: "@counter@pears" in _row_ids(d, "entities"),
            "the locked entity without state")
-    locked_row = browser.find_element(By.CSS_SELECTOR, '#entities tr[data-id="@counter@pears"]')
-    assert "stock-take-7" in locked_row.text
+    _until(browser, lambda d: "stock-take-7" in d.find_element(
+        By.CSS_SELECTOR, '#entities tr[data-id="@counter@pears"]').text, "the lock holder's id")
     _screenshot(browser, tmp_path, "dashboard-entities")
 
-    locked_row.find_element(By.LINK_TEXT, "@counter@pears").click()
+    _click(browser, By.LINK_TEXT, "@counter@pears")
     _until(browser, lambda d: "stock-take-7" in _text(d, "entity-locked-by"), "the lock holder")
     assert _text(browser, "entity-backlog") == "1 message"
-    queue = browser.find_element(By.CSS_SELECTOR, '#entity-queue tr[data-kind="signal"]').text
+    queue = _until(browser, lambda d: d.find_element(
+        By.CSS_SELECTOR, '#entity-queue tr[data-kind="signal"]').text, "the queued signal")
     assert "add" in queue
     assert "client" in queue
     _screenshot(browser, tmp_path, "dashboard-entity")
-    browser.find_element(By.CSS_SELECTOR, "#entity-locked-by a").click()
+    _click(browser, By.CSS_SELECTOR, "#entity-locked-by a")
     _until(browser, lambda d: _text(d, "instance-title") == "stock-take-7"
            and _text(d, "instance-status") == "RUNNING", "the lock holder's instance page")
 
-    browser.find_element(By.ID, "tab-entities").click()
+    _click(browser, By.ID, "tab-entities")
     browser.find_element(By.ID, "entity-search").send_keys("cart")
     _until(browser, lambda d: _row_ids(d, "entities") == ["@cart@alice"], "the searched entity")
-    browser.find_element(By.LINK_TEXT, "@cart@alice").click()
+    _click(browser, By.LINK_TEXT, "@cart@alice")
     _until(browser, lambda d: "<b>pen</b>" in _text(d, "entity-state"), "the cart's state")
     assert browser.find_elements(By.CSS_SELECTOR, "main b") == []
 
     form = browser.find_element(By.ID, "signal-form")
     form.find_element(By.NAME, "operation").send_keys("add_item")
     form.find_element(By.NAME, "input").send_keys('"pencil"')
-    browser.find_element(By.ID, "signal-run").click()
+    _click(browser, By.ID, "signal-run")
     _until(browser, lambda d: "pencil" in _text(d, "entity-state"), "the signalled state")
     _screenshot(browser, tmp_path, "dashboard-entity-signalled")
     cart = dashboard.client.get_entity(EntityInstanceId("Cart", "alice"))
