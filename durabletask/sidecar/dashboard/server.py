@@ -30,7 +30,7 @@ logger = logging.getLogger("durabletask.sidecar.dashboard")
 # aiohttp refuses longer request lines in its parser with a plain-text 400; below this the
 # guard answers a clear JSON 414 for long query strings.
 _MAX_REQUEST_LINE_BYTES = 64 * 1024
-_STATIC_DIR = Path(str(resources.files("durabletask.sidecar.dashboard") / "static"))
+_STATIC_DIR = Path(str(resources.files("durabletask.sidecar.dashboard") / "page-assets"))
 
 
 class DashboardServer:

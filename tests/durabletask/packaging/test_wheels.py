@@ -80,7 +80,7 @@ def test_core_wheel_holds_only_the_durabletask_package(build: Build) -> None:
     assert "durabletask/internal/proto/orchestrator_service_pb2.pyi" in members
     # The dashboard's page ships as package data: no build step for users.
     for page_file in ("index.html", "app.js", "entities.js", "style.css"):
-        assert f"durabletask/sidecar/dashboard/static/{page_file}" in members
+        assert f"durabletask/sidecar/dashboard/page-assets/{page_file}" in members
 
 
 def test_provider_wheel_holds_only_its_namespace_portion(build: Build) -> None:
