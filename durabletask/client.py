@@ -34,6 +34,7 @@ from durabletask.internal.requests.models import (
     new_purge_instances_result,
     parse_orchestration_state,
 )
+from durabletask.internal.requests.arguments import ClientArguments
 from durabletask.internal.requests.config import ClientConfig, configure_client
 from durabletask.internal.requests.shells import AsyncCallShell, SyncCallShell
 from durabletask.payload import PayloadStore
@@ -63,37 +64,12 @@ __all__ = [
 class _ClientBase:
     """Construction shared by both clients: configuration, ownership and trace settings."""
 
-    def __init__(
-        self,
-        *,
-        host_address: str | None,
-        metadata: list[tuple[str, str]] | None,
-        log_handler: Any,
-        log_formatter: Any,
-        logger: logging.Logger | None,
-        channel: Any,
-        secure_channel: bool,
-        interceptors: Sequence[Any] | None,
-        channel_options: GrpcChannelOptions | None,
-        resiliency_options: GrpcClientResiliencyOptions | None,
-        default_version: str | None,
-        payload_store: PayloadStore | None,
-        data_converter: DataConverter | None,
-        emit_trace_spans: bool,
-        clock: Clock | None,
-    ) -> None:
-        self._config: ClientConfig = configure_client(
-            host_address=host_address, metadata=metadata, log_handler=log_handler,
-            log_formatter=log_formatter, logger=logger, has_channel=channel is not None,
-            secure_channel=secure_channel, interceptors=interceptors,
-            channel_options=channel_options, resiliency_options=resiliency_options,
-            default_version=default_version, payload_store=payload_store,
-            data_converter=data_converter, clock=clock,
-        )
-        self._config = observability.traced_client_config(self._config, emit_trace_spans)
+    def __init__(self, args: ClientArguments) -> None:
+        self._config: ClientConfig = configure_client(args)
+        self._config = observability.traced_client_config(self._config, args.emit_trace_spans)
         self._logger = self._config.logger
-        self._emit_trace_spans = emit_trace_spans
-        self.default_version = default_version
+        self._emit_trace_spans = args.emit_trace_spans
+        self.default_version = args.default_version
 
     @property
     def emit_trace_spans(self) -> bool:
@@ -150,14 +126,7 @@ class TaskHubGrpcClient(_ClientBase):
             clock: What the retry waits run on; the real clock by default (an addition
                 to the official API, for tests: ``durabletask.testing.VirtualClock``).
         """
-        super().__init__(
-            host_address=host_address, metadata=metadata, log_handler=log_handler,
-            log_formatter=log_formatter, logger=logger, channel=channel,
-            secure_channel=secure_channel, interceptors=interceptors,
-            channel_options=channel_options, resiliency_options=resiliency_options,
-            default_version=default_version, payload_store=payload_store,
-            data_converter=data_converter, emit_trace_spans=emit_trace_spans, clock=clock,
-        )
+        super().__init__(ClientArguments.of(locals()))
         # One signature serves both clients; this one is given sync channels.
         sync_channel = cast("grpc.Channel | None", channel)
         self._io = SyncCallShell(self._config, type(self).__name__, sync_channel)
@@ -509,14 +478,7 @@ class AsyncTaskHubGrpcClient(_ClientBase):
         caller-provided ``grpc.aio`` channel (grpc.aio has no ``intercept_channel``): build
         that channel with its interceptors instead.
         """
-        super().__init__(
-            host_address=host_address, metadata=metadata, log_handler=log_handler,
-            log_formatter=log_formatter, logger=logger, channel=channel,
-            secure_channel=secure_channel, interceptors=interceptors,
-            channel_options=channel_options, resiliency_options=resiliency_options,
-            default_version=default_version, payload_store=payload_store,
-            data_converter=data_converter, emit_trace_spans=emit_trace_spans, clock=clock,
-        )
+        super().__init__(ClientArguments.of(locals()))
         if channel is not None and self._config.interceptors:
             self._logger.warning(
                 "interceptors are ignored for a caller-provided grpc.aio channel; create "

@@ -25,7 +25,6 @@ from durabletask.internal.clock import SYSTEM_CLOCK, Clock
 from durabletask.internal.engine import (
     DATETIME_STRING_FORMAT,
     DEFAULT_MAXIMUM_TIMER_INTERVAL,
-    ActivityExecutor,
     ActivityNotRegisteredError,
     EntityExecutor,
     EntityNotRegisteredError,
@@ -47,6 +46,7 @@ from durabletask.internal.runtime.filters import (
     OrchestrationWorkItemFilter,
     WorkItemFilters,
 )
+from durabletask.internal.runtime.activity_loop import LoopActivityExecutor
 from durabletask.internal.runtime.episodes import EpisodeProcessor
 from durabletask.internal.runtime.isolation import (
     FunctionRef,
@@ -383,7 +383,7 @@ class TaskHubGrpcWorker:
                 logger=self._logger,
                 record_traces=observability.AVAILABLE,
             )
-            activities = ActivityExecutor(
+            activities = LoopActivityExecutor(
                 self._registry,
                 data_converter=self._data_converter,
                 exception_properties_provider=self._exception_properties_provider,

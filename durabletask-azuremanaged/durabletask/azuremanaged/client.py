@@ -15,6 +15,7 @@ from durabletask.azuremanaged.internal.interceptors import (
     SchedulerMetadata,
 )
 from durabletask.client import AsyncTaskHubGrpcClient, TaskHubGrpcClient
+from durabletask.internal.requests.arguments import ClientArguments
 from durabletask.grpc_options import GrpcChannelOptions, GrpcClientResiliencyOptions
 from durabletask.payload import PayloadStore
 from durabletask.serialization import DataConverter
@@ -87,16 +88,11 @@ class DurableTaskSchedulerClient(TaskHubGrpcClient):
             ValueError: ``taskhub`` is empty.
             TypeError: ``token_credential`` is an ``AsyncTokenCredential``.
         """
+        given = ClientArguments.of(locals())
         metadata = SchedulerMetadata(taskhub, token_credential, resource_id=resource_id)
         metadata.require_sync()
-        super().__init__(
-            host_address=host_address, channel=channel, secure_channel=secure_channel,
-            interceptors=[*(interceptors or ()), DTSDefaultClientInterceptorImpl(metadata)],
-            channel_options=channel_options, resiliency_options=resiliency_options,
-            default_version=default_version, payload_store=payload_store,
-            data_converter=data_converter, log_handler=log_handler,
-            log_formatter=log_formatter, logger=logger,
-        )
+        scheduler = DTSDefaultClientInterceptorImpl(metadata)
+        super().__init__(**given.with_interceptors([scheduler]).keywords())
 
 
 class AsyncDurableTaskSchedulerClient(AsyncTaskHubGrpcClient):
@@ -134,13 +130,7 @@ class AsyncDurableTaskSchedulerClient(AsyncTaskHubGrpcClient):
         Raises:
             ValueError: ``taskhub`` is empty.
         """
+        given = ClientArguments.of(locals())
         metadata = SchedulerMetadata(taskhub, token_credential, resource_id=resource_id)
         scheduler = DTSAsyncDefaultClientInterceptorImpl(metadata).channel_interceptors()
-        super().__init__(
-            host_address=host_address, channel=channel, secure_channel=secure_channel,
-            interceptors=[*(interceptors or ()), *scheduler],
-            channel_options=channel_options, resiliency_options=resiliency_options,
-            default_version=default_version, payload_store=payload_store,
-            data_converter=data_converter, log_handler=log_handler,
-            log_formatter=log_formatter, logger=logger,
-        )
+        super().__init__(**given.with_interceptors(scheduler).keywords())

@@ -14,6 +14,7 @@ from durabletask.azuremanaged.internal.interceptors import (
     SchedulerMetadata,
 )
 from durabletask.exception_properties import ExceptionPropertiesProvider
+from durabletask.internal.requests.arguments import ConnectionArguments
 from durabletask.grpc_options import GrpcChannelOptions, GrpcWorkerResiliencyOptions
 from durabletask.payload import PayloadStore
 from durabletask.serialization import DataConverter
@@ -86,16 +87,13 @@ class DurableTaskSchedulerWorker(TaskHubGrpcWorker):
         Raises:
             ValueError: ``taskhub`` is empty.
         """
+        given = ConnectionArguments.of(locals())
         metadata = SchedulerMetadata(
             taskhub, token_credential, resource_id=resource_id, worker_id=new_worker_id()
         )
         scheduler = DTSAsyncDefaultClientInterceptorImpl(metadata).channel_interceptors()
         super().__init__(
-            host_address=host_address, channel=channel, secure_channel=secure_channel,
-            interceptors=[*(interceptors or ()), *scheduler],
-            channel_options=channel_options, resiliency_options=resiliency_options,
+            **given.with_interceptors(scheduler).keywords(),
             concurrency_options=concurrency_options, maximum_timer_interval=None,
-            payload_store=payload_store, data_converter=data_converter,
-            log_handler=log_handler, log_formatter=log_formatter, logger=logger,
             exception_properties_provider=exception_properties_provider,
         )

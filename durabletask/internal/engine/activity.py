@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
+import inspect
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +20,10 @@ from durabletask.internal.engine.signatures import reconstructable, shape_of
 from durabletask.internal.proto import orchestrator_service_pb2 as pb
 from durabletask.serialization import DEFAULT_DATA_CONVERTER, DataConverter
 
-__all__ = ["ActivityExecutor", "ActivityOutcome"]
+__all__ = ["ActivityExecutor", "ActivityOutcome", "CoroutineRunner"]
+
+CoroutineRunner = Callable[[Coroutine[Any, Any, Any]], Any]
+"""Runs a coroutine to completion in the calling thread and returns its result."""
 
 
 @dataclass
@@ -44,6 +47,11 @@ class ActivityExecutor:
         data_converter: Decodes inputs and encodes results.
         exception_properties_provider: Adds properties to failure details.
         logger: Where failures are logged (default ``durabletask.activity``).
+        run_coroutine: How :meth:`execute` runs the coroutine that an activity returned
+            (an ``async def`` one, or a plain function returning a coroutine): the engine
+            runs no event loop, its caller decides (the worker runtime passes
+            ``asyncio.run``, a private loop in the calling thread). None: such an
+            activity fails with ``TypeError`` under :meth:`execute`.
     """
 
     def __init__(
@@ -53,8 +61,10 @@ class ActivityExecutor:
         data_converter: DataConverter = DEFAULT_DATA_CONVERTER,
         exception_properties_provider: ExceptionPropertiesProvider | None = None,
         logger: logging.Logger | None = None,
+        run_coroutine: CoroutineRunner | None = None,
     ) -> None:
         self._registry = registry
+        self._run_coroutine = run_coroutine
         self._converter = data_converter
         self._properties_provider = exception_properties_provider
         self._logger = logger or logging.getLogger("durabletask.activity")
@@ -69,14 +79,14 @@ class ActivityExecutor:
     ) -> ActivityOutcome:
         """Run activity ``name`` in the calling thread and return its outcome.
 
-        An ``async def`` activity is run to completion on a private event loop; prefer
-        :meth:`execute_async` for those.
+        A coroutine the activity returns is run to completion by ``run_coroutine``;
+        prefer :meth:`execute_async` for ``async def`` activities.
         """
         try:
             fn, args = self._prepare(name, orchestration_id, task_id, encoded_input)
             output = fn(*args)
-            if asyncio.iscoroutine(output):
-                output = asyncio.run(output)
+            if inspect.iscoroutine(output):
+                output = self._run(name, output)
             return ActivityOutcome(self._converter.serialize(output), None)
         except Exception as exc:  # the activity's failure is reported, never raised
             return self._failed(name, orchestration_id, task_id, exc)
@@ -88,11 +98,20 @@ class ActivityExecutor:
         try:
             fn, args = self._prepare(name, orchestration_id, task_id, encoded_input)
             output = fn(*args)
-            if asyncio.iscoroutine(output):
+            if inspect.iscoroutine(output):
                 output = await output
             return ActivityOutcome(self._converter.serialize(output), None)
         except Exception as exc:  # the activity's failure is reported, never raised
             return self._failed(name, orchestration_id, task_id, exc)
+
+    def _run(self, name: str, coroutine: Coroutine[Any, Any, Any]) -> Any:
+        if self._run_coroutine is None:
+            coroutine.close()  # never awaited, and nothing will
+            raise TypeError(
+                f"activity '{name}' returned a coroutine and this executor runs no event "
+                "loop: call execute_async, or give the executor a run_coroutine"
+            )
+        return self._run_coroutine(coroutine)
 
     def _prepare(
         self, name: str, orchestration_id: str, task_id: int, encoded_input: str | None

@@ -8,12 +8,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from durabletask.grpc_options import GrpcChannelOptions, GrpcClientResiliencyOptions
+from durabletask.grpc_options import GrpcClientResiliencyOptions
 from durabletask.internal.clock import SYSTEM_CLOCK, Clock
+from durabletask.internal.requests.arguments import ClientArguments
 from durabletask.internal.requests.calls import ClientSettings, max_send_bytes
 from durabletask.internal.transport.channel import ChannelSpec
 from durabletask.payload import PayloadStore
-from durabletask.serialization import DEFAULT_DATA_CONVERTER, DataConverter
+from durabletask.serialization import DEFAULT_DATA_CONVERTER
 
 __all__ = ["ClientConfig", "configure_client"]
 
@@ -82,23 +83,7 @@ def _logger(logger: logging.Logger | None, log_handler: Any, log_formatter: Any)
     return private
 
 
-def configure_client(
-    *,
-    host_address: str | None,
-    metadata: Sequence[tuple[str, str]] | None,
-    log_handler: Any,
-    log_formatter: Any,
-    logger: logging.Logger | None,
-    has_channel: bool,
-    secure_channel: bool,
-    interceptors: Sequence[Any] | None,
-    channel_options: GrpcChannelOptions | None,
-    resiliency_options: GrpcClientResiliencyOptions | None,
-    default_version: str | None,
-    payload_store: PayloadStore | None,
-    data_converter: DataConverter | None,
-    clock: Clock | None = None,
-) -> ClientConfig:
+def configure_client(args: ClientArguments) -> ClientConfig:
     """Validate and normalise the constructor arguments shared by both clients.
 
     Returns:
@@ -107,30 +92,34 @@ def configure_client(
     Raises:
         ValueError: Bad metadata or host address.
     """
-    resiliency = resiliency_options or GrpcClientResiliencyOptions()
-    client_logger = _logger(logger, log_handler, log_formatter)
+    channel_options = args.channel_options
+    resiliency: GrpcClientResiliencyOptions = (
+        args.resiliency_options or GrpcClientResiliencyOptions()
+    )
+    client_logger = _logger(args.logger, args.log_handler, args.log_formatter)
     spec = None
-    address = host_address or _CALLER_CHANNEL
-    if not has_channel:
+    address = args.host_address or _CALLER_CHANNEL
+    if args.channel is None:
         spec = ChannelSpec.from_args(
-            host_address, secure_channel=secure_channel, channel_options=channel_options
+            args.host_address, secure_channel=args.secure_channel,
+            channel_options=channel_options,
         )
         address = spec.target
     settings = ClientSettings(
         address=address,
-        data_converter=data_converter or DEFAULT_DATA_CONVERTER,
-        default_version=default_version,
+        data_converter=args.data_converter or DEFAULT_DATA_CONVERTER,
+        default_version=args.default_version,
         max_send_bytes=max_send_bytes(channel_options),
         default_call_timeout=resiliency.default_call_timeout_seconds,
         logger=client_logger,
     )
     return ClientConfig(
         settings=settings,
-        metadata=_metadata(metadata),
+        metadata=_metadata(args.metadata),
         logger=client_logger,
         spec=spec,
-        interceptors=tuple(interceptors or ()),
-        payload_store=payload_store,
+        interceptors=tuple(args.interceptors or ()),
+        payload_store=args.payload_store,
         resiliency=resiliency,
-        clock=clock or SYSTEM_CLOCK,
+        clock=args.clock or SYSTEM_CLOCK,
     )

@@ -1,43 +1,43 @@
 """The clients' I/O shells: own the channel manager, send each call of a flow, nothing else.
 
-Every RPC of a client goes through ``_send`` here, the one call path where payloads are
-externalised, the size limit is checked, metadata and deadlines are added, safe calls are
-retried within their deadline (``transport/retry.py``) and gRPC errors are translated. The
-channel comes from a channel manager (``transport/manager.py``), whose resiliency
-interceptor sees every call and replaces a broken SDK-owned channel.
+Every RPC of a client goes through ``_send`` here, which carries out the steps of the call's
+plan (``call_plan.py``: payload offload, attempts with the time left of the deadline, resends
+on a retired channel, retry waits, error translation, payload resolution) and decides
+nothing itself. The channel comes from a channel manager (``transport/manager.py``), whose
+resiliency interceptor sees every call and replaces a broken SDK-owned channel.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Generator, Sequence
 from typing import Any, TypeVar
 
 import grpc
 import grpc.aio
 
 from durabletask.payload import guarded
-from durabletask.errors import ClientClosedError
 from durabletask.grpc_options import GrpcClientResiliencyOptions
 from durabletask.internal.proto import orchestrator_service_pb2_grpc as pb_grpc
+from durabletask.internal.requests.call_plan import (
+    Attempt,
+    Attempted,
+    Offload,
+    Outcome,
+    Sleep,
+    Step,
+    call_plan,
+)
 from durabletask.internal.requests.calls import Call, Flow
 from durabletask.internal.requests.config import ClientConfig
 from durabletask.internal.transport import observe
 from durabletask.internal.transport.inflight import LeaseClosedError, LeaseState
-from durabletask.internal.transport.errors import (
-    CallInfo,
-    SidecarError,
-    rpc_errors_translated,
-    translate_rpc_error,
-)
 from durabletask.internal.transport.manager import (
     AsyncChannelManager,
     ChannelGeneration,
     ManagerPolicy,
     SyncChannelManager,
 )
-from durabletask.internal.transport.retry import RetryPlan
-from durabletask.internal.transport.status import status_code
 from durabletask.internal.transport.stubs import (
     AsyncSidecarStub,
     SyncSidecarStub,
@@ -48,10 +48,6 @@ from durabletask.internal.transport.stubs import (
 __all__ = ["AsyncCallShell", "SyncCallShell"]
 
 T = TypeVar("T")
-
-# A call that raced with the close of a just-retired channel never left the process, so it
-# is resent on the current channel; bounded in case recreations keep racing it.
-_MAX_RESENDS = 3
 
 
 def _policy(options: GrpcClientResiliencyOptions) -> ManagerPolicy:
@@ -71,42 +67,24 @@ class _CallShellBase:
         self._owns_channel = channel is None
         self.closed = False
 
-    def _closed_error(self, method: str) -> ClientClosedError:
-        return ClientClosedError(f"{self._owner} is closed: create a new client to call {method}")
-
-    def _prepare(self, call: Call) -> tuple[dict[str, Any], CallInfo]:
-        if self.closed:
-            raise self._closed_error(call.method)
-        settings = self._config.settings
-        settings.check_size(call)
-        kwargs = {"timeout": settings.deadline(call), "metadata": self._config.metadata}
-        return kwargs, settings.call_info(call)
-
-    def _retry_delay(self, plan: RetryPlan, exc: grpc.RpcError, generation: int) -> float | None:
-        if isinstance(exc, SidecarError) or self.closed:
-            return None
-        code = status_code(exc)
-        delay = plan.retry_delay(code)
-        if delay is not None:
-            observe.emit(
-                "call_retry", self._config.settings.address, self._owner, generation,
-                method=plan.method, code=code.name if code else None, attempt=plan.attempts,
-                delay_s=round(delay, 3),
-            )
-        return delay
-
-    def _fail(self, plan: RetryPlan, exc: grpc.RpcError, info: CallInfo) -> Exception:
-        return translate_rpc_error(
-            exc, info, attempts=plan.attempts, deadline_passed=plan.deadline_passed
+    def _plan(self, call: Call) -> Generator[Step, Outcome, Any]:
+        config = self._config
+        return call_plan(
+            call, config.settings, config.metadata, owner=self._owner,
+            closed=lambda: self.closed, payloads=config.payload_store is not None,
+            clock=config.clock.monotonic,
         )
 
-    def _may_resend(
-        self, transport: ChannelGeneration, current: ChannelGeneration, resends: int
-    ) -> bool:
-        # The channel was closed under a call that had read the transport just before a
-        # recreation: the request never left, so sending it again is always safe.
-        retired = transport is not current or transport.lease.state is not LeaseState.ACTIVE
-        return not self.closed and retired and resends < _MAX_RESENDS
+    def _note_retry(self, step: Sleep, generation: int) -> None:
+        observe.emit(
+            "call_retry", self._config.settings.address, self._owner, generation,
+            method=step.method, code=step.code.name if step.code else None,
+            attempt=step.attempt, delay_s=round(step.seconds, 3),
+        )
+
+
+def _retired(transport: ChannelGeneration, current: ChannelGeneration) -> bool:
+    return transport is not current or transport.lease.state is not LeaseState.ACTIVE
 
 
 class SyncCallShell(_CallShellBase):
@@ -152,48 +130,40 @@ class SyncCallShell(_CallShellBase):
         self.closed = True
         self._manager.close()
 
-    def _invoke(self, call: Call, kwargs: dict[str, Any], plan: RetryPlan) -> tuple[Any, int]:
-        resends = 0
-        while True:
-            transport = self._manager.current
-            stub: SyncSidecarStub = transport.stub
-            attempt_kwargs = {**kwargs, "timeout": plan.attempt_timeout()}
-            try:
-                if call.streaming:
-                    stream = stream_rpc(stub, call.method)(call.request, **attempt_kwargs)
-                    return list(stream), transport.generation
-                response = unary_rpc(stub, call.method)(call.request, **attempt_kwargs)
-                return response, transport.generation
-            except (LeaseClosedError, ValueError):
-                if self.closed:
-                    raise self._closed_error(call.method) from None
-                if not self._may_resend(transport, self._manager.current, resends):
-                    raise
-                resends += 1
-                plan.resent()
+    def _attempt(self, step: Attempt) -> Attempted:
+        transport = self._manager.current
+        stub: SyncSidecarStub = transport.stub
+        call = step.call
+        try:
+            if call.streaming:
+                return Attempted(list(stream_rpc(stub, call.method)(call.request, **step.kwargs)))
+            return Attempted(unary_rpc(stub, call.method)(call.request, **step.kwargs))
+        except (grpc.RpcError, LeaseClosedError, ValueError) as exc:
+            return Attempted(error=exc, retired=_retired(transport, self._manager.current))
 
     def _send(self, call: Call) -> Any:
-        store = self._config.payload_store
-        if store is not None and not self.closed:
-            guarded.offload(call.request, store, call.instance_id)
-        kwargs, info = self._prepare(call)
-        clock = self._config.clock
-        plan = RetryPlan(call.method, kwargs["timeout"], clock=clock.monotonic)
-        generation = self._manager.current.generation
+        plan, store = self._plan(call), self._config.payload_store
+        generation = -1  # of the first attempt, named by the retry events
+        outcome: Outcome = None
         while True:
-            with rpc_errors_translated(info):
-                try:
-                    response, generation = self._invoke(call, kwargs, plan)
-                    break
-                except grpc.RpcError as exc:
-                    delay = self._retry_delay(plan, exc, generation)
-                    if delay is None:
-                        raise self._fail(plan, exc, info) from exc
-            clock.sleep_blocking(delay)
-        if store is not None:
-            for message in response if call.streaming else [response]:
-                guarded.resolve(message, store)
-        return response
+            try:
+                step = plan.send(outcome)
+            except StopIteration as done:
+                return done.value
+            outcome = None
+            if isinstance(step, Attempt):
+                generation = self._manager.current.generation if generation < 0 else generation
+                outcome = self._attempt(step)
+            elif isinstance(step, Sleep):
+                self._note_retry(step, generation)
+                self._config.clock.sleep_blocking(step.seconds)
+            elif isinstance(step, Offload):
+                assert store is not None  # the plan offloads only with a store
+                guarded.offload(step.message, store, step.instance_id)
+            else:
+                assert store is not None
+                for message in step.messages:
+                    guarded.resolve(message, store)
 
     def run(self, flow: Flow[T]) -> T:
         """Drive a flow to its result, sending each call it yields.
@@ -271,51 +241,43 @@ class AsyncCallShell(_CallShellBase):
         )
         return self._manager
 
-    async def _invoke(
-        self, call: Call, kwargs: dict[str, Any], plan: RetryPlan
-    ) -> tuple[Any, int]:
+    async def _attempt(self, step: Attempt) -> Attempted:
         manager = self._get_manager()
-        resends = 0
-        while True:
-            transport = manager.current
-            stub: AsyncSidecarStub = transport.stub
-            attempt_kwargs = {**kwargs, "timeout": plan.attempt_timeout()}
-            try:
-                if call.streaming:
-                    stream = stream_rpc(stub, call.method)(call.request, **attempt_kwargs)
-                    return [message async for message in stream], transport.generation
-                response = await unary_rpc(stub, call.method)(call.request, **attempt_kwargs)
-                return response, transport.generation
-            except (LeaseClosedError, ValueError, grpc.aio.UsageError):
-                if self.closed:
-                    raise self._closed_error(call.method) from None
-                if not self._may_resend(transport, manager.current, resends):
-                    raise
-                resends += 1
-                plan.resent()
+        transport = manager.current
+        stub: AsyncSidecarStub = transport.stub
+        call = step.call
+        try:
+            if call.streaming:
+                stream = stream_rpc(stub, call.method)(call.request, **step.kwargs)
+                return Attempted([message async for message in stream])
+            return Attempted(await unary_rpc(stub, call.method)(call.request, **step.kwargs))
+        except (grpc.RpcError, LeaseClosedError, ValueError, grpc.aio.UsageError) as exc:
+            return Attempted(error=exc, retired=_retired(transport, manager.current))
 
     async def _send(self, call: Call) -> Any:
-        store = self._config.payload_store
-        if store is not None and not self.closed:
-            await guarded.offload_async(call.request, store, call.instance_id)
-        kwargs, info = self._prepare(call)
-        clock = self._config.clock
-        plan = RetryPlan(call.method, kwargs["timeout"], clock=clock.monotonic)
-        generation = self._get_manager().current.generation
+        plan, store = self._plan(call), self._config.payload_store
+        generation = -1  # of the first attempt, named by the retry events
+        outcome: Outcome = None
         while True:
-            with rpc_errors_translated(info):
-                try:
-                    response, generation = await self._invoke(call, kwargs, plan)
-                    break
-                except grpc.RpcError as exc:
-                    delay = self._retry_delay(plan, exc, generation)
-                    if delay is None:
-                        raise self._fail(plan, exc, info) from exc
-            await clock.sleep(delay)
-        if store is not None:
-            for message in response if call.streaming else [response]:
-                await guarded.resolve_async(message, store)
-        return response
+            try:
+                step = plan.send(outcome)
+            except StopIteration as done:
+                return done.value
+            outcome = None
+            if isinstance(step, Attempt):
+                if generation < 0:
+                    generation = self._get_manager().current.generation
+                outcome = await self._attempt(step)
+            elif isinstance(step, Sleep):
+                self._note_retry(step, generation)
+                await self._config.clock.sleep(step.seconds)
+            elif isinstance(step, Offload):
+                assert store is not None  # the plan offloads only with a store
+                await guarded.offload_async(step.message, store, step.instance_id)
+            else:
+                assert store is not None
+                for message in step.messages:
+                    await guarded.resolve_async(message, store)
 
     async def run(self, flow: Flow[T]) -> T:
         """Drive a flow to its result, awaiting each call it yields.

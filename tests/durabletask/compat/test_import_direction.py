@@ -30,10 +30,6 @@ SIDECAR_FORBIDDEN = (
 SIDECAR_FORBIDDEN += ("durabletask.internal.transport",)
 GRPC_FORBIDDEN = ("grpc",)
 ASYNCIO_FORBIDDEN = ("asyncio",)
-# The engine module that still runs an async activity's coroutine itself (asyncio.run for
-# an activity that returned one from a plain function); the worker runtime is to take that
-# over. No other engine module may join this list.
-ENGINE_ASYNCIO_PENDING = ("durabletask/internal/engine/activity.py",)
 TRANSPORT_FORBIDDEN = (
     "durabletask.internal.requests",
     "durabletask.internal.runtime",
@@ -185,12 +181,6 @@ def test_engine_module_never_imports_grpc(path):
 def test_engine_module_never_imports_asyncio(path):
     _require_file(path)
     bad = forbidden_imports(path, ASYNCIO_FORBIDDEN)
-    if str(path.relative_to(REPO_ROOT)) in ENGINE_ASYNCIO_PENDING:
-        # The one known exception (it runs a coroutine returned by a plain function); once
-        # it stops importing asyncio it must leave the list, so the list only shrinks.
-        assert bad, f"{path.relative_to(REPO_ROOT)} no longer imports asyncio: drop it " \
-                    "from ENGINE_ASYNCIO_PENDING"
-        return
 
     assert not bad, (
         f"{path.relative_to(REPO_ROOT)} imports {bad}: the engine is driven by the worker "

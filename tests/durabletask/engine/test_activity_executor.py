@@ -6,7 +6,10 @@ import asyncio
 from dataclasses import dataclass
 
 from durabletask import task
-from durabletask.internal.engine import ActivityExecutor, Registry
+from durabletask.internal.engine import Registry
+
+# The runtime's executor: the engine runs no event loop, the runtime runs coroutines.
+from durabletask.internal.runtime.activity_loop import LoopActivityExecutor as ActivityExecutor
 
 
 @dataclass

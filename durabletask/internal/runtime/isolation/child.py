@@ -15,7 +15,7 @@ import time
 from multiprocessing.connection import Connection
 from typing import Any
 
-from durabletask.internal.engine.activity import ActivityExecutor
+from durabletask.internal.runtime.activity_loop import LoopActivityExecutor
 from durabletask.internal.engine.registry import Registry
 from durabletask.internal.runtime.isolation.options import FunctionRef, resolve
 
@@ -40,7 +40,7 @@ def child_main(conn: Connection, parent_pid: int, converter: Any, provider: Any)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _watch_parent(parent_pid)
     registry = Registry()
-    executor = ActivityExecutor(
+    executor = LoopActivityExecutor(
         registry, data_converter=converter, exception_properties_provider=provider)
     while True:
         try:
