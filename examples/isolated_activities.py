@@ -52,7 +52,7 @@ def guarded(ctx: task.OrchestrationContext, spec: dict):
 def main() -> int:
     backend = create_test_backend(port=0)
     options = worker.ProcessIsolationOptions(
-        max_processes=2, max_tasks_per_child=50, activity_timeout_seconds=1)
+        max_processes=2, max_tasks_per_child=50, activity_timeout_seconds=3)
     try:
         with worker.TaskHubGrpcWorker(host_address=backend.address,
                                       process_isolation=options) as w, \

@@ -30,7 +30,8 @@ REPO_ROOT = Path(__file__).resolve().parents[3]
 INSTALL_SCRIPT = REPO_ROOT / ".ci" / "install-azurite"
 BLOB_BINARY = REPO_ROOT / ".cache" / "azurite" / "node_modules" / ".bin" / "azurite-blob"
 INSTALL_TIMEOUT_SECONDS = 300
-START_TIMEOUT_SECONDS = 30
+# Generous: node starts slowly on a loaded 2-core machine (30 s was seen to run out).
+START_TIMEOUT_SECONDS = 90
 STOP_TIMEOUT_SECONDS = 10
 
 ACCOUNT_NAME = "devstoreaccount1"

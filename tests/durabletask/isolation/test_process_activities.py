@@ -90,6 +90,21 @@ def test_an_activity_past_its_timeout_fails_with_timeout_error_and_its_child_isg
     assert after["pid"] not in (overrun, os.getpid())
 
 
+def test_the_timeout_counts_the_activity_not_the_spawn_and_imports_of_its_child(
+        make_worker, dt_client):
+    # ProcessIsolationOptions.activity_timeout_seconds: a fresh child spawns and imports a
+    # module slower than the timeout, then runs a quick activity; it must complete.
+    from tests.durabletask.isolation import slow_import
+
+    w = make_worker([acts.call], process_isolation=ProcessIsolationOptions(
+        max_processes=1, activity_timeout_seconds=slow_import.IMPORT_SECONDS / 2))
+    w.add_activity(slow_import.quick, isolation="process")
+    w.start()
+    state = _run(dt_client, "quick", {"ok": True})
+    assert state.runtime_status == client.OrchestrationStatus.COMPLETED, state.failure_details
+    assert json.loads(state.serialized_output) == {"ok": True}
+
+
 def test_a_child_killed_mid_activity_is_redelivered_and_completed_by_a_fresh_child(
         make_worker, dt_client, tmp_path: Path):
     start_with(make_worker, acts.die_once)

@@ -25,6 +25,9 @@ PARENT_POLL_SECONDS = 0.25
 ORPHAN_EXIT_CODE = 70
 
 STOP = ("stop",)
+# Sent once the activity's function is imported, right before it runs: the timeout counts
+# from here, so a slow spawn or import on a busy machine is not taken for a slow activity.
+STARTED = ("started",)
 
 
 def child_main(conn: Connection, parent_pid: int, converter: Any, provider: Any) -> None:
@@ -52,6 +55,7 @@ def child_main(conn: Connection, parent_pid: int, converter: Any, provider: Any)
         _, module, qualname, name, orchestration_id, task_id, encoded_input = message
         if registry.get_activity(name) is None:
             registry.add_activity(resolve(FunctionRef(module, qualname)), name)
+        conn.send(STARTED)
         outcome = executor.execute(name, orchestration_id, task_id, encoded_input)
         failure = None if outcome.failure is None else outcome.failure.SerializeToString()
         conn.send((outcome.result, failure, _rss_mb()))

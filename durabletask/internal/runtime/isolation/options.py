@@ -23,7 +23,9 @@ class ProcessIsolationOptions:
         max_memory_mb: A child whose resident memory is above this many MiB after an
             activity (a leak, a cache that grew) is replaced (None: never).
         activity_timeout_seconds: An activity still running after this long has its child
-            killed and fails with a ``TimeoutError`` (None: no limit).
+            killed and fails with a ``TimeoutError`` (None: no limit). It counts from the
+            moment the function starts: a child's spawn and imports are not included (they
+            are bounded on their own, by 120 s).
     """
 
     max_processes: int | None = None

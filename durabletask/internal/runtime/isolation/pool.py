@@ -23,13 +23,15 @@ from typing import Any
 from durabletask.internal import failures
 from durabletask.internal.engine.activity import ActivityOutcome
 from durabletask.internal.proto import orchestrator_service_pb2 as pb
-from durabletask.internal.runtime.isolation.child import STOP, child_main
+from durabletask.internal.runtime.isolation.child import STARTED, STOP, child_main
 from durabletask.internal.runtime.isolation.options import FunctionRef, ProcessIsolationOptions
 from durabletask.internal.runtime.isolation.reap import ReapSteps, reap
 
 _logger = logging.getLogger("durabletask.worker")
 _SPAWN = multiprocessing.get_context("spawn")
 _ACQUIRE_POLL_SECONDS = 0.25
+# Bound on a child's start (spawn, imports, resolving the function) before the activity runs.
+START_TIMEOUT_SECONDS = 120.0
 
 
 class ActivityProcessLost(Exception):
@@ -101,6 +103,9 @@ class ProcessPool:
         try:
             child.conn.send(("run", ref.module, ref.qualname, name, orchestration_id,
                              task_id, encoded_input))
+            if not child.conn.poll(START_TIMEOUT_SECONDS) or child.conn.recv() != STARTED:
+                self._discard(child, kill=True)
+                return _timed_out(name, START_TIMEOUT_SECONDS, "start")
             if not child.conn.poll(timeout):
                 self._discard(child, kill=True)
                 return _timed_out(name, timeout)
@@ -206,10 +211,15 @@ def _ask_stop(child: _Child) -> None:
         pass
 
 
-def _timed_out(name: str, timeout: float | None) -> ActivityOutcome:
-    error = TimeoutError(
-        f"Activity '{name}' did not finish within {timeout}s "
-        "(ProcessIsolationOptions.activity_timeout_seconds); its process was killed")
+def _timed_out(name: str, timeout: float | None, phase: str = "finish") -> ActivityOutcome:
+    if phase == "start":
+        error = TimeoutError(
+            f"The process for activity '{name}' did not start it within {timeout}s "
+            "(spawning and importing its module); its process was killed")
+    else:
+        error = TimeoutError(
+            f"Activity '{name}' did not finish within {timeout}s "
+            "(ProcessIsolationOptions.activity_timeout_seconds); its process was killed")
     return ActivityOutcome(None, failures.failure_details_from_exception(error))
 
 
