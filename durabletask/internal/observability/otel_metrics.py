@@ -9,21 +9,25 @@ counters never go down. docs/observability.md lists every instrument.
 
 from __future__ import annotations
 
+import os
 import threading
 import weakref
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from opentelemetry import metrics
+from opentelemetry.environment_variables import OTEL_PYTHON_METER_PROVIDER
 from opentelemetry.metrics import CallbackOptions, Observation
 
 from durabletask.internal.observability.names import METER_NAME
 
 _Proxy: Any
+_api: Any
 try:  # the API's stand-in until the application sets a meter provider
+    from opentelemetry.metrics import _internal as _api
     from opentelemetry.metrics._internal import _ProxyMeterProvider as _Proxy
 except ImportError:  # pragma: no cover - another API version: always record
-    _Proxy = None
+    _api = _Proxy = None
 
 __all__ = ["SidecarMetrics", "WorkerMetrics", "register_sidecar", "register_worker"]
 
@@ -187,6 +191,44 @@ _RECEIVED = "durabletask.worker.work_items"
 _COMPLETED = "durabletask.worker.work_items.completed"
 _ABANDONED = "durabletask.worker.work_items.abandoned"
 _PAYLOAD = "durabletask.worker.payload.io"
+_PROVIDER_IN_ENV = OTEL_PYTHON_METER_PROVIDER in os.environ
+_provider_set = False
+
+
+def meter_provider_set() -> bool:
+    """True once the application set a meter provider (before that, nothing is read).
+
+    Asked per work item, so cheap: the API's provider global is read directly until one is
+    set (the API sets it once per process), then the answer is kept.
+    """
+    global _provider_set
+    if _provider_set or _Proxy is None:
+        return True
+    if getattr(_api, "_METER_PROVIDER", False) is None and not _PROVIDER_IN_ENV:
+        return False
+    _provider_set = not isinstance(metrics.get_meter_provider(), _Proxy)
+    return _provider_set
+
+
+class _KindKeys:
+    """Everything a worker records for one work-item kind, built once (no per-call tuples)."""
+
+    __slots__ = ("received", "bytes_in", "bytes_out", "completed", "abandoned", "duration")
+
+    def __init__(self, kind: str) -> None:
+        by_kind = ((KIND, kind),)
+        self.received = (_RECEIVED, by_kind)
+        self.bytes_in = (_PAYLOAD, ((KIND, kind), (DIRECTION, "received")))
+        self.bytes_out = (_PAYLOAD, ((KIND, kind), (DIRECTION, "sent")))
+        self.completed = {failed: (_COMPLETED, ((KIND, kind), (OUTCOME, outcome)))
+                          for failed, outcome in ((False, "success"), (True, "failure"))}
+        self.abandoned = (_ABANDONED, by_kind)
+        # Histogram attributes, shared by every measurement (never mutated).
+        self.duration = {outcome: {KIND: kind, OUTCOME: outcome}
+                         for outcome in ("success", "failure", "abandoned")}
+
+
+_EPISODE_ATTRIBUTES = {hit: {CACHE_RESULT: "hit" if hit else "miss"} for hit in (True, False)}
 
 
 class WorkerMetrics:
@@ -201,7 +243,7 @@ class WorkerMetrics:
     @property
     def enabled(self) -> bool:
         """True once the application set a meter provider (before that, nothing is read)."""
-        return _Proxy is None or not isinstance(metrics.get_meter_provider(), _Proxy)
+        return meter_provider_set()
 
     def __init__(self) -> None:
         """Bind to the process's instruments."""
@@ -209,17 +251,17 @@ class WorkerMetrics:
         self._duration = made["duration"]
         self._episode = made["episode"]
         self._counts: Totals = {}
-        self._attributes: dict[tuple[str, ...], dict[str, str]] = {}
+        self._kinds: dict[str, _KindKeys] = {}
 
-    def _attrs(self, *pairs: str) -> dict[str, str]:
-        found = self._attributes.get(pairs)
-        if found is None:
-            found = self._attributes[pairs] = dict(zip(pairs[::2], pairs[1::2]))
-        return found
+    def _keys(self, kind: str) -> _KindKeys:
+        keys = self._kinds.get(kind)
+        if keys is None:
+            keys = self._kinds[kind] = _KindKeys(kind)
+        return keys
 
-    def _count(self, name: str, *pairs: str, amount: int = 1) -> None:
-        key = (name, tuple(zip(pairs[::2], pairs[1::2])))
-        self._counts[key] = self._counts.get(key, 0) + amount
+    def _count(self, key: tuple[str, tuple[tuple[str, str], ...]], amount: int = 1) -> None:
+        counts = self._counts
+        counts[key] = counts.get(key, 0) + amount
 
     def totals(self) -> Totals:
         """The work-item counts so far (for the observed counters)."""
@@ -227,24 +269,26 @@ class WorkerMetrics:
 
     def received(self, kind: str, size: int) -> None:
         """A work item of ``kind`` arrived (``size`` bytes serialized)."""
-        self._count(_RECEIVED, KIND, kind)
-        self._count(_PAYLOAD, KIND, kind, DIRECTION, "received", amount=size)
+        keys = self._keys(kind)
+        self._count(keys.received)
+        self._count(keys.bytes_in, size)
 
     def completed(self, kind: str, failed: bool, seconds: float, size: int) -> None:
         """Its completion was accepted; ``failed`` when it reports a failure."""
-        outcome = "failure" if failed else "success"
-        self._count(_COMPLETED, KIND, kind, OUTCOME, outcome)
-        self._duration.record(seconds, self._attrs(KIND, kind, OUTCOME, outcome))
-        self._count(_PAYLOAD, KIND, kind, DIRECTION, "sent", amount=size)
+        keys = self._keys(kind)
+        self._count(keys.completed[failed])
+        self._duration.record(seconds, keys.duration["failure" if failed else "success"])
+        self._count(keys.bytes_out, size)
 
     def abandoned(self, kind: str, seconds: float) -> None:
         """It was handed back, or its completion was refused or could not be sent."""
-        self._count(_ABANDONED, KIND, kind)
-        self._duration.record(seconds, self._attrs(KIND, kind, OUTCOME, "abandoned"))
+        keys = self._keys(kind)
+        self._count(keys.abandoned)
+        self._duration.record(seconds, keys.duration["abandoned"])
 
     def episode(self, seconds: float, hit: bool) -> None:
         """One orchestration episode ran in the engine."""
-        self._episode.record(seconds, self._attrs(CACHE_RESULT, "hit" if hit else "miss"))
+        self._episode.record(seconds, _EPISODE_ATTRIBUTES[hit])
 
 
 class SidecarMetrics:
