@@ -134,6 +134,25 @@ def detach(token: Any) -> None:
     otel_context.detach(token)
 
 
+_sdk_in_use: Any = None
+
+
+def _sdk_provider() -> tuple[Any, Any] | None:
+    """The SDK's tracer provider and its span processor, when that is the provider set.
+
+    Looked up once: the API lets the global provider be set only once.
+    """
+    global _sdk_in_use
+    if _sdk_in_use is None:
+        provider = trace.get_tracer_provider()
+        if isinstance(provider, trace.ProxyTracerProvider):
+            return None  # not set yet
+        processor = getattr(provider, "_active_span_processor", None)
+        is_sdk = _sdk is not None and isinstance(provider, _sdk.TracerProvider)
+        _sdk_in_use = (provider, processor) if is_sdk and processor is not None else False
+    return _sdk_in_use or None
+
+
 def emit_finished(
     name: str, kind: str, ref: SpanRef, parent: SpanRef | None,
     attributes: Mapping[str, Any], start_ns: int | None, end_ns: int | None = None,
@@ -144,9 +163,9 @@ def emit_finished(
         return
     end_ns = end_ns or time.time_ns()
     start_ns = start_ns or end_ns
-    provider = trace.get_tracer_provider()
-    processor = getattr(provider, "_active_span_processor", None)
-    if _sdk is not None and isinstance(provider, _sdk.TracerProvider) and processor:
+    sdk = _sdk_provider()
+    if sdk is not None:
+        provider, processor = sdk
         status = Status(StatusCode.ERROR, error) if error is not None else _UNSET
         try:
             span = _sdk.ReadableSpan(

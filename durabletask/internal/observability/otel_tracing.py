@@ -8,7 +8,7 @@ pass their parent context on; activities run with it as the current context).
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from durabletask.internal.observability import names, otel_spans
@@ -81,6 +81,28 @@ class ActivityTrace:
         return outcome
 
 
+class _Producer:
+    """A client call's PRODUCER span: started now, ended (with an error, if any) on exit.
+
+    A plain context manager rather than a generator: the client makes one per call.
+    """
+
+    __slots__ = ("_span", "_sends_context")
+
+    def __init__(self, name: str, attributes: dict[str, Any], sends_context: bool) -> None:
+        self._span = otel_spans.start(name, "producer", attributes, use_current=True)
+        self._sends_context = sends_context
+
+    def __enter__(self) -> Any:
+        return otel_spans.context_of(self._span) if self._sends_context else None
+
+    def __exit__(self, kind: Any, exc: BaseException | None, tb: Any) -> None:
+        otel_spans.end(self._span, None if exc is None else str(exc) or type(exc).__name__)
+
+
+_NOTHING = contextlib.nullcontext()
+
+
 class Tracing:
     """Tracing with OpenTelemetry importable; ``emit`` is ``emit_trace_spans``."""
 
@@ -94,43 +116,29 @@ class Tracing:
         # Without a tracer provider nothing would be exported: only propagate.
         return self.emit and otel_spans.recording()
 
-    @contextlib.contextmanager
     def scheduling(
         self, name: str, instance_id: str, version: str | None
-    ) -> Iterator[pb.TraceContext | None]:
+    ) -> contextlib.AbstractContextManager[pb.TraceContext | None]:
         """The PRODUCER span of scheduling an orchestration; yields the context to send."""
         if not self._emitting():
-            yield self.current_context()
-            return
+            return contextlib.nullcontext(self.current_context())
         attributes = {names.ATTR_TYPE: names.TYPE_ORCHESTRATION, names.ATTR_NAME: name,
                       names.ATTR_INSTANCE_ID: instance_id}
         if version:
             attributes[names.ATTR_VERSION] = version
-        span = otel_spans.start(names.span_name(names.CREATE_ORCHESTRATION, name, version),
-                                "producer", attributes, use_current=True)
-        try:
-            yield otel_spans.context_of(span)
-        except BaseException as exc:
-            otel_spans.end(span, str(exc) or type(exc).__name__)
-            raise
-        otel_spans.end(span)
+        return _Producer(names.span_name(names.CREATE_ORCHESTRATION, name, version), attributes,
+                         sends_context=True)
 
-    @contextlib.contextmanager
-    def raising_event(self, event_name: str, instance_id: str) -> Iterator[None]:
+    def raising_event(
+        self, event_name: str, instance_id: str
+    ) -> contextlib.AbstractContextManager[None]:
         """The PRODUCER span of raising an event from a client."""
         if not self._emitting():
-            yield
-            return
+            return _NOTHING
         attributes = {names.ATTR_TYPE: names.TYPE_EVENT, names.ATTR_NAME: event_name,
                       names.ATTR_TARGET_INSTANCE_ID: instance_id}
-        span = otel_spans.start(names.span_name(names.ORCHESTRATION_EVENT, event_name),
-                                "producer", attributes, use_current=True)
-        try:
-            yield
-        except BaseException as exc:
-            otel_spans.end(span, str(exc) or type(exc).__name__)
-            raise
-        otel_spans.end(span)
+        return _Producer(names.span_name(names.ORCHESTRATION_EVENT, event_name), attributes,
+                         sends_context=False)
 
     def current_context(self) -> pb.TraceContext | None:
         """The caller's current span as a protocol ``TraceContext`` (entity signals)."""

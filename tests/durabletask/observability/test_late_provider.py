@@ -1,0 +1,113 @@
+"""OpenTelemetry installed but configured only after the worker and client started.
+
+Until the application sets providers the SDK takes its no-op path (no spans, no
+measurements); the providers set later are honoured from the next work item on. Global
+providers can be set once per process (and the other tests of this folder set them), so the
+run happens in a child process of its own.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+RUN_TIMEOUT_SECONDS = 120
+
+PROGRAM = '''
+import json
+
+from opentelemetry import metrics, trace
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import HistogramDataPoint, InMemoryMetricReader
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from durabletask import client, worker
+from durabletask.sidecar.runner import EmbeddedSidecar
+from tests.durabletask.helpers.wait import poll_until
+
+
+def say(ctx, name):
+    return "Hello " + name
+
+
+def hello(ctx, _):
+    return (yield ctx.call_activity(say, input="world"))
+
+
+def histogram_counts(reader):
+    counts = {}
+    data = reader.get_metrics_data()
+    for resource in data.resource_metrics if data else ():
+        for scope in resource.scope_metrics:
+            for metric in scope.metrics:
+                for point in metric.data.data_points:
+                    if isinstance(point, HistogramDataPoint):
+                        counts[metric.name] = counts.get(metric.name, 0) + point.count
+    return counts
+
+
+def spans_of(exporter, instance_id):
+    return sorted(
+        (span.name, span.kind.name) for span in exporter.get_finished_spans()
+        if (span.attributes or {}).get("durabletask.task.instance_id") == instance_id)
+
+
+with EmbeddedSidecar(port=0) as sidecar:
+    w = worker.TaskHubGrpcWorker(host_address=sidecar.address)
+    w.add_orchestrator(hello)
+    w.add_activity(say)
+    w.start()
+    try:
+        with client.TaskHubGrpcClient(host_address=sidecar.address) as c:
+            before = c.schedule_new_orchestration(hello)
+            c.wait_for_orchestration_completion(before, timeout=60)
+            # Its last completion is measured once the sidecar answered it: let it finish.
+            poll_until(lambda: not any(w.health().in_flight.values()), timeout=60,
+                       message="an idle worker")
+
+            exporter = InMemorySpanExporter()
+            tracer_provider = TracerProvider()
+            tracer_provider.add_span_processor(SimpleSpanProcessor(exporter))
+            trace.set_tracer_provider(tracer_provider)
+            reader = InMemoryMetricReader()
+            metrics.set_meter_provider(MeterProvider(metric_readers=[reader]))
+
+            after = c.schedule_new_orchestration(hello)
+            c.wait_for_orchestration_completion(after, timeout=60)
+            # The orchestration span is emitted once the sidecar accepted the last episode.
+            poll_until(lambda: len(spans_of(exporter, after)) == 4, timeout=60,
+                       message="the spans of the second orchestration")
+    finally:
+        w.stop()
+
+print(json.dumps({
+    "before": spans_of(exporter, before),
+    "after": spans_of(exporter, after),
+    "histograms": histogram_counts(reader),
+}))
+'''
+
+
+def test_providers_set_after_start_are_honoured_from_the_next_work_item():
+    result = subprocess.run(
+        [sys.executable, "-c", PROGRAM], cwd=REPO_ROOT, capture_output=True, text=True,
+        timeout=RUN_TIMEOUT_SECONDS, stdin=subprocess.DEVNULL, check=False)
+
+    assert result.returncode == 0, result.stderr[-4000:]
+    outcome = json.loads(result.stdout.strip().splitlines()[-1])
+    assert outcome["before"] == []  # nothing of the unconfigured run turns up later
+    assert outcome["after"] == [
+        ["activity:say", "CLIENT"], ["activity:say", "SERVER"],
+        ["create_orchestration:hello", "PRODUCER"], ["orchestration:hello", "SERVER"],
+    ]
+    # The second orchestration only: two orchestration work items and one activity, two
+    # episodes.
+    assert outcome["histograms"] == {
+        "durabletask.worker.work_item.duration": 3,
+        "durabletask.worker.orchestration.episode.duration": 2,
+    }
