@@ -73,7 +73,7 @@ class EpisodeTrace:
             return
         kept = response.orchestrationTraceContext
         kept.spanID.value = self.span.span_hex
-        kept.spanStartTime.FromNanoseconds(self._start_ns)
+        kept.spanStartTime.seconds, kept.spanStartTime.nanos = divmod(self._start_ns, 10**9)
 
     def emit(self, actions: Sequence[pb.OrchestratorAction]) -> None:
         """Emit the episode's spans; call once the sidecar accepted its completion."""

@@ -9,6 +9,7 @@ counters never go down. docs/observability.md lists every instrument.
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import weakref
@@ -41,6 +42,13 @@ STATUS = "durabletask.orchestration.status"
 OWNER = "durabletask.channel.owner"
 REASON = "durabletask.redelivery.reason"
 
+DURATION = "durabletask.worker.work_item.duration"
+EPISODE_DURATION = "durabletask.worker.orchestration.episode.duration"
+HISTOGRAMS_ENV = "DURABLETASK_OTEL_HISTOGRAMS"
+"""Which per-work-item histograms the worker records: ``all`` (the default), ``none``, or a
+comma-separated list of their names. A measurement costs about as much as a span in
+OpenTelemetry's SDK (docs/observability.md, "What it costs"); the counters stay."""
+
 Totals = dict[tuple[str, tuple[tuple[str, str], ...]], int]
 """Monotonic counts a worker reports: (instrument name, attributes) -> count."""
 
@@ -64,6 +72,7 @@ _TOTAL_UNITS = {
         "{disconnect}", "Work-item streams ended because the sidecar fell silent"),
 }
 
+_logger = logging.getLogger("durabletask.observability")
 _lock = threading.Lock()
 _workers: weakref.WeakSet[Any] = weakref.WeakSet()
 _retired: Totals = {}
@@ -156,10 +165,10 @@ def _ensure_instruments() -> Mapping[str, Any]:
         meter = metrics.get_meter(METER_NAME)
         made = _instruments
         made["duration"] = meter.create_histogram(
-            "durabletask.worker.work_item.duration", "s",
+            DURATION, "s",
             "From a work item's arrival to its completion (or abandon)")
         made["episode"] = meter.create_histogram(
-            "durabletask.worker.orchestration.episode.duration", "s",
+            EPISODE_DURATION, "s",
             "Engine time of one orchestration episode (replay plus new events)")
         made["recreations"] = meter.create_counter(
             "durabletask.channel.recreations", "{recreation}",
@@ -210,6 +219,32 @@ def meter_provider_set() -> bool:
     return _provider_set
 
 
+def histograms_recorded() -> frozenset[str]:
+    """The histogram names ``$DURABLETASK_OTEL_HISTOGRAMS`` asks for (read as a worker starts)."""
+    known = frozenset((DURATION, EPISODE_DURATION))
+    value = os.environ.get(HISTOGRAMS_ENV, "all").strip()
+    if value in ("", "all"):
+        return known
+    if value == "none":
+        return frozenset()
+    named = frozenset(name.strip() for name in value.split(",") if name.strip())
+    if named - known:
+        _logger.warning("%s names no histogram %s; the worker's are %s", HISTOGRAMS_ENV,
+                        sorted(named - known), sorted(known))
+    return named & known
+
+
+class _NotRecorded:
+    """A histogram the application chose not to record (``$DURABLETASK_OTEL_HISTOGRAMS``)."""
+
+    @staticmethod
+    def record(amount: float, attributes: Any = None) -> None:
+        """Nothing recorded."""
+
+
+_NOT_RECORDED = _NotRecorded()
+
+
 class _KindKeys:
     """Everything a worker records for one work-item kind, built once (no per-call tuples)."""
 
@@ -246,10 +281,11 @@ class WorkerMetrics:
         return meter_provider_set()
 
     def __init__(self) -> None:
-        """Bind to the process's instruments."""
+        """Bind to the process's instruments (the histograms ``$HISTOGRAMS_ENV`` names)."""
         made = _ensure_instruments()
-        self._duration = made["duration"]
-        self._episode = made["episode"]
+        recorded = histograms_recorded()
+        self._duration = made["duration"] if DURATION in recorded else _NOT_RECORDED
+        self._episode = made["episode"] if EPISODE_DURATION in recorded else _NOT_RECORDED
         self._counts: Totals = {}
         self._kinds: dict[str, _KindKeys] = {}
 
@@ -259,31 +295,28 @@ class WorkerMetrics:
             keys = self._kinds[kind] = _KindKeys(kind)
         return keys
 
-    def _count(self, key: tuple[str, tuple[tuple[str, str], ...]], amount: int = 1) -> None:
-        counts = self._counts
-        counts[key] = counts.get(key, 0) + amount
-
     def totals(self) -> Totals:
         """The work-item counts so far (for the observed counters)."""
         return dict(self._counts)
 
     def received(self, kind: str, size: int) -> None:
         """A work item of ``kind`` arrived (``size`` bytes serialized)."""
-        keys = self._keys(kind)
-        self._count(keys.received)
-        self._count(keys.bytes_in, size)
+        keys, counts = self._keys(kind), self._counts
+        counts[keys.received] = counts.get(keys.received, 0) + 1
+        counts[keys.bytes_in] = counts.get(keys.bytes_in, 0) + size
 
     def completed(self, kind: str, failed: bool, seconds: float, size: int) -> None:
         """Its completion was accepted; ``failed`` when it reports a failure."""
-        keys = self._keys(kind)
-        self._count(keys.completed[failed])
+        keys, counts = self._keys(kind), self._counts
+        completed = keys.completed[failed]
+        counts[completed] = counts.get(completed, 0) + 1
+        counts[keys.bytes_out] = counts.get(keys.bytes_out, 0) + size
         self._duration.record(seconds, keys.duration["failure" if failed else "success"])
-        self._count(keys.bytes_out, size)
 
     def abandoned(self, kind: str, seconds: float) -> None:
         """It was handed back, or its completion was refused or could not be sent."""
-        keys = self._keys(kind)
-        self._count(keys.abandoned)
+        keys, counts = self._keys(kind), self._counts
+        counts[keys.abandoned] = counts.get(keys.abandoned, 0) + 1
         self._duration.record(seconds, keys.duration["abandoned"])
 
     def episode(self, seconds: float, hit: bool) -> None:
