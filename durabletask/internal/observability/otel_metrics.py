@@ -21,6 +21,7 @@ from opentelemetry.environment_variables import OTEL_PYTHON_METER_PROVIDER
 from opentelemetry.metrics import CallbackOptions, Observation
 
 from durabletask.internal.observability.names import METER_NAME
+from durabletask.internal.observability.providers import ProviderWatch
 
 _Proxy: Any
 _api: Any
@@ -200,23 +201,9 @@ _RECEIVED = "durabletask.worker.work_items"
 _COMPLETED = "durabletask.worker.work_items.completed"
 _ABANDONED = "durabletask.worker.work_items.abandoned"
 _PAYLOAD = "durabletask.worker.payload.io"
-_PROVIDER_IN_ENV = OTEL_PYTHON_METER_PROVIDER in os.environ
-_provider_set = False
-
-
-def meter_provider_set() -> bool:
-    """True once the application set a meter provider (before that, nothing is read).
-
-    Asked per work item, so cheap: the API's provider global is read directly until one is
-    set (the API sets it once per process), then the answer is kept.
-    """
-    global _provider_set
-    if _provider_set or _Proxy is None:
-        return True
-    if getattr(_api, "_METER_PROVIDER", False) is None and not _PROVIDER_IN_ENV:
-        return False
-    _provider_set = not isinstance(metrics.get_meter_provider(), _Proxy)
-    return _provider_set
+meter_provider_set = ProviderWatch(_api, "_METER_PROVIDER", OTEL_PYTHON_METER_PROVIDER,
+                                   metrics.get_meter_provider, _Proxy)
+"""True once the application set a meter provider (before that, nothing is read)."""
 
 
 def histograms_recorded() -> frozenset[str]:

@@ -11,7 +11,6 @@ emitted with a new id (children then hang under the orchestration's parent).
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -24,6 +23,7 @@ from opentelemetry.trace.status import Status, StatusCode
 
 from durabletask.internal.observability.carrier import SpanRef
 from durabletask.internal.observability.names import TRACER_NAME
+from durabletask.internal.observability.providers import ProviderWatch
 from durabletask.internal.proto import orchestrator_service_pb2 as pb
 
 _sdk: Any
@@ -51,24 +51,9 @@ _SCOPE = InstrumentationScope(TRACER_NAME) if _sdk is not None else None
 _UNSET = Status(StatusCode.UNSET)
 _FLAGS = {flags: TraceFlags(flags) for flags in (0, TraceFlags.SAMPLED)}
 _EMPTY_CONTEXT = otel_context.Context()
-# The API resolves a provider named in the environment on first use: then ask it.
-_PROVIDER_IN_ENV = OTEL_PYTHON_TRACER_PROVIDER in os.environ
-_set = False
-
-
-def recording() -> bool:
-    """True once the application set a tracer provider (before that, spans go nowhere).
-
-    Asked per work item, so cheap: the API's provider global is read directly until one is
-    set (the API sets it once per process), then the answer is kept.
-    """
-    global _set
-    if _set:
-        return True
-    if getattr(trace, "_TRACER_PROVIDER", False) is None and not _PROVIDER_IN_ENV:
-        return False
-    _set = not isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider)
-    return _set
+recording = ProviderWatch(trace, "_TRACER_PROVIDER", OTEL_PYTHON_TRACER_PROVIDER,
+                          trace.get_tracer_provider, trace.ProxyTracerProvider)
+"""True once the application set a tracer provider (before that, spans go nowhere)."""
 
 
 def _span_context(ref: SpanRef, remote: bool) -> SpanContext:

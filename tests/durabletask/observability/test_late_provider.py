@@ -8,17 +8,9 @@ run happens in a child process of its own.
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-from pathlib import Path
+from tests.durabletask.observability.child import HELLO, run_child
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
-RUN_TIMEOUT_SECONDS = 120
-
-PROGRAM = '''
-import json
-
+PROGRAM = HELLO + '''
 from opentelemetry import metrics, trace
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import HistogramDataPoint, InMemoryMetricReader
@@ -26,17 +18,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from durabletask import client, worker
-from durabletask.sidecar.runner import EmbeddedSidecar
 from tests.durabletask.helpers.wait import poll_until
-
-
-def say(ctx, name):
-    return "Hello " + name
-
-
-def hello(ctx, _):
-    return (yield ctx.call_activity(say, input="world"))
 
 
 def histogram_counts(reader):
@@ -80,7 +62,7 @@ with EmbeddedSidecar(port=0) as sidecar:
             after = c.schedule_new_orchestration(hello)
             c.wait_for_orchestration_completion(after, timeout=60)
             # The orchestration span is emitted once the sidecar accepted the last episode.
-            poll_until(lambda: len(spans_of(exporter, after)) == 4, timeout=60,
+            poll_until(lambda: len(spans_of(exporter, after)) == 5, timeout=60,
                        message="the spans of the second orchestration")
     finally:
         w.stop()
@@ -94,20 +76,16 @@ print(json.dumps({
 
 
 def test_providers_set_after_start_are_honoured_from_the_next_work_item():
-    result = subprocess.run(
-        [sys.executable, "-c", PROGRAM], cwd=REPO_ROOT, capture_output=True, text=True,
-        timeout=RUN_TIMEOUT_SECONDS, stdin=subprocess.DEVNULL, check=False)
-
-    assert result.returncode == 0, result.stderr[-4000:]
-    outcome = json.loads(result.stdout.strip().splitlines()[-1])
+    outcome = run_child(PROGRAM)
     assert outcome["before"] == []  # nothing of the unconfigured run turns up later
     assert outcome["after"] == [
         ["activity:say", "CLIENT"], ["activity:say", "SERVER"],
         ["create_orchestration:hello", "PRODUCER"], ["orchestration:hello", "SERVER"],
+        ["orchestration:hello:timer", "INTERNAL"],
     ]
-    # The second orchestration only: two orchestration work items and one activity, two
-    # episodes.
+    # The second orchestration only: three orchestration work items (start, timer, activity
+    # result), three episodes and one activity.
     assert outcome["histograms"] == {
-        "durabletask.worker.work_item.duration": 3,
-        "durabletask.worker.orchestration.episode.duration": 2,
+        "durabletask.worker.work_item.duration": 4,
+        "durabletask.worker.orchestration.episode.duration": 3,
     }
