@@ -29,8 +29,17 @@ def say(ctx, name):
 def hello(ctx, _):
     yield ctx.create_timer(timedelta(milliseconds=10))
     return (yield ctx.call_activity(say, input="world"))
+
+
+def hello_worker(address):
+    w = worker.TaskHubGrpcWorker(host_address=address)
+    w.add_orchestrator(hello)
+    w.add_activity(say)
+    w.start()
+    return w
 '''
-"""The start of a program: imports, and a ``hello`` orchestration with a timer and an activity."""
+"""The start of a program: imports, a ``hello`` orchestration with a timer and an activity,
+and ``hello_worker(address)``, a started worker for them."""
 
 
 def run_child(program: str, extra_env: dict[str, str] | None = None) -> Any:

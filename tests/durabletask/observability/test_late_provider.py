@@ -40,10 +40,7 @@ def spans_of(exporter, instance_id):
 
 
 with EmbeddedSidecar(port=0) as sidecar:
-    w = worker.TaskHubGrpcWorker(host_address=sidecar.address)
-    w.add_orchestrator(hello)
-    w.add_activity(say)
-    w.start()
+    w = hello_worker(sidecar.address)
     try:
         with client.TaskHubGrpcClient(host_address=sidecar.address) as c:
             before = c.schedule_new_orchestration(hello)

@@ -16,10 +16,7 @@ from tests.durabletask.observability.child import REPO_ROOT, RUN_TIMEOUT_SECONDS
 
 PROGRAM = HELLO + '''
 with EmbeddedSidecar(port=0) as sidecar:
-    w = worker.TaskHubGrpcWorker(host_address=sidecar.address)
-    w.add_orchestrator(hello)
-    w.add_activity(say)
-    w.start()
+    w = hello_worker(sidecar.address)
     try:
         with client.TaskHubGrpcClient(host_address=sidecar.address) as c:
             instance_id = c.schedule_new_orchestration(hello)
