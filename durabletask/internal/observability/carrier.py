@@ -6,9 +6,10 @@ The protocol carries trace context as ``TraceContext{traceParent, spanID, traceS
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import random
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from durabletask.internal.proto import orchestrator_service_pb2 as pb
 
@@ -27,9 +28,11 @@ def new_span_id() -> int:
             return value
 
 
-@dataclass(frozen=True, slots=True)
-class SpanRef:
-    """A span's identity: trace id, span id and trace flags (plus the vendor tracestate)."""
+class SpanRef(NamedTuple):
+    """A span's identity: trace id, span id and trace flags (plus the vendor tracestate).
+
+    A named tuple: one is made per span the SDK handles, and tuples are the cheapest to make.
+    """
 
     trace_id: int
     span_id: int
@@ -56,10 +59,17 @@ class SpanRef:
 
     def to_proto(self) -> pb.TraceContext:
         """The protocol's ``TraceContext`` for this span."""
-        message = pb.TraceContext(traceParent=self.traceparent(), spanID=self.span_hex)
+        message = pb.TraceContext()
+        self.write_to(message)
+        return message
+
+    def write_to(self, message: pb.TraceContext) -> None:
+        """Set ``message`` (a protocol ``TraceContext``) to this span."""
+        span_hex = f"{self.span_id:016x}"
+        message.traceParent = f"00-{self.trace_id:032x}-{span_hex}-{self.flags:02x}"
+        message.spanID = span_hex
         if self.state:
             message.traceState.value = self.state
-        return message
 
 
 def parse(context: pb.TraceContext | None) -> SpanRef | None:
@@ -67,14 +77,18 @@ def parse(context: pb.TraceContext | None) -> SpanRef | None:
     if context is None or not context.traceParent:
         return None
     parsed = parse_traceparent(context.traceParent)
-    if parsed is None:
-        return None
-    state = context.traceState.value if context.HasField("traceState") else None
-    return SpanRef(parsed.trace_id, parsed.span_id, parsed.flags, state or None)
+    if parsed is None or not context.HasField("traceState") or not context.traceState.value:
+        return parsed
+    return parsed._replace(state=context.traceState.value)
 
 
+@functools.lru_cache(maxsize=1024)
 def parse_traceparent(value: str) -> SpanRef | None:
-    """Read a W3C ``traceparent``; None when it is malformed or names a zero id."""
+    """Read a W3C ``traceparent``; None when it is malformed or names a zero id.
+
+    Cached: a context is read again by each episode of its orchestration and by the span
+    that ends it (the result is immutable).
+    """
     parts = value.strip().split("-")
     if len(parts) < 4 or len(parts[1]) != 32 or len(parts[2]) != 16:
         return None

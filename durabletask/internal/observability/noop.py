@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 __all__ = ["NOOP_SIDECAR_METRICS", "NOOP_TRACING", "NOOP_WORKER_METRICS"]
@@ -22,6 +22,7 @@ class _NoopActivity:
 
 
 _NOOP_ACTIVITY = _NoopActivity()
+_NOTHING = contextlib.nullcontext()  # reusable: it holds no state
 
 
 class NoopTracing:
@@ -30,15 +31,17 @@ class NoopTracing:
     enabled = False
     emit = False
 
-    @contextlib.contextmanager
-    def scheduling(self, name: str, instance_id: str, version: str | None) -> Iterator[None]:
+    def scheduling(
+        self, name: str, instance_id: str, version: str | None
+    ) -> contextlib.AbstractContextManager[None]:
         """Nothing to send."""
-        yield None
+        return _NOTHING
 
-    @contextlib.contextmanager
-    def raising_event(self, event_name: str, instance_id: str) -> Iterator[None]:
+    def raising_event(
+        self, event_name: str, instance_id: str
+    ) -> contextlib.AbstractContextManager[None]:
         """No span."""
-        yield
+        return _NOTHING
 
     def current_context(self) -> None:
         """No current span."""

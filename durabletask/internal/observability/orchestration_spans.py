@@ -60,9 +60,9 @@ class EpisodeTrace:
             if target.parentTraceContext.traceParent:
                 continue  # stamped when first sent
             if self._emit:
-                target.parentTraceContext.CopyFrom(self.span.child().to_proto())
+                self.span.child().write_to(target.parentTraceContext)
             elif self._parent is not None:
-                target.parentTraceContext.CopyFrom(self._parent.to_proto())
+                self._parent.write_to(target.parentTraceContext)
 
     def fill(self, response: pb.OrchestratorResponse) -> None:
         """Tell the sidecar the orchestration span's id and start, to keep for later episodes."""
@@ -73,7 +73,7 @@ class EpisodeTrace:
             return
         kept = response.orchestrationTraceContext
         kept.spanID.value = self.span.span_hex
-        kept.spanStartTime.FromNanoseconds(self._start_ns)
+        kept.spanStartTime.seconds, kept.spanStartTime.nanos = divmod(self._start_ns, 10**9)
 
     def emit(self, actions: Sequence[pb.OrchestratorAction]) -> None:
         """Emit the episode's spans; call once the sidecar accepted its completion."""

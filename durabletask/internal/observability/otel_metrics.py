@@ -9,21 +9,27 @@ counters never go down. docs/observability.md lists every instrument.
 
 from __future__ import annotations
 
+import logging
+import os
 import threading
 import weakref
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from opentelemetry import metrics
+from opentelemetry.environment_variables import OTEL_PYTHON_METER_PROVIDER
 from opentelemetry.metrics import CallbackOptions, Observation
 
 from durabletask.internal.observability.names import METER_NAME
+from durabletask.internal.observability.providers import ProviderWatch
 
 _Proxy: Any
+_api: Any
 try:  # the API's stand-in until the application sets a meter provider
+    from opentelemetry.metrics import _internal as _api
     from opentelemetry.metrics._internal import _ProxyMeterProvider as _Proxy
 except ImportError:  # pragma: no cover - another API version: always record
-    _Proxy = None
+    _api = _Proxy = None
 
 __all__ = ["SidecarMetrics", "WorkerMetrics", "register_sidecar", "register_worker"]
 
@@ -36,6 +42,13 @@ TASK_HUB = "durabletask.task_hub"
 STATUS = "durabletask.orchestration.status"
 OWNER = "durabletask.channel.owner"
 REASON = "durabletask.redelivery.reason"
+
+DURATION = "durabletask.worker.work_item.duration"
+EPISODE_DURATION = "durabletask.worker.orchestration.episode.duration"
+HISTOGRAMS_ENV = "DURABLETASK_OTEL_HISTOGRAMS"
+"""Which per-work-item histograms the worker records: ``all`` (the default), ``none``, or a
+comma-separated list of their names. A measurement costs about as much as a span in
+OpenTelemetry's SDK (docs/observability.md, "What it costs"); the counters stay."""
 
 Totals = dict[tuple[str, tuple[tuple[str, str], ...]], int]
 """Monotonic counts a worker reports: (instrument name, attributes) -> count."""
@@ -60,6 +73,7 @@ _TOTAL_UNITS = {
         "{disconnect}", "Work-item streams ended because the sidecar fell silent"),
 }
 
+_logger = logging.getLogger("durabletask.observability")
 _lock = threading.Lock()
 _workers: weakref.WeakSet[Any] = weakref.WeakSet()
 _retired: Totals = {}
@@ -152,10 +166,10 @@ def _ensure_instruments() -> Mapping[str, Any]:
         meter = metrics.get_meter(METER_NAME)
         made = _instruments
         made["duration"] = meter.create_histogram(
-            "durabletask.worker.work_item.duration", "s",
+            DURATION, "s",
             "From a work item's arrival to its completion (or abandon)")
         made["episode"] = meter.create_histogram(
-            "durabletask.worker.orchestration.episode.duration", "s",
+            EPISODE_DURATION, "s",
             "Engine time of one orchestration episode (replay plus new events)")
         made["recreations"] = meter.create_counter(
             "durabletask.channel.recreations", "{recreation}",
@@ -187,6 +201,56 @@ _RECEIVED = "durabletask.worker.work_items"
 _COMPLETED = "durabletask.worker.work_items.completed"
 _ABANDONED = "durabletask.worker.work_items.abandoned"
 _PAYLOAD = "durabletask.worker.payload.io"
+meter_provider_set = ProviderWatch(_api, "_METER_PROVIDER", OTEL_PYTHON_METER_PROVIDER,
+                                   metrics.get_meter_provider, _Proxy)
+"""True once the application set a meter provider (before that, nothing is read)."""
+
+
+def histograms_recorded() -> frozenset[str]:
+    """The histogram names ``$DURABLETASK_OTEL_HISTOGRAMS`` asks for (read as a worker starts)."""
+    known = frozenset((DURATION, EPISODE_DURATION))
+    value = os.environ.get(HISTOGRAMS_ENV, "all").strip()
+    if value in ("", "all"):
+        return known
+    if value == "none":
+        return frozenset()
+    named = frozenset(name.strip() for name in value.split(",") if name.strip())
+    if named - known:
+        _logger.warning("%s names no histogram %s; the worker's are %s", HISTOGRAMS_ENV,
+                        sorted(named - known), sorted(known))
+    return named & known
+
+
+class _NotRecorded:
+    """A histogram the application chose not to record (``$DURABLETASK_OTEL_HISTOGRAMS``)."""
+
+    @staticmethod
+    def record(amount: float, attributes: Any = None) -> None:
+        """Nothing recorded."""
+
+
+_NOT_RECORDED = _NotRecorded()
+
+
+class _KindKeys:
+    """Everything a worker records for one work-item kind, built once (no per-call tuples)."""
+
+    __slots__ = ("received", "bytes_in", "bytes_out", "completed", "abandoned", "duration")
+
+    def __init__(self, kind: str) -> None:
+        by_kind = ((KIND, kind),)
+        self.received = (_RECEIVED, by_kind)
+        self.bytes_in = (_PAYLOAD, ((KIND, kind), (DIRECTION, "received")))
+        self.bytes_out = (_PAYLOAD, ((KIND, kind), (DIRECTION, "sent")))
+        self.completed = {failed: (_COMPLETED, ((KIND, kind), (OUTCOME, outcome)))
+                          for failed, outcome in ((False, "success"), (True, "failure"))}
+        self.abandoned = (_ABANDONED, by_kind)
+        # Histogram attributes, shared by every measurement (never mutated).
+        self.duration = {outcome: {KIND: kind, OUTCOME: outcome}
+                         for outcome in ("success", "failure", "abandoned")}
+
+
+_EPISODE_ATTRIBUTES = {hit: {CACHE_RESULT: "hit" if hit else "miss"} for hit in (True, False)}
 
 
 class WorkerMetrics:
@@ -201,25 +265,22 @@ class WorkerMetrics:
     @property
     def enabled(self) -> bool:
         """True once the application set a meter provider (before that, nothing is read)."""
-        return _Proxy is None or not isinstance(metrics.get_meter_provider(), _Proxy)
+        return meter_provider_set()
 
     def __init__(self) -> None:
-        """Bind to the process's instruments."""
+        """Bind to the process's instruments (the histograms ``$HISTOGRAMS_ENV`` names)."""
         made = _ensure_instruments()
-        self._duration = made["duration"]
-        self._episode = made["episode"]
+        recorded = histograms_recorded()
+        self._duration = made["duration"] if DURATION in recorded else _NOT_RECORDED
+        self._episode = made["episode"] if EPISODE_DURATION in recorded else _NOT_RECORDED
         self._counts: Totals = {}
-        self._attributes: dict[tuple[str, ...], dict[str, str]] = {}
+        self._kinds: dict[str, _KindKeys] = {}
 
-    def _attrs(self, *pairs: str) -> dict[str, str]:
-        found = self._attributes.get(pairs)
-        if found is None:
-            found = self._attributes[pairs] = dict(zip(pairs[::2], pairs[1::2]))
-        return found
-
-    def _count(self, name: str, *pairs: str, amount: int = 1) -> None:
-        key = (name, tuple(zip(pairs[::2], pairs[1::2])))
-        self._counts[key] = self._counts.get(key, 0) + amount
+    def _keys(self, kind: str) -> _KindKeys:
+        keys = self._kinds.get(kind)
+        if keys is None:
+            keys = self._kinds[kind] = _KindKeys(kind)
+        return keys
 
     def totals(self) -> Totals:
         """The work-item counts so far (for the observed counters)."""
@@ -227,24 +288,27 @@ class WorkerMetrics:
 
     def received(self, kind: str, size: int) -> None:
         """A work item of ``kind`` arrived (``size`` bytes serialized)."""
-        self._count(_RECEIVED, KIND, kind)
-        self._count(_PAYLOAD, KIND, kind, DIRECTION, "received", amount=size)
+        keys, counts = self._keys(kind), self._counts
+        counts[keys.received] = counts.get(keys.received, 0) + 1
+        counts[keys.bytes_in] = counts.get(keys.bytes_in, 0) + size
 
     def completed(self, kind: str, failed: bool, seconds: float, size: int) -> None:
         """Its completion was accepted; ``failed`` when it reports a failure."""
-        outcome = "failure" if failed else "success"
-        self._count(_COMPLETED, KIND, kind, OUTCOME, outcome)
-        self._duration.record(seconds, self._attrs(KIND, kind, OUTCOME, outcome))
-        self._count(_PAYLOAD, KIND, kind, DIRECTION, "sent", amount=size)
+        keys, counts = self._keys(kind), self._counts
+        completed = keys.completed[failed]
+        counts[completed] = counts.get(completed, 0) + 1
+        counts[keys.bytes_out] = counts.get(keys.bytes_out, 0) + size
+        self._duration.record(seconds, keys.duration["failure" if failed else "success"])
 
     def abandoned(self, kind: str, seconds: float) -> None:
         """It was handed back, or its completion was refused or could not be sent."""
-        self._count(_ABANDONED, KIND, kind)
-        self._duration.record(seconds, self._attrs(KIND, kind, OUTCOME, "abandoned"))
+        keys, counts = self._keys(kind), self._counts
+        counts[keys.abandoned] = counts.get(keys.abandoned, 0) + 1
+        self._duration.record(seconds, keys.duration["abandoned"])
 
     def episode(self, seconds: float, hit: bool) -> None:
         """One orchestration episode ran in the engine."""
-        self._episode.record(seconds, self._attrs(CACHE_RESULT, "hit" if hit else "miss"))
+        self._episode.record(seconds, _EPISODE_ATTRIBUTES[hit])
 
 
 class SidecarMetrics:

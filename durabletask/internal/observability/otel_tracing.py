@@ -8,7 +8,7 @@ pass their parent context on; activities run with it as the current context).
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from durabletask.internal.observability import names, otel_spans
@@ -25,48 +25,82 @@ T = TypeVar("T")
 class ActivityTrace:
     """Runs one activity inside its SERVER span (a child of the caller's CLIENT span)."""
 
+    __slots__ = ("_request", "_parent", "_emit")
+
     def __init__(self, request: pb.ActivityRequest, emit: bool) -> None:
         """Prepare the span of ``request``; it starts when the activity runs."""
+        self._request = request
         self._parent = parse(request.parentTraceContext)
         self._emit = emit
-        self._name = names.span_name(names.TYPE_ACTIVITY, request.name)
-        self._attributes = {
+
+    def _enter(self) -> tuple[Any, Any]:
+        """Start the span (when emitting) and make it, or the parent, current."""
+        if not self._emit:
+            if self._parent is None:
+                return None, None
+            return None, otel_spans.attach_parent(self._parent)
+        request = self._request
+        attributes = {
             names.ATTR_TYPE: names.TYPE_ACTIVITY,
             names.ATTR_INSTANCE_ID: request.orchestrationInstance.instanceId,
             names.ATTR_NAME: request.name,
             names.ATTR_TASK_ID: str(request.taskId),
         }
-
-    @contextlib.contextmanager
-    def _span(self) -> Iterator[Any]:
-        if not self._emit:
-            with otel_spans.use_parent(self._parent):
-                yield None
-            return
-        span = otel_spans.start(self._name, "server", self._attributes, parent=self._parent)
-        with otel_spans.current(span):
-            yield span
+        span = otel_spans.start(names.span_name(names.TYPE_ACTIVITY, request.name), "server",
+                                attributes, parent=self._parent)
+        return span, otel_spans.attach_span(span)
 
     @staticmethod
-    def _end(span: Any, outcome: Any) -> None:
-        if span is None:
-            return
-        failure = getattr(outcome, "failure", None)
-        otel_spans.end(span, failure.errorMessage if failure is not None else None)
+    def _exit(span: Any, token: Any, outcome: Any) -> None:
+        if token is not None:
+            otel_spans.detach(token)
+        if span is not None:
+            failure = getattr(outcome, "failure", None)
+            otel_spans.end(span, failure.errorMessage if failure is not None else None)
 
     def run(self, fn: Callable[..., T], *args: Any) -> T:
         """Call ``fn(*args)`` in the span (on the calling thread); the outcome ends it."""
-        with self._span() as span:
+        span, token = self._enter()
+        try:
             outcome = fn(*args)
-            self._end(span, outcome)
-            return outcome
+        except BaseException:
+            self._exit(None, token, None)  # an internal failure: the item is redelivered
+            raise
+        self._exit(span, token, outcome)
+        return outcome
 
     async def run_async(self, fn: Callable[..., Awaitable[T]], *args: Any) -> T:
         """Await ``fn(*args)`` in the span."""
-        with self._span() as span:
+        span, token = self._enter()
+        try:
             outcome = await fn(*args)
-            self._end(span, outcome)
-            return outcome
+        except BaseException:
+            self._exit(None, token, None)
+            raise
+        self._exit(span, token, outcome)
+        return outcome
+
+
+class _Producer:
+    """A client call's PRODUCER span: started now, ended (with an error, if any) on exit.
+
+    A plain context manager rather than a generator: the client makes one per call.
+    """
+
+    __slots__ = ("_span", "_sends_context")
+
+    def __init__(self, name: str, attributes: dict[str, Any], sends_context: bool) -> None:
+        self._span = otel_spans.start(name, "producer", attributes, use_current=True)
+        self._sends_context = sends_context
+
+    def __enter__(self) -> Any:
+        return otel_spans.context_of(self._span) if self._sends_context else None
+
+    def __exit__(self, kind: Any, exc: BaseException | None, tb: Any) -> None:
+        otel_spans.end(self._span, None if exc is None else str(exc) or type(exc).__name__)
+
+
+_NOTHING = contextlib.nullcontext()
 
 
 class Tracing:
@@ -82,57 +116,44 @@ class Tracing:
         # Without a tracer provider nothing would be exported: only propagate.
         return self.emit and otel_spans.recording()
 
-    @contextlib.contextmanager
     def scheduling(
         self, name: str, instance_id: str, version: str | None
-    ) -> Iterator[pb.TraceContext | None]:
+    ) -> contextlib.AbstractContextManager[pb.TraceContext | None]:
         """The PRODUCER span of scheduling an orchestration; yields the context to send."""
         if not self._emitting():
-            current = otel_spans.current_ref()
-            yield current.to_proto() if current is not None else None
-            return
+            return contextlib.nullcontext(self.current_context())
         attributes = {names.ATTR_TYPE: names.TYPE_ORCHESTRATION, names.ATTR_NAME: name,
                       names.ATTR_INSTANCE_ID: instance_id}
         if version:
             attributes[names.ATTR_VERSION] = version
-        span = otel_spans.start(names.span_name(names.CREATE_ORCHESTRATION, name, version),
-                                "producer", attributes, use_current=True)
-        ref = otel_spans.ref_of(span)
-        try:
-            yield ref.to_proto() if ref is not None else None
-        except BaseException as exc:
-            otel_spans.end(span, str(exc) or type(exc).__name__)
-            raise
-        otel_spans.end(span)
+        return _Producer(names.span_name(names.CREATE_ORCHESTRATION, name, version), attributes,
+                         sends_context=True)
 
-    @contextlib.contextmanager
-    def raising_event(self, event_name: str, instance_id: str) -> Iterator[None]:
+    def raising_event(
+        self, event_name: str, instance_id: str
+    ) -> contextlib.AbstractContextManager[None]:
         """The PRODUCER span of raising an event from a client."""
         if not self._emitting():
-            yield
-            return
+            return _NOTHING
         attributes = {names.ATTR_TYPE: names.TYPE_EVENT, names.ATTR_NAME: event_name,
                       names.ATTR_TARGET_INSTANCE_ID: instance_id}
-        span = otel_spans.start(names.span_name(names.ORCHESTRATION_EVENT, event_name),
-                                "producer", attributes, use_current=True)
-        try:
-            yield
-        except BaseException as exc:
-            otel_spans.end(span, str(exc) or type(exc).__name__)
-            raise
-        otel_spans.end(span)
+        return _Producer(names.span_name(names.ORCHESTRATION_EVENT, event_name), attributes,
+                         sends_context=False)
 
     def current_context(self) -> pb.TraceContext | None:
         """The caller's current span as a protocol ``TraceContext`` (entity signals)."""
-        current = otel_spans.current_ref()
-        return current.to_proto() if current is not None else None
+        return otel_spans.context_of(None)
 
     def episode(self, request: pb.OrchestratorRequest, results: Any) -> EpisodeTrace | None:
         """The trace of one orchestration episode, or None when it recorded no facts."""
         record = getattr(results, "trace", None)
         if record is None:
             return None
-        return EpisodeTrace(request, record, self._emitting())
+        emit = self._emitting()
+        if not emit and record.parent is None and not request.HasField(
+                "orchestrationTraceContext"):
+            return None  # no span, and no context to pass on or keep
+        return EpisodeTrace(request, record, emit)
 
     def activity(self, request: pb.ActivityRequest) -> Any:
         """The span to run one activity in (none at all while no tracer provider is set)."""

@@ -48,7 +48,8 @@ def hello(ctx: task.OrchestrationContext, _: object):
     return (yield ctx.call_activity(say, input="metrics"))
 
 
-def test_a_run_is_counted_by_kind_timed_and_sized(metric_reader, run_worker, dt_client):
+def run_hello(metric_reader, run_worker, dt_client) -> tuple[dict[Key, float], dict[Key, float]]:
+    """Readings before and after one ``hello`` run by a new worker (once it is all counted)."""
     before = read(metric_reader)
     run_worker([hello], [say])
     instance_id = dt_client.schedule_new_orchestration(hello)
@@ -62,6 +63,11 @@ def test_a_run_is_counted_by_kind_timed_and_sized(metric_reader, run_worker, dt_
             before, "durabletask.worker.work_items.completed",
             **{"durabletask.work_item.kind": "orchestration"}) + 2 and points,
         timeout=TIMEOUT, message="the last episode's completion to be counted")
+    return before, after
+
+
+def test_a_run_is_counted_by_kind_timed_and_sized(metric_reader, run_worker, dt_client):
+    before, after = run_hello(metric_reader, run_worker, dt_client)
 
     def grew(name: str, **attributes: str) -> float:
         return value(after, name, **attributes) - value(before, name, **attributes)
@@ -82,6 +88,21 @@ def test_a_run_is_counted_by_kind_timed_and_sized(metric_reader, run_worker, dt_
                  **{"durabletask.orchestration.status": "COMPLETED"}) >= 1
     assert {dict(attrs)["durabletask.queue"] for name, attrs in after
             if name == "durabletask.sidecar.backlog"} == {"orchestration", "activity", "entity"}
+
+
+def test_histograms_left_out_by_the_environment_cost_nothing_and_counters_stay(
+        metric_reader, run_worker, dt_client, monkeypatch):
+    monkeypatch.setenv("DURABLETASK_OTEL_HISTOGRAMS",
+                       "durabletask.worker.orchestration.episode.duration")
+    before, after = run_hello(metric_reader, run_worker, dt_client)
+
+    def grew(name: str) -> float:
+        return value(after, name) - value(before, name)
+
+    assert grew("durabletask.worker.work_item.duration") == 0
+    assert grew("durabletask.worker.orchestration.episode.duration") == 2
+    assert grew("durabletask.worker.work_items") == 3
+    assert grew("durabletask.worker.work_items.completed") == 3
 
 
 @pytest.fixture

@@ -6,43 +6,17 @@ the package were not installed), then runs an orchestration end to end on our si
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
 from bench.observability import BLOCKER
+from tests.durabletask.observability.child import REPO_ROOT, RUN_TIMEOUT_SECONDS, HELLO, run_child
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
-RUN_TIMEOUT_SECONDS = 120
-
-
-PROGRAM = '''
-import json
-import sys
-from datetime import timedelta
-
-from durabletask import client, worker
-from durabletask.internal import observability
-from durabletask.sidecar.hosting import EmbeddedSidecar
-
-
-def say(ctx, name):
-    return "Hello " + name
-
-
-def hello(ctx, _):
-    yield ctx.create_timer(timedelta(milliseconds=10))
-    return (yield ctx.call_activity(say, input="world"))
-
-
+PROGRAM = HELLO + '''
 with EmbeddedSidecar(port=0) as sidecar:
-    w = worker.TaskHubGrpcWorker(host_address=sidecar.address)
-    w.add_orchestrator(hello)
-    w.add_activity(say)
-    w.start()
+    w = hello_worker(sidecar.address)
     try:
         with client.TaskHubGrpcClient(host_address=sidecar.address) as c:
             instance_id = c.schedule_new_orchestration(hello)
@@ -63,13 +37,7 @@ print(json.dumps({
 
 def test_everything_works_and_nothing_of_opentelemetry_loads_without_it(tmp_path):
     (tmp_path / "sitecustomize.py").write_text(textwrap.dedent(BLOCKER))
-    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
-    result = subprocess.run(
-        [sys.executable, "-c", PROGRAM], cwd=REPO_ROOT, env=env, capture_output=True,
-        text=True, timeout=RUN_TIMEOUT_SECONDS, stdin=subprocess.DEVNULL, check=False)
-
-    assert result.returncode == 0, result.stderr[-4000:]
-    outcome = json.loads(result.stdout.strip().splitlines()[-1])
+    outcome = run_child(PROGRAM, {"PYTHONPATH": str(tmp_path)})
     assert outcome == {
         "available": False, "tracing": "NoopTracing", "output": '"Hello world"',
         "state": "connected", "loaded": [],
