@@ -72,12 +72,14 @@ class _Pending:
 class CompletionStreamClient:
     """One completion stream, opened on first use over one channel generation."""
 
-    def __init__(self, channel: Any, metadata: Sequence[tuple[str, str]] | None) -> None:
+    def __init__(self, channel: Any, metadata: Sequence[tuple[str, str]] | None,
+                 counters: dict[str, int] | None = None) -> None:
         """Prepare the stream; nothing is sent until the first completion.
 
         Args:
             channel: The (intercepted) channel of the work-item stream's generation.
             metadata: gRPC metadata of the stream call (authorization, task hub).
+            counters: Gets ``streamed_completions`` += 1 per completion put on the stream.
         """
         self._stub = ext_grpc.CompletionStreamStub(channel)
         self._metadata = tuple(metadata) if metadata else None
@@ -88,8 +90,7 @@ class CompletionStreamClient:
         self._call: Any = None
         self._tasks: list[asyncio.Task[None]] = []
         self._accepting = True
-        self.sent = 0
-        """Completions sent on the stream (tests and bench read it)."""
+        self._counters = counters if counters is not None else {}
 
     @property
     def accepting(self) -> bool:
@@ -124,6 +125,7 @@ class CompletionStreamClient:
         future: asyncio.Future[Any] = loop.create_future()
         self._pending[ident] = _Pending(future)
         self._outbox.append(completion)
+        self._counters["streamed_completions"] = self._counters.get("streamed_completions", 0) + 1
         self._ensure_open()
         self._wake.set()
         # A timer rather than wait_for: no task per completion.

@@ -134,7 +134,7 @@ class StreamSupervisor:
         self.state = "idle"
         self.counters = {"connections": 0, "reconnects": 0, "silent_disconnects": 0,
                          "graceful_drains": 0, "empty_drains": 0, "hello_failures": 0,
-                         "stream_errors": 0}
+                         "stream_errors": 0, "streamed_completions": 0}
 
     async def run(self) -> None:
         """Connect, consume, back off and reconnect until :meth:`stop` is called."""
@@ -175,7 +175,7 @@ class StreamSupervisor:
             self.state = "streaming"
             if consumer.traits.completion_stream and stream_enabled():
                 stream.completions = CompletionStreamClient(
-                    consumer.transport.channel, self._metadata)
+                    consumer.transport.channel, self._metadata, self.counters)
             result = await consumer.consume()
         stream.ended_abnormally = result.outcome is not StreamOutcome.GRACEFUL_DRAIN
         if stream.completions is not None:
