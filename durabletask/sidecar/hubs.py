@@ -149,23 +149,16 @@ class _HubHandler(grpc.GenericRpcHandler):
 def _refusal(
     handler: grpc.RpcMethodHandler[Any, Any], code: grpc.StatusCode, message: str
 ) -> grpc.RpcMethodHandler[Any, Any]:
-    if handler.request_streaming:
-
-        async def refuse_bidi(request_iterator: Any, context: Any) -> Any:
-            await context.abort(code, message)
-            yield  # pragma: no cover - abort raises; the yield makes this a generator
-
-        return grpc.stream_stream_rpc_method_handler(
-            refuse_bidi, request_deserializer=handler.request_deserializer,
-            response_serializer=handler.response_serializer,
-        )
     if handler.response_streaming:
 
         async def refuse_stream(request: Any, context: Any) -> Any:
             await context.abort(code, message)
             yield  # pragma: no cover - abort raises; the yield makes this a generator
 
-        return grpc.unary_stream_rpc_method_handler(
+        # The only client-streaming method is bidirectional (CompletionStream.Complete).
+        make = (grpc.stream_stream_rpc_method_handler if handler.request_streaming
+                else grpc.unary_stream_rpc_method_handler)
+        return make(
             refuse_stream, request_deserializer=handler.request_deserializer,
             response_serializer=handler.response_serializer,
         )

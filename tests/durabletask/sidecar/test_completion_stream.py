@@ -6,6 +6,7 @@ import grpc
 import pytest
 from google.protobuf import empty_pb2
 
+from durabletask import client, task, worker
 from durabletask.internal.dialect import COMPLETION_STREAM_KEY
 from durabletask.internal.proto import durabletask_extensions_pb2 as ext
 from durabletask.internal.proto import durabletask_extensions_pb2_grpc as ext_grpc
@@ -81,3 +82,38 @@ def test_a_completion_without_a_response_is_refused_as_invalid(harness):
     (ack,) = _stream(harness, ext.Completion(id=3))
     assert ack.code == grpc.StatusCode.INVALID_ARGUMENT.value[0]
     assert "orchestrator, activity or entity" in ack.message
+
+
+def test_the_stream_is_refused_like_any_call_without_a_hub_or_token(make_harness):
+    named = make_harness(taskhubs=("a", "b"))
+    with pytest.raises(grpc.RpcError) as no_hub:
+        _stream(named, ext.Completion(id=1))
+    assert no_hub.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "no task hub selected" in (no_hub.value.details() or "")
+    guarded = make_harness(require_token="secret")
+    with pytest.raises(grpc.RpcError) as no_token:
+        _stream(guarded, ext.Completion(id=1))
+    assert no_token.value.code() == grpc.StatusCode.UNAUTHENTICATED
+
+
+def test_our_worker_streams_its_completions_to_the_hub_it_serves(make_harness):
+    named = make_harness(taskhubs=("a", "b"))
+    hub_b = [("taskhub", "b")]
+
+    def echo(ctx: task.ActivityContext, value: int) -> int:
+        return value
+
+    def calls_echo(ctx: task.OrchestrationContext, value: int):
+        return (yield ctx.call_activity(echo, input=value))
+
+    w = worker.TaskHubGrpcWorker(host_address=named.sidecar.address, metadata=hub_b)
+    w.add_orchestrator(calls_echo)
+    w.add_activity(echo)
+    with w:
+        w.start()
+        with client.TaskHubGrpcClient(host_address=named.sidecar.address, metadata=hub_b) as c:
+            state = c.wait_for_orchestration_completion(
+                c.schedule_new_orchestration(calls_echo, input=5), timeout=30)
+        assert state is not None
+        assert state.get_output() == 5
+        assert w.resiliency_stats()["streamed_completions"] == 3
