@@ -90,6 +90,7 @@ class CompletionStreamClient:
         self._call: Any = None
         self._tasks: list[asyncio.Task[None]] = []
         self._accepting = True
+        self._dead = False
         self._counters = counters if counters is not None else {}
 
     @property
@@ -149,18 +150,17 @@ class CompletionStreamClient:
     async def _write_all(self) -> None:
         call = self._call
         try:
-            while True:
+            while not self._dead:
                 await self._wake.wait()
                 self._wake.clear()
                 if self._outbox:
                     batch = ext.CompletionBatch(completions=self._outbox)
                     self._outbox = []
                     await call.write(batch)
-                    continue
-                if not self._accepting and not self._pending:
-                    await call.done_writing()
+                elif not self._accepting and not self._pending and not self._dead:
+                    await call.done_writing()  # retired, every acknowledgement in
                     return
-        except (grpc.aio.AioRpcError, asyncio.InvalidStateError) as exc:
+        except Exception as exc:  # noqa: BLE001 - any failed write breaks the stream
             self._broken(f"write failed: {exc!r}")
 
     async def _read_all(self) -> None:
@@ -177,11 +177,17 @@ class CompletionStreamClient:
                         pending.future.set_result(ack)
         except grpc.aio.AioRpcError as exc:
             reason = f"{exc.code().name}: {exc.details()}"
+        except asyncio.CancelledError:
+            # The call was cancelled under us (its channel closed): the stream is gone.
+            self._broken("cancelled")
+            raise
         self._broken(reason)
 
     def _broken(self, reason: str) -> None:
         """Hand every unacknowledged completion back to its unary call; stop taking new ones."""
         self._accepting = False
+        self._dead = True
+        self._wake.set()  # the writer ends
         if self._pending:
             _logger.info("The completion stream ended (%s); resending %d completion(s) as "
                          "unary calls", reason, len(self._pending))
