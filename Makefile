@@ -62,11 +62,16 @@ proto: $(STAMP)
 	$(PY) -m pip install --quiet grpcio-tools==$(GRPCIO_TOOLS_VERSION)
 	$(PY) -m grpc_tools.protoc -I protos \
 		--python_out=$(PROTO_OUT) --pyi_out=$(PROTO_OUT) --grpc_python_out=$(PROTO_OUT) \
-		protos/orchestrator_service.proto protos/sidecar_admin.proto
+		protos/orchestrator_service.proto protos/sidecar_admin.proto \
+		protos/durabletask_extensions.proto
 	sed -i 's/^import orchestrator_service_pb2 as/from . import orchestrator_service_pb2 as/' \
 		$(PROTO_OUT)/orchestrator_service_pb2_grpc.py
 	sed -i 's/^import sidecar_admin_pb2 as/from . import sidecar_admin_pb2 as/' \
 		$(PROTO_OUT)/sidecar_admin_pb2_grpc.py
+	sed -i 's/^import orchestrator_service_pb2 as/from . import orchestrator_service_pb2 as/' \
+		$(PROTO_OUT)/durabletask_extensions_pb2.py $(PROTO_OUT)/durabletask_extensions_pb2.pyi
+	sed -i 's/^import durabletask_extensions_pb2 as/from . import durabletask_extensions_pb2 as/' \
+		$(PROTO_OUT)/durabletask_extensions_pb2_grpc.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache build *.egg-info

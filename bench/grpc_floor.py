@@ -9,6 +9,9 @@ durabletask is involved. Printed, one JSON line each:
   in the client and in the server process.
 * ``stream``: a server-streaming call pushing messages as fast as they are read:
   messages/s and CPU per message on both sides.
+* ``bidi_acked``: one bidirectional stream carrying messages from 8 concurrent callers,
+  each waiting for the server's acknowledgement before sending its next (the shape of our
+  completion stream): messages/s and CPU per acknowledged message on both sides.
 * ``bounds``: what those costs allow for the scenarios of ``bench.run_all`` (and
   ``sidecar_min_cpu_us_per_hello``: the server's share alone, the least CPU a sidecar on
   this kind of server spends per ``hello`` orchestration), with
@@ -42,6 +45,7 @@ import grpc.aio
 _SERVICE = "floor.Floor"
 _ECHO = f"/{_SERVICE}/Echo"
 _PUSH = f"/{_SERVICE}/Push"
+_ACK = f"/{_SERVICE}/Ack"
 _PAYLOAD = b"x" * 64
 _SEQUENTIAL_CALLS = 2000
 _CONCURRENT_CALLS = 8000
@@ -64,6 +68,15 @@ def _push(request: bytes, context: Any) -> Any:
         yield _PAYLOAD
 
 
+def _ack(request_iterator: Any, context: Any) -> Any:
+    yield from request_iterator
+
+
+async def _ack_async(request_iterator: Any, context: Any) -> Any:
+    async for request in request_iterator:
+        yield request
+
+
 # Coroutines without awaits on purpose: grpc.aio runs them on its loop, as our sidecar's.
 async def _echo_async(request: bytes, context: Any) -> bytes:  # noqa: ASYNC124
     return request
@@ -79,6 +92,7 @@ def _handlers(asynchronous: bool) -> grpc.GenericRpcHandler:
     return grpc.method_handlers_generic_handler(_SERVICE, {
         "Echo": grpc.unary_unary_rpc_method_handler(echo),
         "Push": grpc.unary_stream_rpc_method_handler(push),
+        "Ack": grpc.stream_stream_rpc_method_handler(_ack_async if asynchronous else _ack),
     })
 
 
@@ -163,6 +177,42 @@ async def _stream(address: str, server_pid: int) -> dict[str, Any]:
             "server_cpu_us": round(1e6 * server_cpu / _STREAM_MESSAGES, 1)}
 
 
+async def _bidi_acked(address: str, server_pid: int) -> dict[str, Any]:
+    """8 callers share one bidi stream; each awaits the echo of its message (an ack)."""
+    async with grpc.aio.insecure_channel(address) as channel:
+        call = channel.stream_stream(_ACK)()
+        waiting: dict[bytes, asyncio.Future[None]] = {}
+        lock = asyncio.Lock()
+
+        async def read() -> None:
+            while (message := await call.read()) is not grpc.aio.EOF:
+                waiting.pop(message).set_result(None)
+
+        async def caller(index: int, calls: int) -> None:
+            for number in range(calls):
+                key = f"{index}:{number}".encode()
+                done = waiting[key] = asyncio.get_running_loop().create_future()
+                async with lock:
+                    await call.write(key)
+                await done
+
+        reader = asyncio.ensure_future(read())
+        await caller(-1, _WARM_UP_CALLS)
+        server_cpu, client_cpu = _cpu_seconds(server_pid), time.process_time()
+        started = time.perf_counter()
+        await asyncio.gather(*[caller(index, _CONCURRENT_CALLS // _CONCURRENCY)
+                               for index in range(_CONCURRENCY)])
+        seconds = time.perf_counter() - started
+        client_cpu = time.process_time() - client_cpu
+        server_cpu = _cpu_seconds(server_pid) - server_cpu
+        await call.done_writing()
+        await reader
+    return {"case": "bidi_acked", "messages": _CONCURRENT_CALLS, "concurrency": _CONCURRENCY,
+            "rate": round(_CONCURRENT_CALLS / seconds),
+            "client_cpu_us": round(1e6 * client_cpu / _CONCURRENT_CALLS, 1),
+            "server_cpu_us": round(1e6 * server_cpu / _CONCURRENT_CALLS, 1)}
+
+
 def bounds(sequential: dict[str, Any], concurrent: dict[str, Any],
            stream: dict[str, Any]) -> dict[str, Any]:
     """The best figures these gRPC costs allow for hello, fanout, chain and latency."""
@@ -204,10 +254,11 @@ def main() -> None:
             sequential = _sequential(address)
             concurrent = asyncio.run(_concurrent(address, server.pid))
             stream = asyncio.run(_stream(address, server.pid))
+            acked = asyncio.run(_bidi_acked(address, server.pid))
         finally:
             server.stdin.close()
             server.wait(timeout=30)
-    for line in (sequential, concurrent, stream, bounds(sequential, concurrent, stream)):
+    for line in (sequential, concurrent, stream, acked, bounds(sequential, concurrent, stream)):
         print(json.dumps({"scenario": "grpc_floor", "server": kind, **line}), flush=True)
 
 

@@ -38,6 +38,23 @@ def _count_calls(owner: type, name: str, counter: collections.Counter[str], key:
     setattr(owner, name, counted)
 
 
+def _counted_bidi(inner: Callable[..., Any], method: str,
+                  counter: collections.Counter[str]) -> Callable[..., Any]:
+    """Count a bidirectional stream's messages each way (and completions per batch)."""
+    async def requests(iterator: Any) -> Any:
+        async for batch in iterator:
+            counter[f"received.{method}"] += 1
+            counter[f"received.{method}.items"] += len(getattr(batch, "completions", ()))
+            yield batch
+
+    async def bidi(request_iterator: Any, context: Any) -> Any:
+        async for item in inner(requests(request_iterator), context):
+            counter[f"streamed.{method}"] += 1
+            yield item
+
+    return bidi
+
+
 def _install(counter: collections.Counter[str]) -> None:
     """Wrap the seams that are counted (in the sidecar process only)."""
     import grpc
@@ -70,6 +87,9 @@ def _install(counter: collections.Counter[str]) -> None:
             handler = await continuation(details)
             if handler is None or not handler.response_streaming:
                 return handler
+            if handler.request_streaming:
+                return handler._replace(stream_stream=_counted_bidi(
+                    handler.stream_stream, method, counter))
             inner = handler.unary_stream
 
             async def stream(request: Any, context: Any) -> Any:

@@ -11,6 +11,10 @@ Sidecar to worker, as initial metadata of every ``Hello`` answer:
 * ``durabletask-min-ping-interval-ms``: the shortest client keepalive interval the server
   accepts without answering GOAWAY ``too_many_pings`` (the worker may then use a short one);
 * ``durabletask-drain: 1``: the sidecar honours drain notices (below).
+* ``durabletask-completion-stream: 1``: the sidecar serves the ``CompletionStream``
+  extension (protos/durabletask_extensions.proto): the worker may send its completions as
+  messages on one stream per connection instead of one unary ``Complete*`` call each
+  (``DURABLETASK_COMPLETION_STREAM=0`` in the worker's environment opts out).
 
 Worker to sidecar:
 
@@ -43,6 +47,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 __all__ = [
+    "COMPLETION_STREAM_KEY",
     "DRAIN_KEY",
     "QueryHints",
     "EVENT_WAITS_KEY",
@@ -58,6 +63,7 @@ __all__ = [
 HEALTH_PING_KEY = "durabletask-health-ping-ms"
 MIN_PING_INTERVAL_KEY = "durabletask-min-ping-interval-ms"
 DRAIN_KEY = "durabletask-drain"
+COMPLETION_STREAM_KEY = "durabletask-completion-stream"
 WORKER_ID_KEY = "durabletask-worker-id"
 EVENT_WAITS_KEY = "durabletask-event-waits"
 QUERY_ORDER_KEY = "durabletask-query-order"
@@ -100,11 +106,13 @@ class SidecarTraits:
         health_ping_ms: Longest gap between two health pings on a stream, or None.
         min_ping_interval_ms: Shortest client keepalive interval accepted, or None.
         drain: Whether drain notices are honoured.
+        completion_stream: Whether the ``CompletionStream`` extension is served.
     """
 
     health_ping_ms: int | None = None
     min_ping_interval_ms: int | None = None
     drain: bool = False
+    completion_stream: bool = False
 
     @classmethod
     def from_metadata(cls, metadata: Metadata | None) -> SidecarTraits:
@@ -113,6 +121,7 @@ class SidecarTraits:
             health_ping_ms=_milliseconds(metadata, HEALTH_PING_KEY),
             min_ping_interval_ms=_milliseconds(metadata, MIN_PING_INTERVAL_KEY),
             drain=_lookup(metadata, DRAIN_KEY) == "1",
+            completion_stream=_lookup(metadata, COMPLETION_STREAM_KEY) == "1",
         )
 
     def to_metadata(self) -> tuple[tuple[str, str], ...]:
@@ -124,6 +133,8 @@ class SidecarTraits:
             pairs.append((MIN_PING_INTERVAL_KEY, str(self.min_ping_interval_ms)))
         if self.drain:
             pairs.append((DRAIN_KEY, "1"))
+        if self.completion_stream:
+            pairs.append((COMPLETION_STREAM_KEY, "1"))
         return tuple(pairs)
 
 

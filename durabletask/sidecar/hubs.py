@@ -17,8 +17,11 @@ from typing import Any
 import grpc
 
 from durabletask.internal.proto import orchestrator_service_pb2_grpc as pb_grpc
+from durabletask.internal.proto import durabletask_extensions_pb2_grpc as ext_grpc
 from durabletask.internal.proto import sidecar_admin_pb2_grpc as admin_grpc
 from durabletask.sidecar.admin import AdminServicer
+from durabletask.sidecar.completion_stream import SERVICE_PREFIX as COMPLETION_STREAM_PREFIX
+from durabletask.sidecar.completion_stream import CompletionStreamServicer
 from durabletask.sidecar.clock import SYSTEM_CLOCK, Clock
 from durabletask.sidecar.task_hub import TaskHubCore
 from durabletask.sidecar.options import SidecarOptions, validate_hub_names
@@ -43,7 +46,8 @@ DEFAULT_HUB = ""
 StoreFactory = Callable[[str], Store]
 """Builds the store of one hub from its name (``DEFAULT_HUB`` for the default hub)."""
 
-_SERVICE_PREFIXES = ("/TaskHubSidecarService/", "/durabletask.sidecar.admin.v1.SidecarAdmin/")
+_SERVICE_PREFIXES = ("/TaskHubSidecarService/", "/durabletask.sidecar.admin.v1.SidecarAdmin/",
+                     COMPLETION_STREAM_PREFIX)
 
 
 def hub_store_path(path: str, hub: str) -> str:
@@ -122,6 +126,8 @@ def _hub_services(
         service_handlers(pb_grpc.add_TaskHubSidecarServiceServicer_to_server,
                          SidecarServicer(core)),
         service_handlers(admin_grpc.add_SidecarAdminServicer_to_server, AdminServicer(core)),
+        service_handlers(ext_grpc.add_CompletionStreamServicer_to_server,
+                         CompletionStreamServicer(core)),
     ]
 
 
@@ -149,7 +155,10 @@ def _refusal(
             await context.abort(code, message)
             yield  # pragma: no cover - abort raises; the yield makes this a generator
 
-        return grpc.unary_stream_rpc_method_handler(
+        # The only client-streaming method is bidirectional (CompletionStream.Complete).
+        make = (grpc.stream_stream_rpc_method_handler if handler.request_streaming
+                else grpc.unary_stream_rpc_method_handler)
+        return make(
             refuse_stream, request_deserializer=handler.request_deserializer,
             response_serializer=handler.response_serializer,
         )

@@ -57,6 +57,7 @@ class SidecarServicer(EntityServicer, pb_grpc.TaskHubSidecarServiceServicer):
             health_ping_ms=round(options.health_ping_interval_seconds * 1000),
             min_ping_interval_ms=round(options.min_client_ping_interval_seconds * 1000),
             drain=True,
+            completion_stream=True,
         ).to_metadata()
         # A page of states stays within what any gRPC client receives by default (4 MiB).
         self._page_budget = min(options.max_message_bytes, _CLIENT_RECEIVE_BYTES) - _PAGE_SLACK

@@ -103,14 +103,24 @@ def test_a_hello_run_against_our_sidecar_program_reports_its_figures(tmp_path: P
 
 
 @pytest.mark.slow
-def test_sidecar_counts_report_the_protocol_calls_of_each_orchestration():
+@pytest.mark.parametrize("streamed", [True, False])
+def test_sidecar_counts_report_the_protocol_calls_of_each_orchestration(
+    monkeypatch: pytest.MonkeyPatch, streamed: bool,
+):
     # One hello orchestration is, at the sidecar, exactly: StartInstance, one wait,
-    # two orchestrator completions, one activity completion and three streamed work items.
+    # two orchestrator completions, one activity completion and three streamed work items;
+    # the completions are unary calls, or messages on our completion stream (issue 17).
+    if not streamed:
+        monkeypatch.setenv("DURABLETASK_COMPLETION_STREAM", "0")
     result = counted_hello(5, "memory", "ours")
     per = result["per_orchestration"]
     assert per["rpc.StartInstance"] == 1.0
-    assert per["rpc.CompleteOrchestratorTask"] == 2.0
-    assert per["rpc.CompleteActivityTask"] == 1.0
+    if streamed:
+        assert per["received.Complete.items"] == 3.0
+        assert "rpc.CompleteOrchestratorTask" not in per
+    else:
+        assert per["rpc.CompleteOrchestratorTask"] == 2.0
+        assert per["rpc.CompleteActivityTask"] == 1.0
     assert per["streamed.GetWorkItems"] == 3.0
     assert per["store.commit_episode"] == 2.0
     assert per["tasks"] > 0

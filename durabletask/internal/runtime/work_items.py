@@ -106,6 +106,12 @@ class _Tracked:
         """The stub of the generation the item came in on (R-IF1)."""
         return self.generation.stub
 
+    def completion_rpc(self, name: str) -> Any:
+        """The completion RPC ``name`` of the item's connection: streamed when it can be."""
+        unary = getattr(self.generation.stub, name)
+        completions = self.stream.completions
+        return unary if completions is None else completions.rpc(name, unary)
+
 
 class WorkItemProcessor:
     """Runs orchestrator, activity and entity work items and reports their outcome."""
@@ -209,7 +215,7 @@ class WorkItemProcessor:
             if trace is not None:
                 trace.fill(response)
             _log_failure(response)
-            rpc = tracked.stub.CompleteOrchestratorTask
+            rpc = tracked.completion_rpc("CompleteOrchestratorTask")
             waits = EventWaits(results.awaited_events, results.unclaimed_events)
             accepted = await self._complete(rpc, response, tracked,
                                             completions.orchestration_failed(response),
@@ -253,7 +259,7 @@ class WorkItemProcessor:
                 outcome.failure,
                 self._settings.max_message_bytes,
             )
-            await self._complete(tracked.stub.CompleteActivityTask, response, tracked,
+            await self._complete(tracked.completion_rpc("CompleteActivityTask"), response, tracked,
                                  response.HasField("failureDetails"))
 
     async def _run_entity_batch(self, tracked: _Tracked) -> None:
@@ -267,7 +273,8 @@ class WorkItemProcessor:
                 await self._abandon_item(tracked)
                 return
             failed = any(outcome.HasField("failure") for outcome in result.results)
-            if await self._complete(tracked.stub.CompleteEntityTask, result, tracked, failed):
+            rpc = tracked.completion_rpc("CompleteEntityTask")
+            if await self._complete(rpc, result, tracked, failed):
                 self._tracing.entity_batch(entity_items.request_of(tracked.item), result)
 
     async def _may_start(

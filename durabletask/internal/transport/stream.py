@@ -27,6 +27,7 @@ from durabletask.grpc_options import (
 from durabletask.internal.clock import SYSTEM_CLOCK, Clock, wait_first
 from durabletask.internal.dialect import SidecarTraits
 from durabletask.internal.proto import orchestrator_service_pb2 as pb
+from durabletask.internal.transport.completion_stream import CompletionStreamClient
 from durabletask.internal.transport.manager import ChannelGeneration
 
 __all__ = [
@@ -186,6 +187,8 @@ class StreamGeneration:
         """
         self.number = number
         self.ended_abnormally = False
+        self.completions: CompletionStreamClient | None = None
+        """Its completion stream when the sidecar offers one (else unary completions)."""
 
 
 class WorkItemSink(Protocol):

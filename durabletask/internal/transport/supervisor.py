@@ -42,6 +42,7 @@ from durabletask.internal.dialect import WORKER_ID_KEY, DrainNotice, SidecarTrai
 from durabletask.internal.proto import orchestrator_service_pb2 as pb
 from durabletask.internal.transport import observe
 from durabletask.internal.transport.backoff import floored_jitter_delay
+from durabletask.internal.transport.completion_stream import CompletionStreamClient, stream_enabled
 from durabletask.internal.transport.manager import AsyncChannelManager
 from durabletask.internal.transport.stream import (
     Liveness,
@@ -133,7 +134,7 @@ class StreamSupervisor:
         self.state = "idle"
         self.counters = {"connections": 0, "reconnects": 0, "silent_disconnects": 0,
                          "graceful_drains": 0, "empty_drains": 0, "hello_failures": 0,
-                         "stream_errors": 0}
+                         "stream_errors": 0, "streamed_completions": 0}
 
     async def run(self) -> None:
         """Connect, consume, back off and reconnect until :meth:`stop` is called."""
@@ -172,8 +173,16 @@ class StreamSupervisor:
                 result = await consumer.hello()
         if result is None:
             self.state = "streaming"
+            if consumer.traits.completion_stream and stream_enabled():
+                stream.completions = CompletionStreamClient(
+                    consumer.transport.channel, self._metadata, self.counters)
             result = await consumer.consume()
         stream.ended_abnormally = result.outcome is not StreamOutcome.GRACEFUL_DRAIN
+        if stream.completions is not None:
+            # A broken connection resends what is unacknowledged at once; a clean end
+            # (drain, stop) flushes and waits for the acknowledgements first.
+            stream.completions.retire(abort=result.outcome in (
+                StreamOutcome.ERROR, StreamOutcome.SILENT_DISCONNECT))
         if result.outcome is not StreamOutcome.SHUTDOWN:
             self._record(result, consumer.transport.generation)
         return result

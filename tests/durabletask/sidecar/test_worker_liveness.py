@@ -28,7 +28,8 @@ def test_hello_advertises_the_ping_interval_the_accepted_keepalive_and_drains(ma
     harness = make_harness(health_ping_interval_seconds=2.5, min_client_ping_interval_seconds=4)
     _, call = harness.stub.Hello.with_call(empty_pb2.Empty(), timeout=5)
     traits = SidecarTraits.from_metadata(call.initial_metadata())
-    assert traits == SidecarTraits(health_ping_ms=2500, min_ping_interval_ms=4000, drain=True)
+    assert traits == SidecarTraits(health_ping_ms=2500, min_ping_interval_ms=4000, drain=True,
+                                   completion_stream=True)
 
 
 def test_hung_worker_gets_no_new_work_until_it_answers_again(make_harness):
