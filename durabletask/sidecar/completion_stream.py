@@ -12,20 +12,16 @@ one batch share a commit; acknowledgements that are ready together go out as one
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
-
-import grpc
 
 from durabletask.internal.dialect import EventWaits
 from durabletask.internal.proto import durabletask_extensions_pb2 as ext
 from durabletask.internal.proto import durabletask_extensions_pb2_grpc as ext_grpc
 from durabletask.sidecar import validation
 from durabletask.sidecar.errors import SidecarRequestError
+from durabletask.sidecar.rpc import failure_status
 from durabletask.sidecar.task_hub import TaskHubCore
-
-logger = logging.getLogger("durabletask.sidecar")
 
 SERVICE_PREFIX = "/durabletask.extensions.v1.CompletionStream/"
 
@@ -84,16 +80,9 @@ class CompletionStreamServicer(ext_grpc.CompletionStreamServicer):
         try:
             await apply()
             ack = ext.Ack(id=completion.id)
-        except SidecarRequestError as exc:
-            ack = ext.Ack(id=completion.id, code=exc.code.value[0], message=str(exc))
-        except TimeoutError as exc:
-            ack = ext.Ack(id=completion.id, code=grpc.StatusCode.DEADLINE_EXCEEDED.value[0],
-                          message=str(exc))
         except Exception as exc:
-            logger.exception("sidecar streamed completion (%s) failed", kind)
-            ack = ext.Ack(id=completion.id, code=grpc.StatusCode.INTERNAL.value[0],
-                          message=f"{_RPC_NAMES.get(kind or '', 'Complete')} failed in the "
-                                  f"sidecar: {exc!r}")
+            code, message = failure_status(exc, _RPC_NAMES.get(kind or "", "Complete"))
+            ack = ext.Ack(id=completion.id, code=code.value[0], message=message)
         acks.put_nowait(ack)
 
     def _operation(

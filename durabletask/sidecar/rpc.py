@@ -1,4 +1,4 @@
-"""The error boundary of every unary RPC handler of the sidecar's servicers."""
+"""The error boundary of the sidecar's handlers: which status each failure answers."""
 
 from __future__ import annotations
 
@@ -20,6 +20,20 @@ _Resp = TypeVar("_Resp")
 Handler = Callable[[_Self, _Req, Any], Awaitable[_Resp]]
 
 
+def failure_status(exc: Exception, rpc_name: str) -> tuple[grpc.StatusCode, str]:
+    """The status a handler of ``rpc_name`` answers for ``exc`` (unexpected ones are logged).
+
+    The unary handlers abort with it; the completion stream acknowledges with it, so a
+    streamed completion fails exactly as its unary call would.
+    """
+    if isinstance(exc, SidecarRequestError):
+        return exc.code, str(exc)
+    if isinstance(exc, TimeoutError):
+        return grpc.StatusCode.DEADLINE_EXCEEDED, str(exc)
+    logger.exception("sidecar %s failed", rpc_name)
+    return grpc.StatusCode.INTERNAL, f"{rpc_name} failed in the sidecar: {exc!r}"
+
+
 def unary(method: Handler[_Self, _Req, _Resp]) -> Handler[_Self, _Req, _Resp]:
     """Turn sidecar errors into gRPC statuses; the server keeps serving."""
 
@@ -27,17 +41,10 @@ def unary(method: Handler[_Self, _Req, _Resp]) -> Handler[_Self, _Req, _Resp]:
     async def wrapper(self: _Self, request: _Req, context: Any) -> _Resp:
         try:
             return await method(self, request, context)
-        except SidecarRequestError as exc:
-            await context.abort(exc.code, str(exc))
-        except TimeoutError as exc:
-            await context.abort(grpc.StatusCode.DEADLINE_EXCEEDED, str(exc))
         except (grpc.aio.AbortError, asyncio.CancelledError):
             raise
         except Exception as exc:
-            logger.exception("sidecar %s failed", method.__name__)
-            await context.abort(
-                grpc.StatusCode.INTERNAL, f"{method.__name__} failed in the sidecar: {exc!r}"
-            )
+            await context.abort(*failure_status(exc, method.__name__))
         raise AssertionError("unreachable: context.abort raises")
 
     return wrapper
