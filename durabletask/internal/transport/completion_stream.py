@@ -23,7 +23,6 @@ import itertools
 import logging
 import os
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import grpc
@@ -64,11 +63,6 @@ class _Resend:
 _RESEND = _Resend()
 
 
-@dataclass(slots=True)
-class _Pending:
-    future: asyncio.Future[Any]
-
-
 class CompletionStreamClient:
     """One completion stream, opened on first use over one channel generation."""
 
@@ -84,7 +78,7 @@ class CompletionStreamClient:
         self._stub = ext_grpc.CompletionStreamStub(channel)
         self._metadata = tuple(metadata) if metadata else None
         self._ids = itertools.count(1)
-        self._pending: dict[int, _Pending] = {}
+        self._pending: dict[int, asyncio.Future[Any]] = {}
         self._outbox: list[ext.Completion] = []
         self._wake = asyncio.Event()
         self._call: Any = None
@@ -92,11 +86,6 @@ class CompletionStreamClient:
         self._accepting = True
         self._dead = False
         self._counters = counters if counters is not None else {}
-
-    @property
-    def accepting(self) -> bool:
-        """True while new completions go on the stream (not yet retired or broken)."""
-        return self._accepting
 
     def rpc(self, name: str, unary: CompletionRpc) -> CompletionRpc:
         """Return a stand-in for the unary completion RPC ``name`` (same call shape)."""
@@ -124,7 +113,7 @@ class CompletionStreamClient:
                 completion.metadata.add(key=key, value=value)
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Any] = loop.create_future()
-        self._pending[ident] = _Pending(future)
+        self._pending[ident] = future
         self._outbox.append(completion)
         self._counters["streamed_completions"] = self._counters.get("streamed_completions", 0) + 1
         self._ensure_open()
@@ -173,8 +162,8 @@ class CompletionStreamClient:
                     break
                 for ack in batch.acks:
                     pending = self._pending.get(ack.id)
-                    if pending is not None and not pending.future.done():
-                        pending.future.set_result(ack)
+                    if pending is not None and not pending.done():
+                        pending.set_result(ack)
         except grpc.aio.AioRpcError as exc:
             reason = f"{exc.code().name}: {exc.details()}"
         except asyncio.CancelledError:
@@ -192,8 +181,8 @@ class CompletionStreamClient:
             _logger.info("The completion stream ended (%s); resending %d completion(s) as "
                          "unary calls", reason, len(self._pending))
         for pending in list(self._pending.values()):
-            if not pending.future.done():
-                pending.future.set_result(_RESEND)
+            if not pending.done():
+                pending.set_result(_RESEND)
         self._outbox = []
         if self._call is not None:
             self._call.cancel()
