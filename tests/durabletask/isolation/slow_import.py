@@ -11,7 +11,7 @@ from typing import Any
 
 from durabletask import task
 
-IMPORT_SECONDS = 1.5
+IMPORT_SECONDS = 2.5
 time.sleep(IMPORT_SECONDS)
 
 
