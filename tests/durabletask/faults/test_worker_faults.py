@@ -104,6 +104,12 @@ def test_worker_detects_a_blackholed_connection_and_resumes_on_a_new_one(
         w.start()
         try:
             assert _run_one(pinging_sidecar.address, 1, timeout=10) == 2
+            # The client sees the result once the sidecar applied the last completion; the
+            # worker holds that work item until the acknowledgement arrives. Blackhole only
+            # once it has, or the item keeps the old channel open (rightly) until its
+            # completion's deadline.
+            poll_until(lambda: not any(w.health().in_flight.values()), timeout=5,
+                       message="the worker to finish its work items")
             connections = proxy.accepted
             proxy.blackhole_existing()
             assert events.count("stream_silent_disconnect", "worker") == 0
