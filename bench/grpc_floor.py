@@ -16,15 +16,21 @@ durabletask is involved. Printed, one JSON line each:
   ``sidecar_min_cpu_us_per_hello``: the server's share alone, the least CPU a sidecar on
   this kind of server spends per ``hello`` orchestration), with
   the client, worker and sidecar sharing the machine's cores and doing nothing but
-  gRPC. One ``hello`` orchestration needs at least 5 unary calls (schedule, wait,
-  two orchestrator completions, one activity completion) and 3 streamed work
-  items, so throughput cannot exceed ``cores / (5 x unary CPU + 3 x stream CPU)``;
-  a fan-out activity needs 1 unary call and 1 streamed item. End to end, one
-  orchestration takes at least 4 sequential round trips plus 3 one-way pushes
-  (each counted as half a round trip), and one chain step 2 round trips plus 2
-  pushes. These are estimates of a floor, not predictions.
+  gRPC. With the completion stream our SDK uses against our sidecar, one ``hello``
+  orchestration needs 2 unary calls (schedule, wait), 3 streamed work items and 3
+  acknowledged completions on the bidirectional stream, so throughput cannot exceed
+  ``cores / (2 x unary CPU + 3 x stream CPU + 3 x acked CPU)``; a fan-out activity needs 1
+  streamed item and 1 acknowledged completion. The ``*_unary`` figures are the standard
+  protocol's (completions as unary calls: 5 unary calls per hello, 1 per fan-out activity),
+  what the official SDK costs any sidecar. End to end, one orchestration takes at least 4
+  sequential round trips plus 3 one-way pushes (each counted as half a round trip), and one
+  chain step 2 round trips plus 2 pushes. These are estimates of a floor, not predictions.
 
-``python -m bench.grpc_floor [aio|sync]`` (default ``aio``).
+``python -m bench.grpc_floor [aio|sync|bridged]`` (default ``aio``). ``bridged`` is the
+synchronous server with every handler handing its work to an asyncio loop in another thread
+and waiting for the answer (per unary call and per acknowledged message; the streamed
+messages are produced on that loop and taken from a thread-safe queue): what a synchronous
+server in front of an asyncio core, as our sidecar's, would cost.
 """
 
 from __future__ import annotations
@@ -32,9 +38,11 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import queue
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from concurrent import futures
 from typing import Any
@@ -52,8 +60,10 @@ _CONCURRENT_CALLS = 8000
 _CONCURRENCY = 8
 _STREAM_MESSAGES = 20000
 _WARM_UP_CALLS = 300
-_HELLO_UNARY_CALLS = 5
+_HELLO_UNARY_CALLS = 5  # the standard protocol: schedule, wait and three completions
+_HELLO_STREAMED_UNARY_CALLS = 2  # with the completion stream: schedule and wait
 _HELLO_STREAM_MESSAGES = 3
+_HELLO_ACKED_MESSAGES = 3  # the three completions, on the completion stream
 _LATENCY_ROUND_TRIPS = 4
 _CHAIN_STEP_ROUND_TRIPS = 2
 _CHAIN_STEP_STREAM_MESSAGES = 2
@@ -99,6 +109,51 @@ def _handlers(asynchronous: bool) -> grpc.GenericRpcHandler:
 def _serve_sync() -> None:
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=10))
     server.add_generic_rpc_handlers([_handlers(asynchronous=False)])
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    print(port, flush=True)
+    sys.stdin.read()
+    server.stop(None)
+
+
+class _Bridge:
+    """Handlers of a synchronous server that do their work on an asyncio loop thread."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        threading.Thread(target=self.loop.run_forever, daemon=True).start()
+
+    def _on_loop(self, value: bytes) -> bytes:
+        return asyncio.run_coroutine_threadsafe(_echo_async(value, None), self.loop).result()
+
+    def echo(self, request: bytes, context: Any) -> bytes:
+        return self._on_loop(request)
+
+    def push(self, request: bytes, context: Any) -> Any:
+        ready: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+
+        async def produce(count: int) -> None:  # noqa: ASYNC124 - a producer on the loop
+            for _ in range(count):
+                ready.put(_PAYLOAD)
+            ready.put(None)
+
+        asyncio.run_coroutine_threadsafe(produce(int(request)), self.loop)
+        while (message := ready.get()) is not None:
+            yield message
+
+    def ack(self, request_iterator: Any, context: Any) -> Any:
+        for request in request_iterator:
+            yield self._on_loop(request)
+
+
+def _serve_bridged() -> None:
+    bridge = _Bridge()
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=10))
+    server.add_generic_rpc_handlers([grpc.method_handlers_generic_handler(_SERVICE, {
+        "Echo": grpc.unary_unary_rpc_method_handler(bridge.echo),
+        "Push": grpc.unary_stream_rpc_method_handler(bridge.push),
+        "Ack": grpc.stream_stream_rpc_method_handler(bridge.ack),
+    })])
     port = server.add_insecure_port("127.0.0.1:0")
     server.start()
     print(port, flush=True)
@@ -214,22 +269,32 @@ async def _bidi_acked(address: str, server_pid: int) -> dict[str, Any]:
 
 
 def bounds(sequential: dict[str, Any], concurrent: dict[str, Any],
-           stream: dict[str, Any]) -> dict[str, Any]:
+           stream: dict[str, Any], acked: dict[str, Any]) -> dict[str, Any]:
     """The best figures these gRPC costs allow for hello, fanout, chain and latency."""
     cores = os.cpu_count() or 1
     unary_cpu = concurrent["client_cpu_us"] + concurrent["server_cpu_us"]
     stream_cpu = stream["client_cpu_us"] + stream["server_cpu_us"]
-    per_hello_us = _HELLO_UNARY_CALLS * unary_cpu + _HELLO_STREAM_MESSAGES * stream_cpu
+    acked_cpu = acked["client_cpu_us"] + acked["server_cpu_us"]
+    per_hello_us = (_HELLO_STREAMED_UNARY_CALLS * unary_cpu
+                    + _HELLO_STREAM_MESSAGES * stream_cpu + _HELLO_ACKED_MESSAGES * acked_cpu)
+    per_hello_unary_us = _HELLO_UNARY_CALLS * unary_cpu + _HELLO_STREAM_MESSAGES * stream_cpu
     round_trip_us = sequential["p50_us"]
     latency_us = (_LATENCY_ROUND_TRIPS + _HELLO_STREAM_MESSAGES / 2) * round_trip_us
     step_us = (_CHAIN_STEP_ROUND_TRIPS + _CHAIN_STEP_STREAM_MESSAGES / 2) * round_trip_us
-    sidecar_us = (_HELLO_UNARY_CALLS * concurrent["server_cpu_us"]
-                  + _HELLO_STREAM_MESSAGES * stream["server_cpu_us"])
+    sidecar_us = (_HELLO_STREAMED_UNARY_CALLS * concurrent["server_cpu_us"]
+                  + _HELLO_STREAM_MESSAGES * stream["server_cpu_us"]
+                  + _HELLO_ACKED_MESSAGES * acked["server_cpu_us"])
+    sidecar_unary_us = (_HELLO_UNARY_CALLS * concurrent["server_cpu_us"]
+                        + _HELLO_STREAM_MESSAGES * stream["server_cpu_us"])
     return {"case": "bounds", "cores": cores,
             "hello_cpu_us_per_orchestration": round(per_hello_us),
             "sidecar_min_cpu_us_per_hello": round(sidecar_us),
             "hello_max_rate": round(cores * 1e6 / per_hello_us),
-            "fanout_max_rate": round(cores * 1e6 / (unary_cpu + stream_cpu)),
+            "fanout_max_rate": round(cores * 1e6 / (acked_cpu + stream_cpu)),
+            "hello_cpu_us_per_orchestration_unary": round(per_hello_unary_us),
+            "sidecar_min_cpu_us_per_hello_unary": round(sidecar_unary_us),
+            "hello_max_rate_unary": round(cores * 1e6 / per_hello_unary_us),
+            "fanout_max_rate_unary": round(cores * 1e6 / (unary_cpu + stream_cpu)),
             "chain_min_ms_per_step": round(step_us / 1000, 2),
             "latency_min_p50_ms": round(latency_us / 1000, 2)}
 
@@ -242,9 +307,12 @@ def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--serve-aio":
         asyncio.run(_serve_aio())
         return
+    if len(sys.argv) > 1 and sys.argv[1] == "--serve-bridged":
+        _serve_bridged()
+        return
     kind = sys.argv[1] if len(sys.argv) > 1 else "aio"
-    if kind not in ("aio", "sync"):
-        raise SystemExit("usage: python -m bench.grpc_floor [aio|sync]")
+    if kind not in ("aio", "sync", "bridged"):
+        raise SystemExit("usage: python -m bench.grpc_floor [aio|sync|bridged]")
     with subprocess.Popen([sys.executable, "-m", "bench.grpc_floor", f"--serve-{kind}"],
                           stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True) as server:
         assert server.stdout is not None
@@ -258,7 +326,8 @@ def main() -> None:
         finally:
             server.stdin.close()
             server.wait(timeout=30)
-    for line in (sequential, concurrent, stream, acked, bounds(sequential, concurrent, stream)):
+    floor = bounds(sequential, concurrent, stream, acked)
+    for line in (sequential, concurrent, stream, acked, floor):
         print(json.dumps({"scenario": "grpc_floor", "server": kind, **line}), flush=True)
 
 

@@ -79,12 +79,19 @@ def test_floor_bounds_follow_the_protocol_call_counts():
         {"p50_us": 500.0},
         {"client_cpu_us": 100.0, "server_cpu_us": 100.0},
         {"client_cpu_us": 25.0, "server_cpu_us": 25.0},
+        {"client_cpu_us": 60.0, "server_cpu_us": 40.0},
     )
     cores = result["cores"]
-    assert result["hello_cpu_us_per_orchestration"] == 5 * 200 + 3 * 50
-    assert result["sidecar_min_cpu_us_per_hello"] == 5 * 100 + 3 * 25
-    assert result["hello_max_rate"] == round(cores * 1e6 / 1150)
-    assert result["fanout_max_rate"] == round(cores * 1e6 / 250)
+    # The completion stream's hello: 2 unary calls, 3 work items, 3 acknowledged completions.
+    assert result["hello_cpu_us_per_orchestration"] == 2 * 200 + 3 * 50 + 3 * 100
+    assert result["sidecar_min_cpu_us_per_hello"] == 2 * 100 + 3 * 25 + 3 * 40
+    assert result["hello_max_rate"] == round(cores * 1e6 / 850)
+    assert result["fanout_max_rate"] == round(cores * 1e6 / 150)
+    # The standard protocol's: 5 unary calls and 3 work items; a unary call per activity.
+    assert result["hello_cpu_us_per_orchestration_unary"] == 5 * 200 + 3 * 50
+    assert result["sidecar_min_cpu_us_per_hello_unary"] == 5 * 100 + 3 * 25
+    assert result["hello_max_rate_unary"] == round(cores * 1e6 / 1150)
+    assert result["fanout_max_rate_unary"] == round(cores * 1e6 / 250)
     assert result["chain_min_ms_per_step"] == 1.5
     assert result["latency_min_p50_ms"] == 2.75
 
