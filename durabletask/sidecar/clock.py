@@ -14,6 +14,9 @@ from durabletask.internal.clock import SYSTEM_CLOCK, Cancellable, Clock
 
 __all__ = ["SYSTEM_CLOCK", "Cancellable", "Clock", "from_timestamp", "to_timestamp"]
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_SECONDS_PER_DAY = 86_400
+
 
 def to_timestamp(value: datetime) -> timestamp_pb2.Timestamp:
     """Convert a datetime to a protobuf ``Timestamp``.
@@ -24,9 +27,13 @@ def to_timestamp(value: datetime) -> timestamp_pb2.Timestamp:
     Returns:
         The equivalent protobuf timestamp.
     """
-    ts = timestamp_pb2.Timestamp()
-    ts.FromDatetime(value if value.tzinfo else value.replace(tzinfo=timezone.utc))
-    return ts
+    # Plain arithmetic: protobuf's ``FromDatetime`` (4 us, a time tuple and calendar.timegm)
+    # was ~5% of the sidecar's CPU per hello in a py-spy profile; this is ~1 us, same result.
+    since_epoch = (value if value.tzinfo else value.replace(tzinfo=timezone.utc)) - _EPOCH
+    return timestamp_pb2.Timestamp(
+        seconds=since_epoch.days * _SECONDS_PER_DAY + since_epoch.seconds,
+        nanos=since_epoch.microseconds * 1000,
+    )
 
 
 def from_timestamp(value: timestamp_pb2.Timestamp) -> datetime:
