@@ -130,10 +130,10 @@ def test_sidecar_counts_report_the_protocol_calls_of_each_orchestration(
 @pytest.mark.slow
 def test_sidecar_counts_report_fanout_per_activity_with_stream_message_shares():
     # Fan-out N=20 after the warm-up hello: 21 activities, each completed once on the stream,
-    # plus the orchestrator completions (3 of the hello, at least 2 of the fan-out).
+    # plus the orchestrator completions (2 of the hello, at least 2 of the fan-out).
     result = counted_run("fanout", 20, "memory", "ours")
     per = result["per_activity"]
     assert "rpc.CompleteActivityTask" not in per
-    assert round(per["received.Complete.items"] * 21) >= 21 + 5
+    assert round(per["received.Complete.items"] * 21) >= 21 + 4
     assert result["completions_per_message"] >= 1.0
     assert result["acks_per_message"] >= 1.0
