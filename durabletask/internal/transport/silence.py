@@ -113,7 +113,8 @@ def ended_by(watch: SilenceWatch, error: BaseException, cancel_requested: bool) 
     """True when ``error`` from the stream's read is the watch ending a silent stream."""
     if not watch.found_dead or cancel_requested:
         return False
-    task: Any = asyncio.current_task()
-    # A cancellation of the reading task itself must propagate, whatever the watch did.
-    return not (isinstance(error, asyncio.CancelledError) and task is not None
-                and task.cancelling())
+    # A cancellation of the reading task itself must propagate, whatever the watch did
+    # (Python >= 3.11 tells them apart; 3.10 has no Task.cancelling()).
+    cancelling: Any = getattr(asyncio.current_task(), "cancelling", None)
+    return not (isinstance(error, asyncio.CancelledError) and cancelling is not None
+                and cancelling())
