@@ -1,10 +1,11 @@
-"""What our sidecar does per orchestration: RPCs, messages, asyncio tasks, loop turns, store calls.
+"""What our sidecar does per item: RPCs, messages, asyncio tasks, loop turns, store calls.
 
-``python -m bench.sidecar_counts [--n 1000] [--store memory|sqlite] [--sdk ours|official]``
-runs the ``hello`` scenario (``bench/driver.py``, in its own process as in ``make bench``)
-against our sidecar program started in a child process with counters installed (this file,
-``--serve``), and prints one JSON line with each count divided by the orchestrations run
-(the driver's untimed warm-up orchestration included). The counters wrap public seams only:
+``python -m bench.sidecar_counts [--scenario hello|fanout] [--n N] [--store memory|sqlite]
+[--sdk ours|official]`` runs the scenario (``bench/driver.py``, in its own process as in
+``make bench``) against our sidecar program started in a child process with counters
+installed (this file, ``--serve``), and prints one JSON line with each count divided by the
+items run: orchestrations for ``hello``, activities for ``fanout`` (the driver's untimed
+warm-up orchestration, one activity, included). The counters wrap public seams only:
 a ``grpc.aio`` server interceptor (RPCs and messages by method), the event loop's
 ``create_task`` and ``_run_once`` (tasks and loop turns), and the store's methods. They cost
 CPU, so the run's timings are not comparable with ``make bench``; the counts are.
@@ -50,6 +51,7 @@ def _counted_bidi(inner: Callable[..., Any], method: str,
     async def bidi(request_iterator: Any, context: Any) -> Any:
         async for item in inner(requests(request_iterator), context):
             counter[f"streamed.{method}"] += 1
+            counter[f"streamed.{method}.items"] += len(getattr(item, "acks", ()))
             yield item
 
     return bidi
@@ -118,14 +120,18 @@ def _serve(argv: list[str]) -> int:
     return main(argv)
 
 
-def counted_hello(n: int, store: str, sdk: str) -> dict[str, Any]:
-    """Runs ``hello`` N against a counted sidecar; returns its line (counts per orchestration)."""
-    from bench.processes import official_python, run_driver
+SCENARIOS = {"hello": 1000, "fanout": 5000}
+"""The scenarios counted, with their default sizes."""
+
+
+def counted_run(scenario: str, n: int, store: str, sdk: str) -> dict[str, Any]:
+    """Runs ``scenario`` N against a counted sidecar; returns its line (counts per item)."""
+    from bench.processes import MAX_HISTORY_SIZE, official_python, run_driver
 
     with tempfile.TemporaryDirectory(prefix="dt-bench-counts-") as tmp:
         counts_file = Path(tmp) / "counts.json"
         cmd = [sys.executable, "-m", "bench.sidecar_counts", "--serve", "--", "--port", "0",
-               "--log-level", "WARNING"]
+               "--log-level", "WARNING", "--max-history-size", str(MAX_HISTORY_SIZE)]
         cmd += ["--db", str(Path(tmp) / "counts.db")] if store == "sqlite" else ["--memory"]
         env = {**os.environ, _COUNTS_ENV: str(counts_file)}
         root = Path(__file__).resolve().parent.parent
@@ -139,7 +145,7 @@ def counted_hello(n: int, store: str, sdk: str) -> dict[str, Any]:
             python = Path(sys.executable) if sdk == "ours" else official_python()
             workdir = Path(tmp) / "driver"
             workdir.mkdir()
-            line = run_driver(python, workdir, address, "hello", n, proc.pid, 600)
+            line = run_driver(python, workdir, address, scenario, n, proc.pid, 600)
         finally:
             proc.terminate()  # SIGTERM: the program stops cleanly and writes its counts
             try:
@@ -148,10 +154,23 @@ def counted_hello(n: int, store: str, sdk: str) -> dict[str, Any]:
                 proc.kill()
                 proc.wait(30)
         counts = json.loads(counts_file.read_text())
-    per = n + 1  # the driver's warm-up orchestration
-    return {"scenario": "sidecar_counts", "sdk": sdk, "store": store, "n": n,
-            "rate_while_counting": line["rate"],
-            "per_orchestration": {k: round(v / per, 2) for k, v in sorted(counts.items())}}
+    per = n + 1  # the driver's warm-up orchestration (one activity)
+    unit = "per_orchestration" if scenario == "hello" else "per_activity"
+    return {"scenario": "sidecar_counts", "counted": scenario, "sdk": sdk, "store": store,
+            "n": n, "rate_while_counting": line["rate"],
+            unit: {k: round(v / per, 2) for k, v in sorted(counts.items())},
+            **_per_message(counts)}
+
+
+def _per_message(counts: dict[str, int]) -> dict[str, float]:
+    """Completions per completion-stream message, and acknowledgements per ack message."""
+    shares = {}
+    for field, items, messages in (
+            ("completions_per_message", "received.Complete.items", "received.Complete"),
+            ("acks_per_message", "streamed.Complete.items", "streamed.Complete")):
+        if counts.get(messages):
+            shares[field] = round(counts.get(items, 0) / counts[messages], 2)
+    return shares
 
 
 def main() -> None:
@@ -160,11 +179,13 @@ def main() -> None:
         rest = sys.argv[sys.argv.index("--") + 1:]
         sys.exit(_serve(rest))
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--n", type=int, default=1000)
+    parser.add_argument("--scenario", choices=tuple(SCENARIOS), default="hello")
+    parser.add_argument("--n", type=int, help="size (default: 1000 hello, 5000 fanout)")
     parser.add_argument("--store", choices=("memory", "sqlite"), default="memory")
     parser.add_argument("--sdk", choices=("ours", "official"), default="ours")
     args = parser.parse_args()
-    print(json.dumps(counted_hello(args.n, args.store, args.sdk)), flush=True)
+    n = args.n or SCENARIOS[args.scenario]
+    print(json.dumps(counted_run(args.scenario, n, args.store, args.sdk)), flush=True)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ import pytest
 from bench.grpc_floor import bounds
 from bench.processes import run_driver, sidecar_process
 from bench.ratios import ratio_line
-from bench.sidecar_counts import counted_hello
+from bench.sidecar_counts import counted_run
 
 
 def _line(sdk: str, sidecar: str, **figures) -> dict:
@@ -119,7 +119,7 @@ def test_sidecar_counts_report_the_protocol_calls_of_each_orchestration(
     # the completions are unary calls, or messages on our completion stream (issue 17).
     if not streamed:
         monkeypatch.setenv("DURABLETASK_COMPLETION_STREAM", "0")
-    result = counted_hello(5, "memory", "ours")
+    result = counted_run("hello", 5, "memory", "ours")
     per = result["per_orchestration"]
     assert per["rpc.StartInstance"] == 1.0
     if streamed:
@@ -132,3 +132,15 @@ def test_sidecar_counts_report_the_protocol_calls_of_each_orchestration(
     assert per["store.commit_episode"] == 2.0
     assert per["tasks"] > 0
     assert per["loop_turns"] > 0
+
+
+@pytest.mark.slow
+def test_sidecar_counts_report_fanout_per_activity_with_stream_message_shares():
+    # Fan-out N=20 after the warm-up hello: 21 activities, each completed once on the stream,
+    # plus the orchestrator completions (2 of the hello, at least 2 of the fan-out).
+    result = counted_run("fanout", 20, "memory", "ours")
+    per = result["per_activity"]
+    assert "rpc.CompleteActivityTask" not in per
+    assert round(per["received.Complete.items"] * 21) >= 21 + 4
+    assert result["completions_per_message"] >= 1.0
+    assert result["acks_per_message"] >= 1.0

@@ -8,7 +8,11 @@ method it replaces: it resolves when the sidecar acknowledges, and raises
 ``grpc.aio.AioRpcError`` with the status the unary call would have had, so the caller's
 retry and drop rules stay those of the standard path.
 
-Completions ready in the same loop turn (or while a write is in flight) share one message.
+Acknowledgements pace the writes (no timer): a completion is written at once when none is
+unacknowledged on the wire (a lone completion is never held); otherwise it waits for the next
+acknowledgement message, or for the unacknowledged ones to expire, and all that waited go out
+together in one message. Under load (fan-out) completions so share messages, and the
+sidecar's acknowledgements, which follow its messages, share theirs.
 When the stream breaks, every completion sent but not acknowledged is resent as its unary
 call on the same channel generation (a duplicate of an applied completion is a stale token,
 which the sidecar accepts and ignores), and the rest of the generation uses unary calls.
@@ -86,6 +90,8 @@ class CompletionStreamClient:
         self._accepting = True
         self._dead = False
         self._counters = counters if counters is not None else {}
+        self._on_wire: set[int] = set()  # written, not acknowledged
+        self._acked = False  # an acknowledgement message came in since the last write
 
     def rpc(self, name: str, unary: CompletionRpc) -> CompletionRpc:
         """Return a stand-in for the unary completion RPC ``name`` (same call shape)."""
@@ -117,7 +123,8 @@ class CompletionStreamClient:
         self._outbox.append(completion)
         self._counters["streamed_completions"] = self._counters.get("streamed_completions", 0) + 1
         self._ensure_open()
-        self._wake.set()
+        if self._may_write():
+            self._wake.set()
         # A timer rather than wait_for: no task per completion.
         timer = None if seconds is None else loop.call_later(seconds, _expire, future)
         try:
@@ -126,8 +133,13 @@ class CompletionStreamClient:
             if timer is not None:
                 timer.cancel()
             self._pending.pop(ident, None)
-            if not self._accepting and not self._pending:
-                self._wake.set()
+            self._on_wire.discard(ident)
+            if (not self._accepting and not self._pending) or (self._outbox and not self._on_wire):
+                self._wake.set()  # the last ones on the wire expired: what waits may go
+
+    def _may_write(self) -> bool:
+        """True when queued completions may be written now (acknowledgements pace writes)."""
+        return not self._on_wire or self._acked
 
     def _ensure_open(self) -> None:
         if self._call is not None:
@@ -143,7 +155,11 @@ class CompletionStreamClient:
                 await self._wake.wait()
                 self._wake.clear()
                 if self._outbox:
+                    if not self._may_write():
+                        continue  # the next acknowledgement message wakes the writer
+                    self._acked = False
                     batch = ext.CompletionBatch(completions=self._outbox)
+                    self._on_wire.update(completion.id for completion in self._outbox)
                     self._outbox = []
                     await call.write(batch)
                 elif not self._accepting and not self._pending and not self._dead:
@@ -161,9 +177,13 @@ class CompletionStreamClient:
                 if batch is grpc.aio.EOF:
                     break
                 for ack in batch.acks:
+                    self._on_wire.discard(ack.id)
                     pending = self._pending.get(ack.id)
                     if pending is not None and not pending.done():
                         pending.set_result(ack)
+                self._acked = True
+                if self._outbox:
+                    self._wake.set()
         except grpc.aio.AioRpcError as exc:
             reason = f"{exc.code().name}: {exc.details()}"
         except asyncio.CancelledError:

@@ -24,11 +24,12 @@ from durabletask.grpc_options import (
     LIVENESS_PROBE_TIMEOUT_FRACTION,
     SILENT_DISCONNECT_PINGS,
 )
-from durabletask.internal.clock import SYSTEM_CLOCK, Clock, wait_first
+from durabletask.internal.clock import SYSTEM_CLOCK, Clock
 from durabletask.internal.dialect import SidecarTraits
 from durabletask.internal.proto import orchestrator_service_pb2 as pb
 from durabletask.internal.transport.completion_stream import CompletionStreamClient
 from durabletask.internal.transport.manager import ChannelGeneration
+from durabletask.internal.transport.silence import SilenceWatch, ended_by
 
 __all__ = [
     "Liveness",
@@ -350,29 +351,31 @@ class WorkItemStreamConsumer:
         self._cancel_call()
 
     async def _read_all(self) -> StreamResult:
-        read: asyncio.Future[Any] | None = None
+        liveness = self._liveness
+        watch = SilenceWatch(self._clock, lambda: (liveness.window(), liveness.probe_after()),
+                             self._connection_answers, self._end_silent)
         try:
             while True:
-                if read is None:
-                    read = asyncio.ensure_future(self._call.read())
-                window = self._liveness.window()
-                probe_after = self._liveness.probe_after()
-                done = await wait_first(self._clock, read, window or probe_after)
+                try:
+                    item = await self._call.read()
+                except (asyncio.CancelledError, grpc.aio.AioRpcError) as exc:
+                    if ended_by(watch, exc, self._cancel_requested):
+                        # Our own watch cancelled the call; the task itself was not cancelled.
+                        return self._result(StreamOutcome.SILENT_DISCONNECT)  # noqa: ASYNC104
+                    raise
                 if self._cancel_requested:
                     return self._result(StreamOutcome.SHUTDOWN)
-                if not done:
-                    alive = window is None and await self._connection_answers()
-                    if not read.done():
-                        if not alive:
-                            return self._result(StreamOutcome.SILENT_DISCONNECT)
-                        continue  # the probe was answered: the stream is merely idle
-                item, read = read.result(), None
                 outcome = self._take(item)
                 if outcome is not None:
                     return outcome
+                watch.heard()
         finally:
-            if read is not None and not read.done():
-                read.cancel()
+            watch.stop()
+
+    def _end_silent(self) -> None:
+        """The watch found the stream silent too long: end its call (the read then fails)."""
+        if self._call is not None and hasattr(self._call, "cancel"):
+            self._call.cancel()
 
     async def _connection_answers(self) -> bool:
         """Probe a silent stream's connection with ``Hello``; False when it is dead."""
