@@ -49,9 +49,10 @@ class GroupCommitter:
             store: The store whose ``group()`` makes the batch one transaction.
             collect_effects: Defers the effects the operations register.
             spacing_seconds: Least time between the starts of two groups. An
-                operation arriving when the last group is older is applied at
-                once (no added latency when idle); under load, what arrives in
-                between is gathered into the next group.
+                operation arriving when the last group is older is applied at the
+                end of the current loop turn, together with whatever else arrived
+                in that turn; a younger group makes it wait out the rest of the
+                spacing, gathering what arrives meanwhile. 0 groups by loop turn.
             clock: Measures the spacing and waits it out.
         """
         self._store = store

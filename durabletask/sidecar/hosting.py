@@ -245,7 +245,7 @@ class EmbeddedSidecar:
         abandon_backoff_cap_seconds: float = 5.0,
         lease_timeout_seconds: float = 300.0,
         fan_in_batch_window_seconds: float = 0.02,
-        group_commit_spacing_seconds: float = 0.001,
+        group_commit_spacing_seconds: float = 0.0,
         keepalive_time_seconds: float = 10.0,
         keepalive_timeout_seconds: float = 5.0,
         min_client_ping_interval_seconds: float = 5.0,
@@ -274,8 +274,9 @@ class EmbeddedSidecar:
                 redelivered and counted as a lost worker.
             fan_in_batch_window_seconds: While an instance has activities out, results
                 wait up to this long to share one episode; 0 disables.
-            group_commit_spacing_seconds: On a SQLite store, worker completions arriving
-                within this long of the last commit share the next commit; 0 disables.
+            group_commit_spacing_seconds: On a SQLite store, the least time between
+                two commits; what arrives in between shares the next one. 0 (default):
+                what arrives in the same loop turn shares one commit.
             keepalive_time_seconds: The server pings every connection this often.
             keepalive_timeout_seconds: A connection whose ping is unanswered this long is
                 closed and its work items redelivered.

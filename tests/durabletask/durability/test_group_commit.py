@@ -3,6 +3,8 @@ and none is acknowledged before it is on disk."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import sqlite3
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -11,7 +13,10 @@ from pathlib import Path
 import pytest
 
 from durabletask.internal.proto import orchestrator_service_pb2 as pb
+from durabletask.sidecar import SidecarOptions
+from durabletask.sidecar.group_commit import Effect, GroupCommitter
 from durabletask.sidecar.store import InstanceQuery, SqliteStore
+from durabletask.testing import VirtualClock
 from tests.durabletask.sidecar.conftest import Harness, harness_factory
 from tests.durabletask.sidecar.fake_worker import complete, schedule_task
 from tests.durabletask.sidecar.test_store_contract import event, record, start
@@ -59,6 +64,40 @@ def test_completions_arriving_together_share_one_commit(sidecar_on_file):
                     if e.HasField("taskCompleted")}
         worker.complete(item)
     assert results == {str(i) for i in range(len(activities))}
+
+
+@contextlib.contextmanager
+def _run_effects_later() -> Iterator[list[Effect]]:
+    yield []
+
+
+def test_by_default_a_group_is_one_loop_turn_and_never_waits_on_the_clock(db_path):
+    # The default spacing gathers what arrives in one loop turn into one commit, and a
+    # change arriving right after a commit is committed without waiting for time to
+    # pass: the clock here never moves, so any wait on it would hang (bounded below).
+    store = SqliteStore(db_path)
+    committer = GroupCommitter(
+        store, _run_effects_later,
+        spacing_seconds=SidecarOptions().group_commit_spacing_seconds, clock=VirtualClock(),
+    )
+
+    def create(iid: str) -> Callable[[], None]:
+        return lambda: start(store, iid)
+
+    async def scenario() -> tuple[int, int]:
+        before = store.commits
+        await asyncio.gather(*(committer.run(create(f"turn-{i}")) for i in range(3)))
+        together = store.commits - before
+        await asyncio.wait_for(committer.run(create("right-after")), timeout=10)
+        return together, store.commits - before
+
+    try:
+        together, total = asyncio.run(scenario())
+        ids = {r.instance_id for r in store.query_instances(InstanceQuery())}
+    finally:
+        store.close()
+    assert (together, total) == (1, 2)
+    assert ids == {"turn-0", "turn-1", "turn-2", "right-after"}
 
 
 def test_a_completion_is_on_disk_when_its_call_returns(sidecar_on_file, db_path):
