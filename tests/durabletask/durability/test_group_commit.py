@@ -67,7 +67,7 @@ def test_completions_arriving_together_share_one_commit(sidecar_on_file):
 
 
 @contextlib.contextmanager
-def _run_effects_later() -> Iterator[list[Effect]]:
+def _no_effects() -> Iterator[list[Effect]]:
     yield []
 
 
@@ -77,7 +77,7 @@ def test_by_default_a_group_is_one_loop_turn_and_never_waits_on_the_clock(db_pat
     # pass: the clock here never moves, so any wait on it would hang (bounded below).
     store = SqliteStore(db_path)
     committer = GroupCommitter(
-        store, _run_effects_later,
+        store, _no_effects,
         spacing_seconds=SidecarOptions().group_commit_spacing_seconds, clock=VirtualClock(),
     )
 
