@@ -338,9 +338,13 @@ class WorkItemStreamConsumer:
         streamed = self._clock.monotonic() - opened if opened is not None else 0.0
         return StreamResult(outcome, self._first_message, code, details, self._phase, streamed)
 
-    def _cancel_call(self) -> None:
+    def _end_rpc(self) -> None:
+        """End the open call, if any (its pending read then fails)."""
         if self._call is not None and hasattr(self._call, "cancel"):
             self._call.cancel()
+
+    def _cancel_call(self) -> None:
+        self._end_rpc()
         for future in (self._waiter, self._probe):
             if future is not None and not future.done():
                 future.cancel()
@@ -353,7 +357,7 @@ class WorkItemStreamConsumer:
     async def _read_all(self) -> StreamResult:
         liveness = self._liveness
         watch = SilenceWatch(self._clock, lambda: (liveness.window(), liveness.probe_after()),
-                             self._connection_answers, self._end_silent)
+                             self._connection_answers, self._end_rpc)
         try:
             while True:
                 try:
@@ -371,11 +375,6 @@ class WorkItemStreamConsumer:
                 watch.heard()
         finally:
             watch.stop()
-
-    def _end_silent(self) -> None:
-        """The watch found the stream silent too long: end its call (the read then fails)."""
-        if self._call is not None and hasattr(self._call, "cancel"):
-            self._call.cancel()
 
     async def _connection_answers(self) -> bool:
         """Probe a silent stream's connection with ``Hello``; False when it is dead."""
